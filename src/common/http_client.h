@@ -1,0 +1,63 @@
+// A blocking HTTP/1.1 client over libcurl, the one way unicache makes outgoing HTTP requests
+// (origins, peers, CLI). Connections are kept alive and reused.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+
+namespace unicache {
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;  // sent as is for PUT/POST
+  std::chrono::milliseconds timeout{30000};
+  std::chrono::milliseconds connect_timeout{5000};
+  // When set, the response body is written here instead of HttpResponse::body; a body longer
+  // than the span fails with ResourceExhausted. Non-owning; must outlive Send().
+  std::span<std::byte> body_sink;
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names lower-cased; last value wins
+  std::string body;
+  size_t body_bytes = 0;  // bytes received (into body or body_sink)
+
+  // Returns the header value or "" when absent. `name` must be lower-case.
+  std::string Header(const std::string& name) const;
+};
+
+// Thread-safe: each Send() borrows a curl handle from an internal pool, so connections are
+// reused across calls and threads.
+class HttpClient {
+ public:
+  HttpClient();
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Sends `req` and waits for the whole response. A response of any status is a success here;
+  // transport failures map to Unavailable (refused, reset, DNS) or DeadlineExceeded (timeout).
+  Result<HttpResponse> Send(const HttpRequest& req);
+
+ private:
+  void* Acquire();
+  void Release(void* handle);
+
+  std::mutex mu_;
+  std::vector<void*> idle_;  // CURL* handles
+  void* share_ = nullptr;    // CURLSH* for DNS cache
+};
+
+}  // namespace unicache

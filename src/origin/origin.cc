@@ -1,0 +1,56 @@
+#include "origin/origin.h"
+
+#include <cctype>
+
+#include "origin/posix_origin.h"
+
+namespace unicache {
+namespace {
+
+bool IsValidName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<OriginSpec> ParseOriginSpec(std::string_view text) {
+  if (text.empty()) return InvalidArgument("empty --origin: expected NAME=URI or a directory");
+  size_t eq = text.find('=');
+  size_t scheme = text.find("://");
+  OriginSpec spec;
+  if (eq == std::string_view::npos || (scheme != std::string_view::npos && scheme < eq)) {
+    spec.name = "local";
+    spec.uri = std::string(text);
+  } else {
+    spec.name = std::string(text.substr(0, eq));
+    spec.uri = std::string(text.substr(eq + 1));
+  }
+  if (!IsValidName(spec.name)) {
+    return InvalidArgument("bad origin name '" + spec.name +
+                           "': use 1-64 letters, digits, '-' or '_'");
+  }
+  if (spec.uri.empty()) return InvalidArgument("origin '" + spec.name + "' has an empty URI");
+  return spec;
+}
+
+Result<std::unique_ptr<Origin>> OpenOrigin(const OriginSpec& spec) {
+  const std::string& uri = spec.uri;
+  if (uri.starts_with("file://")) {
+    std::string path = uri.substr(7);
+    if (path.empty() || path.front() != '/') {
+      return InvalidArgument("origin '" + spec.name + "': file URI must be absolute (file:///dir)");
+    }
+    return OpenPosixOrigin(path);
+  }
+  size_t scheme = uri.find("://");
+  if (scheme == std::string::npos) return OpenPosixOrigin(uri);
+  std::string name = uri.substr(0, scheme);
+  return InvalidArgument("origin '" + spec.name + "': unsupported scheme '" + name +
+                         "' (supported: file)");
+}
+
+}  // namespace unicache

@@ -1,0 +1,80 @@
+// The origin interface: the source of truth unicache caches (a directory, an Azure container, an
+// S3 bucket, a plain HTTP server). Every backend implements it; the server only sees this.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace unicache {
+
+// What an origin says about one object. `version` changes whenever the bytes may have changed
+// (an ETag for cloud stores; size+mtime+inode change time for a directory).
+struct ObjectInfo {
+  std::string path;  // relative to the origin root, '/'-separated
+  uint64_t size = 0;
+  std::string version;
+  int64_t mtime_ms = 0;  // last modification, Unix epoch milliseconds
+};
+
+// One page of a listing. Objects sorted by path; `next_token` empty on the last page.
+struct ListPage {
+  std::vector<ObjectInfo> objects;
+  std::vector<std::string> prefixes;  // "directories" when a delimiter was given, ending in '/'
+  std::string next_token;
+};
+
+struct ListOptions {
+  std::string prefix;      // only paths starting with this
+  std::string delimiter;   // "" for a flat listing, "/" for one directory level
+  std::string token;       // from a previous page's next_token; "" for the first page
+  size_t max_keys = 1000;  // upper bound on objects + prefixes in the page
+};
+
+// REQUIRES of all methods: paths were checked with ValidateObjectPath / ValidatePrefix.
+// Implementations are thread-safe: the server calls them from many threads at once. Calls block;
+// the server runs them off its event loop.
+class Origin {
+ public:
+  virtual ~Origin() = default;
+
+  // Returns the URI scheme of this backend ("file", "azure", "s3", "http").
+  virtual std::string_view Scheme() const = 0;
+
+  // Returns the object's size and version. NotFound if it does not exist (or is a directory).
+  virtual Result<ObjectInfo> Stat(std::string_view path) = 0;
+
+  // Reads up to dst.size() bytes at `offset` of the object at `version` into `dst`; returns the
+  // number of bytes read (short only at the end of the object). PreconditionFailed when the
+  // object no longer has `version`; Unavailable/DeadlineExceeded for transient failures.
+  virtual Result<size_t> Read(std::string_view path, std::string_view version, uint64_t offset,
+                              std::span<std::byte> dst) = 0;
+
+  // Lists objects under options.prefix.
+  virtual Result<ListPage> List(const ListOptions& options) = 0;
+
+  // Replaces the object at `path` with `data` (write-through saves). Returns the new info.
+  // Unimplemented for read-only backends.
+  virtual Result<ObjectInfo> Write(std::string_view path, std::span<const std::byte> data) = 0;
+};
+
+// A named origin as given on the command line: NAME=URI.
+struct OriginSpec {
+  std::string name;
+  std::string uri;
+};
+
+// Parses "NAME=URI" or a bare directory (named "local"). Names are [A-Za-z0-9_-]{1,64}.
+Result<OriginSpec> ParseOriginSpec(std::string_view text);
+
+// Opens the backend for spec.uri: file:///abs/dir or a bare path, azure://..., s3://...,
+// http(s)://... . Credentials come from the environment, never from the URI.
+Result<std::unique_ptr<Origin>> OpenOrigin(const OriginSpec& spec);
+
+}  // namespace unicache
