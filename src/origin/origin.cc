@@ -2,7 +2,10 @@
 
 #include <cctype>
 
+#include "origin/azure_blob_origin.h"
 #include "origin/posix_origin.h"
+#include "origin/retrying_origin.h"
+#include "origin/s3_origin.h"
 
 namespace unicache {
 namespace {
@@ -13,6 +16,29 @@ bool IsValidName(std::string_view name) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
   }
   return true;
+}
+
+// Opens the backend for spec.uri without the retry layer.
+Result<std::unique_ptr<Origin>> OpenBackend(const OriginSpec& spec) {
+  const std::string& uri = spec.uri;
+  auto in_context = [&](Result<std::unique_ptr<Origin>> r) -> Result<std::unique_ptr<Origin>> {
+    if (r.ok()) return r;
+    return r.status().WithContext("origin '" + spec.name + "'");
+  };
+  if (uri.starts_with("file://")) {
+    std::string path = uri.substr(7);
+    if (path.empty() || path.front() != '/') {
+      return InvalidArgument("origin '" + spec.name + "': file URI must be absolute (file:///dir)");
+    }
+    return OpenPosixOrigin(path);
+  }
+  if (uri.starts_with("azure://")) return in_context(OpenAzureBlobOrigin(uri, ProcessEnv()));
+  if (uri.starts_with("s3://")) return in_context(OpenS3Origin(uri, ProcessEnv()));
+  size_t scheme = uri.find("://");
+  if (scheme == std::string::npos) return OpenPosixOrigin(uri);
+  std::string name = uri.substr(0, scheme);
+  return InvalidArgument("origin '" + spec.name + "': unsupported scheme '" + name +
+                         "' (supported: file, azure, s3)");
 }
 
 }  // namespace
@@ -38,19 +64,9 @@ Result<OriginSpec> ParseOriginSpec(std::string_view text) {
 }
 
 Result<std::unique_ptr<Origin>> OpenOrigin(const OriginSpec& spec) {
-  const std::string& uri = spec.uri;
-  if (uri.starts_with("file://")) {
-    std::string path = uri.substr(7);
-    if (path.empty() || path.front() != '/') {
-      return InvalidArgument("origin '" + spec.name + "': file URI must be absolute (file:///dir)");
-    }
-    return OpenPosixOrigin(path);
-  }
-  size_t scheme = uri.find("://");
-  if (scheme == std::string::npos) return OpenPosixOrigin(uri);
-  std::string name = uri.substr(0, scheme);
-  return InvalidArgument("origin '" + spec.name + "': unsupported scheme '" + name +
-                         "' (supported: file)");
+  auto backend = OpenBackend(spec);
+  if (!backend.ok()) return backend.status();
+  return WrapWithRetries(std::move(backend).value());
 }
 
 }  // namespace unicache

@@ -1,0 +1,108 @@
+#include "client/object_client.h"
+
+#include <nlohmann/json.hpp>
+
+#include "common/object_path.h"
+
+namespace unicache {
+
+ObjectClient::ObjectClient(std::string node) : node_(std::move(node)) {}
+
+std::string ObjectClient::ObjectUrl(const std::string& origin, const std::string& path) const {
+  return "http://" + node_ + "/v1/objects/" + PercentEncode(origin) + "/" + PercentEncode(path);
+}
+
+Status ObjectClient::ErrorFrom(const HttpResponse& resp, const std::string& what) {
+  std::string message = what + ": HTTP " + std::to_string(resp.status);
+  auto body = nlohmann::json::parse(resp.body, nullptr, false);
+  if (body.is_object() && body.contains("error") && body["error"].is_string()) {
+    message += ": " + body["error"].get<std::string>();
+  }
+  switch (resp.status) {
+    case 400: return InvalidArgument(message);
+    case 403: return PermissionDenied(message);
+    case 404: return NotFound(message);
+    case 412: return PreconditionFailed(message);
+    case 416: return OutOfRange(message);
+    case 429: case 503: return Unavailable(message);
+    case 504: return DeadlineExceeded(message);
+    default: return resp.status >= 500 ? Unavailable(message) : InvalidArgument(message);
+  }
+}
+
+Result<ObjectInfo> ObjectClient::Head(const std::string& origin, const std::string& path) {
+  HttpRequest req;
+  req.method = "HEAD";
+  req.url = ObjectUrl(origin, path);
+  ASSIGN_OR_RETURN(HttpResponse resp, http_.Send(req));
+  if (resp.status != 200) {
+    // HEAD has no body: ask again with GET of one byte for the error text.
+    if (resp.status == 400 || resp.status == 404 || resp.status == 403) {
+      HttpRequest get;
+      get.url = req.url;
+      get.headers.emplace_back("Range", "bytes=0-0");
+      if (auto again = http_.Send(get); again.ok() && again->status >= 400) {
+        return ErrorFrom(*again, origin + "/" + path);
+      }
+    }
+    return ErrorFrom(resp, origin + "/" + path);
+  }
+  ObjectInfo info;
+  info.path = path;
+  info.size = std::stoull(resp.Header("content-length").empty() ? "0" : resp.Header("content-length"));
+  std::string etag = resp.Header("etag");
+  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
+  info.version = etag;
+  return info;
+}
+
+Result<size_t> ObjectClient::Read(const std::string& origin, const std::string& path,
+                                  const std::string& version, uint64_t offset,
+                                  std::span<std::byte> dst) {
+  if (dst.empty()) return size_t{0};
+  HttpRequest req;
+  req.url = ObjectUrl(origin, path);
+  req.headers.emplace_back("Range", "bytes=" + std::to_string(offset) + "-" +
+                                        std::to_string(offset + dst.size() - 1));
+  if (!version.empty()) req.headers.emplace_back("If-Match", "\"" + version + "\"");
+  req.body_sink = dst;
+  ASSIGN_OR_RETURN(HttpResponse resp, http_.Send(req));
+  if (resp.status != 206 && resp.status != 200) return ErrorFrom(resp, origin + "/" + path);
+  return resp.body_bytes;
+}
+
+Result<ListPage> ObjectClient::List(const std::string& origin, const ListOptions& options) {
+  HttpRequest req;
+  req.url = "http://" + node_ + "/v1/list/" + PercentEncode(origin) + "/" +
+            PercentEncode(options.prefix) + "?max-keys=" + std::to_string(options.max_keys);
+  if (!options.delimiter.empty()) req.url += "&delimiter=" + PercentEncode(options.delimiter, false);
+  if (!options.token.empty()) req.url += "&token=" + PercentEncode(options.token, false);
+  ASSIGN_OR_RETURN(HttpResponse resp, http_.Send(req));
+  if (resp.status != 200) return ErrorFrom(resp, "list " + origin + "/" + options.prefix);
+  auto body = nlohmann::json::parse(resp.body, nullptr, false);
+  if (!body.is_object()) return Internal("list: the node sent malformed JSON");
+  ListPage page;
+  for (const auto& o : body.value("objects", nlohmann::json::array())) {
+    ObjectInfo info;
+    info.path = o.value("path", "");
+    info.size = o.value("size", uint64_t{0});
+    info.version = o.value("etag", "");
+    info.mtime_ms = o.value("last_modified_ms", int64_t{0});
+    page.objects.push_back(std::move(info));
+  }
+  for (const auto& p : body.value("prefixes", nlohmann::json::array())) {
+    page.prefixes.push_back(p.get<std::string>());
+  }
+  page.next_token = body.value("next_token", "");
+  return page;
+}
+
+Result<std::string> ObjectClient::GetText(const std::string& path) {
+  HttpRequest req;
+  req.url = "http://" + node_ + path;
+  ASSIGN_OR_RETURN(HttpResponse resp, http_.Send(req));
+  if (resp.status != 200) return ErrorFrom(resp, path);
+  return resp.body;
+}
+
+}  // namespace unicache

@@ -1,0 +1,118 @@
+#include "cluster/dns_membership.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+#include <utility>
+
+namespace unicache {
+
+Result<DnsTarget> ParseDnsTarget(std::string_view spec, uint16_t default_port) {
+  DnsTarget t;
+  size_t colon = spec.rfind(':');
+  if (colon == std::string_view::npos) {
+    t.name = std::string(spec);
+    t.port = default_port;
+  } else {
+    t.name = std::string(spec.substr(0, colon));
+    std::string_view port = spec.substr(colon + 1);
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value < 1 ||
+        value > 65535) {
+      return InvalidArgument("--discovery dns:" + std::string(spec) + " needs a port in 1-65535");
+    }
+    t.port = static_cast<uint16_t>(value);
+  }
+  if (t.name.empty()) return InvalidArgument("--discovery dns: needs a name, dns:NAME[:PORT]");
+  if (t.port == 0) {
+    return InvalidArgument("--discovery dns:" + t.name +
+                           " has no port and this node's port is unknown; use dns:NAME:PORT");
+  }
+  return t;
+}
+
+Result<std::vector<std::string>> ResolveHost(const std::string& name) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  int rc = getaddrinfo(name.c_str(), nullptr, &hints, &res);
+  if (rc != 0) return Unavailable("resolving " + name + ": " + gai_strerror(rc));
+  std::set<std::string> ips;
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    char buf[INET6_ADDRSTRLEN] = {};
+    const void* addr = nullptr;
+    if (ai->ai_family == AF_INET) {
+      addr = &reinterpret_cast<const sockaddr_in*>(ai->ai_addr)->sin_addr;
+    } else if (ai->ai_family == AF_INET6) {
+      addr = &reinterpret_cast<const sockaddr_in6*>(ai->ai_addr)->sin6_addr;
+    } else {
+      continue;
+    }
+    if (inet_ntop(ai->ai_family, addr, buf, sizeof buf) != nullptr) ips.insert(buf);
+  }
+  freeaddrinfo(res);
+  return std::vector<std::string>(ips.begin(), ips.end());
+}
+
+Result<std::unique_ptr<DnsMembership>> DnsMembership::Create(DnsMembershipOptions options) {
+  if (options.target.name.empty() || options.target.port == 0) {
+    return InvalidArgument("DNS membership needs a name and a port");
+  }
+  if (options.interval.count() <= 0) return InvalidArgument("DNS interval must be > 0");
+  if (!options.resolver) options.resolver = ResolveHost;
+  return std::unique_ptr<DnsMembership>(new DnsMembership(std::move(options)));
+}
+
+DnsMembership::~DnsMembership() { Stop(); }
+
+Status DnsMembership::Refresh() {
+  Result<std::vector<std::string>> ips = options_.resolver(options_.target.name);
+  if (!ips.ok()) return ips.status();
+  if (ips->empty()) return Unavailable(options_.target.name + " has no addresses");
+  std::vector<Member> members;
+  for (const std::string& ip : *ips) {
+    std::string address = FormatHostPort(ip, options_.target.port);
+    members.push_back(Member{.id = address, .address = address});
+  }
+  publisher_.Publish(std::move(members));
+  return Status::Ok();
+}
+
+Status DnsMembership::Start() {
+  std::lock_guard lock(mu_);
+  if (thread_.joinable()) return Status::Ok();
+  RETURN_IF_ERROR(Refresh());
+  stopping_ = false;
+  thread_ = std::thread([this] { Loop(); });
+  return Status::Ok();
+}
+
+void DnsMembership::Stop() {
+  std::thread t;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    t = std::move(thread_);
+  }
+  cv_.notify_all();
+  if (t.joinable()) t.join();
+}
+
+void DnsMembership::Loop() {
+  std::unique_lock lock(mu_);
+  while (!cv_.wait_for(lock, options_.interval, [this] { return stopping_; })) {
+    lock.unlock();
+    Status st = Refresh();
+    if (!st.ok()) SPDLOG_WARN("DNS membership keeps its last view: {}", st.ToString());
+    lock.lock();
+  }
+}
+
+}  // namespace unicache

@@ -1,0 +1,242 @@
+#include "cluster/etcd_client.h"
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "cluster/member.h"
+
+namespace unicache {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr char kBase64Alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int Base64Value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+// Reads an int64 that the gateway writes as a JSON string (or, leniently, a number); 0 when
+// absent, which is how the gateway encodes a zero value.
+Result<int64_t> Int64Field(const Json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end()) return int64_t{0};
+  if (it->is_number_integer()) return it->get<int64_t>();
+  if (!it->is_string()) return Internal(std::string("etcd field ") + name + " is not an int64");
+  const std::string& s = it->get_ref<const std::string&>();
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size()) {
+    return Internal(std::string("etcd field ") + name + " is not an int64: " + s);
+  }
+  return v;
+}
+
+Result<Json> ParseJson(const std::string& body) {
+  Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return Internal("etcd answered with invalid JSON");
+  return j;
+}
+
+}  // namespace
+
+std::string Base64Encode(std::string_view data) {
+  std::string out;
+  out.reserve((data.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < data.size(); i += 3) {
+    uint32_t v = (uint32_t{static_cast<unsigned char>(data[i])} << 16) |
+                 (uint32_t{static_cast<unsigned char>(data[i + 1])} << 8) |
+                 static_cast<unsigned char>(data[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) out.push_back(kBase64Alphabet[(v >> s) & 63]);
+  }
+  size_t rest = data.size() - i;
+  if (rest > 0) {
+    uint32_t v = uint32_t{static_cast<unsigned char>(data[i])} << 16;
+    if (rest == 2) v |= uint32_t{static_cast<unsigned char>(data[i + 1])} << 8;
+    out.push_back(kBase64Alphabet[(v >> 18) & 63]);
+    out.push_back(kBase64Alphabet[(v >> 12) & 63]);
+    out.push_back(rest == 2 ? kBase64Alphabet[(v >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+Result<std::string> Base64Decode(std::string_view text) {
+  if (text.size() % 4 != 0) return InvalidArgument("base64 length is not a multiple of 4");
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  for (size_t i = 0; i < text.size(); i += 4) {
+    uint32_t v = 0;
+    int pad = 0;
+    for (size_t k = 0; k < 4; ++k) {
+      char c = text[i + k];
+      if (c == '=' && i + 4 == text.size() && k >= 2) {
+        ++pad;
+        v <<= 6;
+        continue;
+      }
+      int d = Base64Value(c);
+      if (d < 0 || pad > 0) return InvalidArgument("invalid base64");
+      v = (v << 6) | static_cast<uint32_t>(d);
+    }
+    out.push_back(static_cast<char>(v >> 16));
+    if (pad < 2) out.push_back(static_cast<char>((v >> 8) & 0xff));
+    if (pad < 1) out.push_back(static_cast<char>(v & 0xff));
+  }
+  return out;
+}
+
+std::string PrefixRangeEnd(std::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty()) {
+    auto& last = reinterpret_cast<unsigned char&>(end.back());
+    if (last < 0xff) {
+      ++last;
+      return end;
+    }
+    end.pop_back();
+  }
+  return std::string(1, '\0');
+}
+
+Result<std::vector<std::string>> ParseEtcdTarget(std::string_view spec, std::string* prefix) {
+  *prefix = "/unicache";
+  std::vector<std::string> endpoints;
+  std::string quoted = "\"etcd:" + std::string(spec) + "\"";
+  size_t start = 0;
+  while (start <= spec.size()) {
+    size_t comma = spec.find(',', start);
+    if (comma == std::string_view::npos) comma = spec.size();
+    bool last = comma == spec.size();
+    std::string_view url = spec.substr(start, comma - start);
+    size_t scheme = url.find("://");
+    if (url.empty() || scheme == std::string_view::npos ||
+        (url.substr(0, scheme) != "http" && url.substr(0, scheme) != "https")) {
+      return InvalidArgument(
+          "--discovery " + quoted +
+          ": each endpoint must be http://HOST:PORT (etcd:http://H:P[,...][/prefix])");
+    }
+    size_t slash = url.find('/', scheme + 3);
+    std::string_view hostport = url.substr(
+        scheme + 3, slash == std::string_view::npos ? std::string_view::npos : slash - scheme - 3);
+    Result<HostPort> hp = ParseHostPort(hostport);
+    if (!hp.ok()) return hp.status().WithContext("--discovery " + quoted);
+    if (slash != std::string_view::npos) {
+      if (!last) {
+        return InvalidArgument("--discovery " + quoted +
+                               ": only the last endpoint may carry the /prefix");
+      }
+      std::string_view path = url.substr(slash);
+      while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+      if (path != "/") *prefix = std::string(path);
+    }
+    endpoints.push_back(std::string(url.substr(0, slash)));
+    start = comma + 1;
+  }
+  return endpoints;
+}
+
+Result<std::unique_ptr<EtcdClient>> EtcdClient::Create(std::vector<std::string> endpoints,
+                                                       std::chrono::milliseconds timeout) {
+  if (endpoints.empty()) return InvalidArgument("etcd needs at least one endpoint");
+  return std::unique_ptr<EtcdClient>(new EtcdClient(std::move(endpoints), timeout));
+}
+
+Result<std::string> EtcdClient::Call(std::string_view path, const std::string& body) {
+  Status last = Unavailable("no etcd endpoint");
+  size_t first = preferred_.load(std::memory_order_relaxed);
+  for (size_t k = 0; k < endpoints_.size(); ++k) {
+    size_t i = (first + k) % endpoints_.size();
+    HttpRequest req;
+    req.method = "POST";
+    req.url = endpoints_[i] + std::string(path);
+    req.headers = {{"Content-Type", "application/json"}};
+    req.body = body;
+    req.timeout = timeout_;
+    req.connect_timeout = timeout_;
+    Result<HttpResponse> resp = http_.Send(req);
+    if (!resp.ok()) {
+      last = resp.status().WithContext("etcd");
+      continue;
+    }
+    preferred_.store(i, std::memory_order_relaxed);
+    if (resp->status == 200) return std::move(resp->body);
+    Json err = Json::parse(resp->body, nullptr, /*allow_exceptions=*/false);
+    std::string message =
+        "etcd " + std::string(path) + " returned HTTP " + std::to_string(resp->status);
+    int code = -1;
+    if (err.is_object()) {
+      if (auto m = err.find("message"); m != err.end() && m->is_string()) {
+        message += ": " + m->get<std::string>();
+      }
+      if (auto c = err.find("code"); c != err.end() && c->is_number_integer()) code = c->get<int>();
+    }
+    if (code == 5) return NotFound(message);
+    if (code == 3) return InvalidArgument(message);
+    return Unavailable(message);
+  }
+  return last;
+}
+
+Result<int64_t> EtcdClient::GrantLease(int64_t ttl_seconds) {
+  ASSIGN_OR_RETURN(std::string body, Call("/v3/lease/grant", Json{{"TTL", ttl_seconds}}.dump()));
+  ASSIGN_OR_RETURN(Json j, ParseJson(body));
+  ASSIGN_OR_RETURN(int64_t id, Int64Field(j, "ID"));
+  if (id == 0) return Internal("etcd granted a lease without an ID");
+  return id;
+}
+
+Result<int64_t> EtcdClient::KeepAlive(int64_t lease) {
+  ASSIGN_OR_RETURN(std::string body,
+                   Call("/v3/lease/keepalive", Json{{"ID", std::to_string(lease)}}.dump()));
+  // The gateway streams: one {"result":{...}} object per line; the first is our answer.
+  ASSIGN_OR_RETURN(Json j, ParseJson(body.substr(0, body.find('\n'))));
+  auto result = j.find("result");
+  if (result == j.end() || !result->is_object()) {
+    return Unavailable("etcd keepalive answered without a result");
+  }
+  ASSIGN_OR_RETURN(int64_t ttl, Int64Field(*result, "TTL"));
+  if (ttl <= 0) return NotFound("etcd lease " + std::to_string(lease) + " has expired");
+  return ttl;
+}
+
+Status EtcdClient::RevokeLease(int64_t lease) {
+  Result<std::string> body = Call("/v3/lease/revoke", Json{{"ID", std::to_string(lease)}}.dump());
+  return body.status();
+}
+
+Status EtcdClient::Put(std::string_view key, std::string_view value, int64_t lease) {
+  Json req{{"key", Base64Encode(key)}, {"value", Base64Encode(value)}};
+  if (lease != 0) req["lease"] = std::to_string(lease);
+  return Call("/v3/kv/put", req.dump()).status();
+}
+
+Result<EtcdClient::RangeResult> EtcdClient::RangePrefix(std::string_view prefix) {
+  Json req{{"key", Base64Encode(prefix)}, {"range_end", Base64Encode(PrefixRangeEnd(prefix))}};
+  ASSIGN_OR_RETURN(std::string body, Call("/v3/kv/range", req.dump()));
+  ASSIGN_OR_RETURN(Json j, ParseJson(body));
+  RangeResult out;
+  if (auto header = j.find("header"); header != j.end() && header->is_object()) {
+    ASSIGN_OR_RETURN(out.revision, Int64Field(*header, "revision"));
+  }
+  if (auto kvs = j.find("kvs"); kvs != j.end() && kvs->is_array()) {
+    for (const Json& kv : *kvs) {
+      if (!kv.is_object()) return Internal("etcd range returned a non-object kv");
+      KeyValue item;
+      ASSIGN_OR_RETURN(item.key, Base64Decode(kv.value("key", "")));
+      ASSIGN_OR_RETURN(item.value, Base64Decode(kv.value("value", "")));
+      ASSIGN_OR_RETURN(item.lease, Int64Field(kv, "lease"));
+      out.kvs.push_back(std::move(item));
+    }
+  }
+  return out;
+}
+
+}  // namespace unicache

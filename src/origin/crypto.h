@@ -1,0 +1,27 @@
+// Small cryptographic helpers for request signing (S3 SigV4, Azure Shared Key), over OpenSSL.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace unicache {
+
+// Returns the raw 32-byte HMAC-SHA256 of `data` under `key`.
+std::string HmacSha256(std::string_view key, std::string_view data);
+
+// Returns the lower-case hex SHA-256 digest of `data`.
+std::string Sha256Hex(std::string_view data);
+
+// Returns the lower-case hex form of raw bytes.
+std::string HexOf(std::string_view bytes);
+
+// Returns standard (padded) base64 of `bytes`.
+std::string Base64Encode(std::string_view bytes);
+
+// Decodes standard base64 (whitespace not allowed). InvalidArgument on malformed input; the
+// message never echoes the input, which is usually a secret.
+Result<std::string> Base64Decode(std::string_view text);
+
+}  // namespace unicache

@@ -1,0 +1,32 @@
+// Maps HTTP responses of object stores onto Status codes, and carries a server's Retry-After
+// hint inside an Unavailable status so that the retry layer can honour it.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/http_client.h"
+#include "common/status.h"
+
+namespace unicache {
+
+// Returns the Status for a non-2xx `resp` of an operation described by `what` (e.g.
+// "GET container/key"): 404->NotFound, 412->PreconditionFailed, 401/403->PermissionDenied,
+// 408->DeadlineExceeded, 416->OutOfRange, 429/5xx->Unavailable (with any Retry-After),
+// other 4xx->InvalidArgument. `error_code` is the store's own error name (e.g. "BlobNotFound"),
+// appended when non-empty. The message never contains credentials.
+Status HttpErrorStatus(const HttpResponse& resp, std::string_view what,
+                       std::string_view error_code = "");
+
+// Returns an Unavailable status whose message records `retry_after`.
+Status UnavailableRetryAfter(std::string message, std::chrono::milliseconds retry_after);
+
+// Returns the Retry-After hint recorded in `status` by HttpErrorStatus/UnavailableRetryAfter.
+std::optional<std::chrono::milliseconds> RetryAfterOf(const Status& status);
+
+// Parses a Retry-After header value: delta-seconds or an HTTP date. nullopt if unparseable.
+std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value);
+
+}  // namespace unicache

@@ -1,0 +1,95 @@
+#include "origin/http_util.h"
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+
+#include "common/object_path.h"
+
+namespace unicache {
+namespace {
+
+// Bodies at least this large go straight into the caller's buffer.
+constexpr size_t kSinkThreshold = 64 * 1024;
+
+}  // namespace
+
+Result<std::map<std::string, std::string>> ParseUriQuery(
+    std::string_view query, std::initializer_list<std::string_view> allowed) {
+  std::map<std::string, std::string> out;
+  size_t pos = 0;
+  while (pos < query.size()) {
+    size_t amp = query.find('&', pos);
+    std::string_view part = query.substr(pos, amp == std::string_view::npos ? query.npos : amp - pos);
+    pos = amp == std::string_view::npos ? query.size() : amp + 1;
+    if (part.empty()) continue;
+    size_t eq = part.find('=');
+    std::string name(part.substr(0, eq));
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      std::string list;
+      for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      return InvalidArgument("unknown origin URI parameter '" + name.substr(0, 32) +
+                             "' (allowed: " + list + "; credentials come from the environment)");
+    }
+    auto value = PercentDecode(eq == std::string_view::npos ? "" : part.substr(eq + 1));
+    if (!value.ok()) return InvalidArgument("origin URI parameter '" + name + "' is badly encoded");
+    out[name] = std::move(value).value();
+  }
+  return out;
+}
+
+int64_t ParseHttpDateMs(std::string_view text) {
+  std::tm tm{};
+  std::string s(text);
+  if (strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S", &tm) == nullptr) return 0;
+  return static_cast<int64_t>(timegm(&tm)) * 1000;
+}
+
+int64_t ParseIsoDateMs(std::string_view text) {
+  std::tm tm{};
+  std::string s(text);
+  const char* rest = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (rest == nullptr) return 0;
+  int64_t ms = static_cast<int64_t>(timegm(&tm)) * 1000;
+  if (*rest == '.') {
+    int64_t scale = 100;
+    for (++rest; *rest >= '0' && *rest <= '9'; ++rest) {
+      ms += (*rest - '0') * scale;
+      scale /= 10;
+    }
+  }
+  return ms;
+}
+
+std::string NormalizeEtag(std::string_view etag) {
+  if (etag.starts_with("W/")) etag.remove_prefix(2);
+  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {
+    etag = etag.substr(1, etag.size() - 2);
+  }
+  return std::string(etag);
+}
+
+std::string QuoteEtag(std::string_view version) { return "\"" + std::string(version) + "\""; }
+
+Result<HttpResponse> SendInto(HttpClient& client, HttpRequest req, std::span<std::byte> dst) {
+  if (dst.size() >= kSinkThreshold) {
+    req.body_sink = dst;
+    Result<HttpResponse> r = client.Send(req);
+    // An over-long body (a server that ignored Range) is retried below into memory.
+    if (r.ok() || r.status().code() != StatusCode::kResourceExhausted) return r;
+    req.body_sink = {};
+  }
+  ASSIGN_OR_RETURN(HttpResponse resp, client.Send(req));
+  if (resp.status >= 200 && resp.status < 300) {
+    size_t n = std::min(resp.body.size(), dst.size());
+    if (n > 0) std::memcpy(dst.data(), resp.body.data(), n);
+    resp.body_bytes = n;
+    if (resp.body.size() > dst.size()) {
+      return Internal("origin returned " + std::to_string(resp.body.size()) +
+                      " bytes for a " + std::to_string(dst.size()) + "-byte range");
+    }
+  }
+  return resp;
+}
+
+}  // namespace unicache

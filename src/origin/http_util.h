@@ -1,0 +1,38 @@
+// Helpers shared by the HTTP object-store backends (Azure Blob, S3): origin URI queries, dates,
+// ETags and ranged reads straight into a caller's buffer.
+#pragma once
+
+#include <cstddef>
+#include <initializer_list>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/http_client.h"
+#include "common/status.h"
+
+namespace unicache {
+
+// Parses "a=1&b=2" (values percent-decoded). InvalidArgument for a name not in `allowed`; the
+// message names the parameter, never its value (it may be a credential pasted by mistake).
+Result<std::map<std::string, std::string>> ParseUriQuery(
+    std::string_view query, std::initializer_list<std::string_view> allowed);
+
+// Returns Unix epoch milliseconds for an RFC 1123 date ("Wed, 09 Sep 2009 09:20:02 GMT"), or 0.
+int64_t ParseHttpDateMs(std::string_view text);
+
+// Returns Unix epoch milliseconds for an ISO 8601 UTC time ("2009-10-12T17:50:30.000Z"), or 0.
+int64_t ParseIsoDateMs(std::string_view text);
+
+// Returns `etag` without surrounding double quotes (and without a weak "W/" marker).
+std::string NormalizeEtag(std::string_view etag);
+
+// Returns the If-Match value for a version made by NormalizeEtag.
+std::string QuoteEtag(std::string_view version);
+
+// Sends `req` and places a 2xx response body in `dst`; HttpResponse::body_bytes says how many
+// bytes landed there. Other responses keep their (error) body in HttpResponse::body.
+Result<HttpResponse> SendInto(HttpClient& client, HttpRequest req, std::span<std::byte> dst);
+
+}  // namespace unicache

@@ -1,0 +1,122 @@
+#include "origin/retrying_origin.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "origin/http_status.h"
+
+namespace unicache {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// A counting semaphore whose Acquire gives up at a deadline. Thread-safe.
+class DeadlineSemaphore {
+ public:
+  explicit DeadlineSemaphore(int permits) : permits_(std::max(1, permits)) {}
+
+  // Takes a permit; returns false if none came free before `deadline`.
+  bool Acquire(Clock::time_point deadline) {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_until(lock, deadline, [&] { return permits_ > 0; })) return false;
+    --permits_;
+    return true;
+  }
+
+  void Release() {
+    {
+      std::lock_guard lock(mu_);
+      ++permits_;
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int permits_;
+};
+
+double UnitRandom() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+class RetryingOrigin final : public Origin {
+ public:
+  RetryingOrigin(std::unique_ptr<Origin> inner, RetryOptions options)
+      : inner_(std::move(inner)), options_(options), slots_(options.max_concurrency) {}
+
+  std::string_view Scheme() const override { return inner_->Scheme(); }
+
+  Result<ObjectInfo> Stat(std::string_view path) override {
+    return Run<ObjectInfo>("stat", [&] { return inner_->Stat(path); });
+  }
+
+  Result<size_t> Read(std::string_view path, std::string_view version, uint64_t offset,
+                      std::span<std::byte> dst) override {
+    return Run<size_t>("read", [&] { return inner_->Read(path, version, offset, dst); });
+  }
+
+  Result<ListPage> List(const ListOptions& options) override {
+    return Run<ListPage>("list", [&] { return inner_->List(options); });
+  }
+
+  Result<ObjectInfo> Write(std::string_view path, std::span<const std::byte> data) override {
+    // Whole-object puts are idempotent, so they retry like reads.
+    return Run<ObjectInfo>("write", [&] { return inner_->Write(path, data); });
+  }
+
+ private:
+  template <typename T, typename Fn>
+  Result<T> Run(std::string_view op, Fn&& attempt) {
+    const Clock::time_point deadline = Clock::now() + options_.call_deadline;
+    Status last;
+    for (int i = 0; i < std::max(1, options_.max_attempts); ++i) {
+      if (!slots_.Acquire(deadline)) {
+        return DeadlineExceeded(std::string(op) + ": no free origin request slot before the deadline" +
+                                (last.ok() ? "" : "; last error: " + last.ToString()));
+      }
+      Result<T> r = attempt();
+      slots_.Release();
+      if (r.ok() || !r.status().retryable()) return r;
+      last = r.status();
+      if (i + 1 == options_.max_attempts) break;
+      milliseconds wait = BackoffFor(options_, i, UnitRandom());
+      if (auto hint = RetryAfterOf(last)) wait = std::max(wait, std::min(*hint, options_.max_retry_after));
+      if (Clock::now() + wait >= deadline) {
+        return DeadlineExceeded(std::string(op) + ": call deadline of " +
+                                std::to_string(options_.call_deadline.count()) +
+                                " ms reached after " + std::to_string(i + 1) +
+                                " attempt(s); last error: " + last.ToString());
+      }
+      std::this_thread::sleep_for(wait);
+    }
+    return last.WithContext(std::string(op) + " failed after " +
+                            std::to_string(options_.max_attempts) + " attempts");
+  }
+
+  std::unique_ptr<Origin> inner_;
+  const RetryOptions options_;
+  DeadlineSemaphore slots_;
+};
+
+}  // namespace
+
+milliseconds BackoffFor(const RetryOptions& options, int retry, double unit) {
+  double cap = static_cast<double>(options.initial_backoff.count());
+  for (int i = 0; i < retry && cap < static_cast<double>(options.max_backoff.count()); ++i) cap *= 2;
+  cap = std::min(cap, static_cast<double>(options.max_backoff.count()));
+  unit = std::clamp(unit, 0.0, 1.0);
+  return milliseconds(static_cast<int64_t>(cap * unit));
+}
+
+std::unique_ptr<Origin> WrapWithRetries(std::unique_ptr<Origin> inner, const RetryOptions& options) {
+  return std::unique_ptr<Origin>(new RetryingOrigin(std::move(inner), options));
+}
+
+}  // namespace unicache

@@ -1,0 +1,203 @@
+#include "origin/retrying_origin.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "origin/http_status.h"
+
+namespace unicache {
+namespace {
+
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+// An in-memory origin with one object that fails its first `failures` calls with `error`.
+// Thread-safe.
+class FlakyOrigin final : public Origin {
+ public:
+  FlakyOrigin(int failures, Status error, milliseconds latency = milliseconds(0))
+      : failures_(failures), error_(std::move(error)), latency_(latency) {}
+
+  std::string_view Scheme() const override { return "mem"; }
+  Result<ObjectInfo> Stat(std::string_view path) override {
+    RETURN_IF_ERROR(Enter());
+    Leave();
+    if (path != "obj") return NotFound("no such object");
+    return ObjectInfo{"obj", data_.size(), "v1", 0};
+  }
+  Result<size_t> Read(std::string_view, std::string_view version, uint64_t offset,
+                      std::span<std::byte> dst) override {
+    RETURN_IF_ERROR(Enter());
+    Leave();
+    if (version != "v1") return PreconditionFailed("changed");
+    size_t n = offset >= data_.size() ? 0 : std::min(dst.size(), data_.size() - offset);
+    std::memcpy(dst.data(), data_.data() + offset, n);
+    return n;
+  }
+  Result<ListPage> List(const ListOptions&) override {
+    RETURN_IF_ERROR(Enter());
+    Leave();
+    return ListPage{};
+  }
+  Result<ObjectInfo> Write(std::string_view, std::span<const std::byte>) override {
+    return Unimplemented("read-only");
+  }
+
+  int calls() const { return calls_.load(); }
+  int max_in_flight() const { return max_in_flight_.load(); }
+
+ private:
+  Status Enter() {
+    int n = ++calls_;
+    int now = ++in_flight_;
+    int seen = max_in_flight_.load();
+    while (now > seen && !max_in_flight_.compare_exchange_weak(seen, now)) {
+    }
+    if (latency_.count() > 0) std::this_thread::sleep_for(latency_);
+    if (n <= failures_) {
+      --in_flight_;
+      return error_;
+    }
+    return Status::Ok();
+  }
+  void Leave() { --in_flight_; }
+
+  const int failures_;
+  const Status error_;
+  const milliseconds latency_;
+  const std::string data_ = "0123456789";
+  std::atomic<int> calls_{0};
+  std::atomic<int> in_flight_{0};
+  std::atomic<int> max_in_flight_{0};
+};
+
+RetryOptions FastOptions() {
+  RetryOptions o;
+  o.initial_backoff = milliseconds(1);
+  o.max_backoff = milliseconds(20);
+  o.call_deadline = milliseconds(5000);
+  return o;
+}
+
+TEST(BackoffTest, FullJitterWithinCappedExponentialBounds) {
+  RetryOptions o;
+  o.initial_backoff = milliseconds(100);
+  o.max_backoff = milliseconds(1000);
+  EXPECT_EQ(BackoffFor(o, 0, 0.0), milliseconds(0));
+  EXPECT_EQ(BackoffFor(o, 0, 0.999), milliseconds(99));
+  EXPECT_EQ(BackoffFor(o, 2, 0.5), milliseconds(200));  // cap 400
+  EXPECT_EQ(BackoffFor(o, 3, 0.999), milliseconds(799));
+  EXPECT_EQ(BackoffFor(o, 10, 0.999), milliseconds(999));  // capped at max_backoff
+  EXPECT_EQ(BackoffFor(o, 1000, 1.0), milliseconds(1000));  // no overflow
+}
+
+TEST(RetryingOriginTest, RetriesTransientFailuresThenSucceeds) {
+  auto flaky = std::make_unique<FlakyOrigin>(3, Unavailable("HTTP 503"));
+  FlakyOrigin* raw = flaky.get();
+  auto origin = WrapWithRetries(std::move(flaky), FastOptions());
+  auto info = origin->Stat("obj");
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->size, 10u);
+  EXPECT_EQ(raw->calls(), 4);
+  EXPECT_EQ(origin->Scheme(), "mem");
+}
+
+TEST(RetryingOriginTest, ReadReturnsCorrectBytesAfterTimeouts) {
+  auto origin = WrapWithRetries(std::make_unique<FlakyOrigin>(2, DeadlineExceeded("timeout")), FastOptions());
+  std::vector<std::byte> buf(4);
+  auto n = origin->Read("obj", "v1", 3, buf);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  ASSERT_EQ(*n, 4u);
+  EXPECT_EQ(std::memcmp(buf.data(), "3456", 4), 0);
+}
+
+TEST(RetryingOriginTest, PermanentErrorsReturnAtOnce) {
+  for (Status err : {NotFound("gone"), PermissionDenied("HTTP 403"), PreconditionFailed("HTTP 412"),
+                     InvalidArgument("HTTP 400")}) {
+    auto flaky = std::make_unique<FlakyOrigin>(100, err);
+    FlakyOrigin* raw = flaky.get();
+    auto origin = WrapWithRetries(std::move(flaky), FastOptions());
+    auto start = Clock::now();
+    auto r = origin->Stat("obj");
+    EXPECT_EQ(r.status().code(), err.code());
+    EXPECT_EQ(raw->calls(), 1);
+    EXPECT_LT(Clock::now() - start, milliseconds(100));
+  }
+}
+
+TEST(RetryingOriginTest, GivesUpAfterMaxAttemptsWithTheLastError) {
+  auto flaky = std::make_unique<FlakyOrigin>(100, Unavailable("connection refused"));
+  FlakyOrigin* raw = flaky.get();
+  RetryOptions o = FastOptions();
+  o.max_attempts = 4;
+  auto origin = WrapWithRetries(std::move(flaky), o);
+  auto start = Clock::now();
+  auto r = origin->List({});
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(r.status().message().find("connection refused"), std::string::npos);
+  EXPECT_NE(r.status().message().find("after 4 attempts"), std::string::npos);
+  EXPECT_EQ(raw->calls(), 4);
+  EXPECT_LT(Clock::now() - start, milliseconds(500));
+}
+
+TEST(RetryingOriginTest, HonoursRetryAfter) {
+  auto origin = WrapWithRetries(
+      std::make_unique<FlakyOrigin>(1, UnavailableRetryAfter("HTTP 503", milliseconds(300))), FastOptions());
+  auto start = Clock::now();
+  ASSERT_TRUE(origin->Stat("obj").ok());
+  EXPECT_GE(Clock::now() - start, milliseconds(300));
+}
+
+TEST(RetryingOriginTest, DeadlineStopsRetriesQuickly) {
+  RetryOptions o = FastOptions();
+  o.max_attempts = 100;
+  o.call_deadline = milliseconds(200);
+  // The server asks for a 10 s pause: waiting would blow the deadline, so the call ends now.
+  auto origin = WrapWithRetries(
+      std::make_unique<FlakyOrigin>(100, UnavailableRetryAfter("HTTP 429", milliseconds(10000))), o);
+  auto start = Clock::now();
+  auto r = origin->Stat("obj");
+  EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_NE(r.status().message().find("HTTP 429"), std::string::npos);
+  EXPECT_LT(Clock::now() - start, milliseconds(150));
+}
+
+TEST(RetryingOriginTest, BoundsConcurrentRequests) {
+  auto flaky = std::make_unique<FlakyOrigin>(0, Status::Ok(), milliseconds(20));
+  FlakyOrigin* raw = flaky.get();
+  RetryOptions o = FastOptions();
+  o.max_concurrency = 3;
+  auto origin = WrapWithRetries(std::move(flaky), o);
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 12; ++i) {
+    threads.emplace_back([&] { ok += origin->Stat("obj").ok() ? 1 : 0; });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 12);
+  EXPECT_LE(raw->max_in_flight(), 3);
+  EXPECT_GE(raw->max_in_flight(), 2);
+}
+
+TEST(RetryingOriginTest, WaitingForASlotRespectsTheDeadline) {
+  auto flaky = std::make_unique<FlakyOrigin>(0, Status::Ok(), milliseconds(300));
+  RetryOptions o = FastOptions();
+  o.max_concurrency = 1;
+  o.call_deadline = milliseconds(50);
+  auto origin = WrapWithRetries(std::move(flaky), o);
+  std::thread holder([&] { origin->Stat("obj").status().IgnoreError(); });
+  std::this_thread::sleep_for(milliseconds(20));
+  auto start = Clock::now();
+  auto r = origin->Stat("obj");
+  EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_LT(Clock::now() - start, milliseconds(200));
+  holder.join();
+}
+
+}  // namespace
+}  // namespace unicache

@@ -1,0 +1,258 @@
+#include "origin/s3_origin.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "common/http_client.h"
+#include "common/object_path.h"
+#include "origin/crypto.h"
+#include "origin/http_status.h"
+#include "origin/http_util.h"
+#include "origin/xml_extract.h"
+
+namespace unicache {
+namespace {
+
+bool ValidBucket(std::string_view b) {
+  if (b.size() < 3 || b.size() > 63) return false;
+  return std::all_of(b.begin(), b.end(), [](char c) {
+    return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+           c == '-' || c == '.';
+  });
+}
+
+class S3Origin final : public Origin {
+ public:
+  S3Origin(S3Uri uri, AwsCredentials creds, S3Options options)
+      : uri_(std::move(uri)), creds_(std::move(creds)), options_(options) {
+    std::string_view ep = uri_.endpoint;
+    size_t scheme = ep.find("://");
+    scheme_ = std::string(ep.substr(0, scheme));
+    std::string_view host = ep.substr(scheme + 3);
+    host = host.substr(0, host.find('/'));
+    host_ = uri_.path_style ? std::string(host) : uri_.bucket + "." + std::string(host);
+    base_path_ = uri_.path_style ? "/" + uri_.bucket : "";
+  }
+
+  std::string_view Scheme() const override { return "s3"; }
+
+  Result<ObjectInfo> Stat(std::string_view path) override {
+    ASSIGN_OR_RETURN(HttpResponse resp, Send("HEAD", ObjectPath(path), {}, {}, ""));
+    if (resp.status != 200) return Error(resp, "HEAD", path);
+    ObjectInfo info;
+    info.path = std::string(path);
+    info.size = std::strtoull(resp.Header("content-length").c_str(), nullptr, 10);
+    info.version = NormalizeEtag(resp.Header("etag"));
+    info.mtime_ms = ParseHttpDateMs(resp.Header("last-modified"));
+    return info;
+  }
+
+  Result<size_t> Read(std::string_view path, std::string_view version, uint64_t offset,
+                      std::span<std::byte> dst) override {
+    if (dst.empty()) return size_t{0};
+    std::vector<std::pair<std::string, std::string>> headers = {
+        {"range", "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + dst.size() - 1)}};
+    if (!version.empty()) headers.emplace_back("if-match", QuoteEtag(version));
+    HttpRequest http = Build("GET", ObjectPath(path), {}, std::move(headers), "");
+    ASSIGN_OR_RETURN(HttpResponse resp, SendInto(client_, std::move(http), dst));
+    if (resp.status == 416) return size_t{0};
+    if (resp.status == 200 && offset != 0) {
+      return Internal("GET s3://" + uri_.bucket + "/" + uri_.root + std::string(path) +
+                      ": server ignored the range");
+    }
+    if (resp.status != 206 && resp.status != 200) return Error(resp, "GET", path);
+    // Some servers ignore If-Match on GET: check the version they actually served.
+    if (std::string served = NormalizeEtag(resp.Header("etag")); !version.empty() && !served.empty() &&
+        served != version) {
+      return PreconditionFailed("GET " + std::string(path) + ": object changed (version " + served +
+                                ", expected " + std::string(version) + ")");
+    }
+    return resp.body_bytes;
+  }
+
+  Result<ListPage> List(const ListOptions& options) override {
+    std::vector<std::pair<std::string, std::string>> query = {{"list-type", "2"}};
+    std::string prefix = uri_.root + options.prefix;
+    if (!prefix.empty()) query.emplace_back("prefix", prefix);
+    if (!options.delimiter.empty()) query.emplace_back("delimiter", options.delimiter);
+    if (!options.token.empty()) query.emplace_back("continuation-token", options.token);
+    query.emplace_back("max-keys", std::to_string(std::clamp<size_t>(options.max_keys, 1, 1000)));
+    ASSIGN_OR_RETURN(HttpResponse resp, Send("GET", "/", std::move(query), {}, ""));
+    if (resp.status != 200) return Error(resp, "LIST", options.prefix);
+    auto page = ParseListObjectsV2Xml(resp.body);
+    if (!page.ok()) return Unavailable("LIST s3://" + uri_.bucket + ": " + page.status().message());
+    for (ObjectInfo& o : page->objects) o.path = o.path.substr(std::min(o.path.size(), uri_.root.size()));
+    for (std::string& p : page->prefixes) p = p.substr(std::min(p.size(), uri_.root.size()));
+    return page;
+  }
+
+  Result<ObjectInfo> Write(std::string_view path, std::span<const std::byte> data) override {
+    std::string body(reinterpret_cast<const char*>(data.data()), data.size());
+    ASSIGN_OR_RETURN(HttpResponse resp,
+                     Send("PUT", ObjectPath(path), {}, {{"content-type", "application/octet-stream"}},
+                          std::move(body)));
+    if (resp.status != 200 && resp.status != 201) return Error(resp, "PUT", path);
+    // PutObject returns the ETag but no Last-Modified: ask for the rest.
+    auto info = Stat(path);
+    if (info.ok()) return info;
+    ObjectInfo fallback;
+    fallback.path = std::string(path);
+    fallback.size = data.size();
+    fallback.version = NormalizeEtag(resp.Header("etag"));
+    return fallback;
+  }
+
+ private:
+  std::string ObjectPath(std::string_view path) const {
+    return "/" + PercentEncode(uri_.root + std::string(path), true);
+  }
+
+  // Builds a signed request; `path` is relative to the bucket, already encoded.
+  HttpRequest Build(std::string method, const std::string& path,
+                    std::vector<std::pair<std::string, std::string>> query,
+                    std::vector<std::pair<std::string, std::string>> headers, std::string body) const {
+    std::string amz_date = AmzDate(std::chrono::system_clock::now());
+    SigV4Request sig;
+    sig.method = method;
+    sig.canonical_uri = base_path_ + path;
+    sig.query = std::move(query);
+    sig.payload_hash = body.empty() ? Sha256Hex("")
+                       : options_.unsigned_payload ? std::string(kUnsignedPayload)
+                                                   : Sha256Hex(body);
+    sig.headers = std::move(headers);
+    sig.headers.emplace_back("host", host_);
+    sig.headers.emplace_back("x-amz-date", amz_date);
+    sig.headers.emplace_back("x-amz-content-sha256", sig.payload_hash);
+    if (!creds_.session_token.empty()) sig.headers.emplace_back("x-amz-security-token", creds_.session_token);
+    HttpRequest http;
+    http.method = std::move(method);
+    std::string qs = CanonicalQueryString(sig.query);
+    http.url = scheme_ + "://" + host_ + sig.canonical_uri + (qs.empty() ? "" : "?" + qs);
+    http.headers = sig.headers;
+    if (!creds_.access_key_id.empty()) {
+      http.headers.emplace_back("Authorization", SigV4Authorization(creds_, uri_.region, "s3", amz_date, sig));
+    }
+    http.body = std::move(body);
+    http.timeout = options_.request_timeout;
+    http.connect_timeout = options_.connect_timeout;
+    return http;
+  }
+
+  Result<HttpResponse> Send(std::string method, const std::string& path,
+                            std::vector<std::pair<std::string, std::string>> query,
+                            std::vector<std::pair<std::string, std::string>> headers, std::string body) {
+    return client_.Send(Build(std::move(method), path, std::move(query), std::move(headers), std::move(body)));
+  }
+
+  Status Error(const HttpResponse& resp, std::string_view op, std::string_view path) const {
+    std::string code;
+    if (!resp.body.empty()) {
+      if (auto parsed = XmlText(resp.body, "Code"); parsed.ok()) code = *parsed;
+    }
+    return HttpErrorStatus(resp, std::string(op) + " s3://" + uri_.bucket + "/" + uri_.root + std::string(path), code);
+  }
+
+  const S3Uri uri_;
+  const AwsCredentials creds_;
+  const S3Options options_;
+  std::string scheme_;
+  std::string host_;       // Host header and URL authority
+  std::string base_path_;  // "/bucket" for path style, "" for virtual-hosted
+  HttpClient client_;
+};
+
+}  // namespace
+
+Result<S3Uri> ParseS3Uri(std::string_view uri) {
+  if (!uri.starts_with("s3://")) return InvalidArgument("not an s3:// URI");
+  std::string_view rest = uri.substr(5);
+  std::string_view query;
+  if (size_t q = rest.find('?'); q != std::string_view::npos) {
+    query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  S3Uri out;
+  size_t slash = rest.find('/');
+  out.bucket = std::string(rest.substr(0, slash));
+  if (!ValidBucket(out.bucket)) {
+    return InvalidArgument("s3 URI: bucket must be 3-63 lower-case letters, digits, '-' or '.'");
+  }
+  if (slash != std::string_view::npos) {
+    std::string root(rest.substr(slash + 1));
+    if (!root.empty()) {
+      if (root.back() != '/') root.push_back('/');
+      RETURN_IF_ERROR(ValidatePrefix(root).WithContext("s3 URI prefix"));
+    }
+    out.root = std::move(root);
+  }
+  ASSIGN_OR_RETURN(auto params, ParseUriQuery(query, {"endpoint", "region", "style"}));
+  out.endpoint = params["endpoint"];
+  while (!out.endpoint.empty() && out.endpoint.back() == '/') out.endpoint.pop_back();
+  if (!out.endpoint.empty() && !out.endpoint.starts_with("http://") &&
+      !out.endpoint.starts_with("https://")) {
+    return InvalidArgument("s3 URI: endpoint must start with http:// or https://");
+  }
+  out.region = params["region"];
+  const std::string& style = params["style"];
+  if (style.empty()) {
+    out.path_style = !out.endpoint.empty();
+  } else if (style == "path" || style == "virtual") {
+    out.path_style = style == "path";
+  } else {
+    return InvalidArgument("s3 URI: style must be 'path' or 'virtual'");
+  }
+  if (!out.path_style && out.bucket.find('.') != std::string::npos &&
+      (out.endpoint.empty() || out.endpoint.starts_with("https://"))) {
+    return InvalidArgument("s3 URI: a bucket name with '.' needs style=path over https");
+  }
+  return out;
+}
+
+Result<ListPage> ParseListObjectsV2Xml(std::string_view xml) {
+  ListPage page;
+  ASSIGN_OR_RETURN(std::vector<XmlElement> contents, XmlChildren(xml, "Contents"));
+  for (const XmlElement& c : contents) {
+    ObjectInfo info;
+    ASSIGN_OR_RETURN(info.path, XmlText(c.inner, "Key"));
+    if (info.path.empty()) return InvalidArgument("malformed listing: <Contents> without <Key>");
+    ASSIGN_OR_RETURN(std::string etag, XmlText(c.inner, "ETag"));
+    info.version = NormalizeEtag(etag);
+    ASSIGN_OR_RETURN(std::string size, XmlText(c.inner, "Size"));
+    info.size = std::strtoull(size.c_str(), nullptr, 10);
+    ASSIGN_OR_RETURN(std::string mtime, XmlText(c.inner, "LastModified"));
+    info.mtime_ms = ParseIsoDateMs(mtime);
+    page.objects.push_back(std::move(info));
+  }
+  ASSIGN_OR_RETURN(std::vector<XmlElement> common, XmlChildren(xml, "CommonPrefixes"));
+  for (const XmlElement& c : common) {
+    ASSIGN_OR_RETURN(std::string prefix, XmlText(c.inner, "Prefix"));
+    page.prefixes.push_back(std::move(prefix));
+  }
+  ASSIGN_OR_RETURN(std::string truncated, XmlText(xml, "IsTruncated"));
+  if (truncated == "true") {
+    ASSIGN_OR_RETURN(page.next_token, XmlText(xml, "NextContinuationToken"));
+    if (page.next_token.empty()) return InvalidArgument("truncated listing without NextContinuationToken");
+  }
+  return page;
+}
+
+Result<std::unique_ptr<Origin>> OpenS3Origin(std::string_view uri, const EnvLookup& env,
+                                             const S3Options& options) {
+  ASSIGN_OR_RETURN(S3Uri parsed, ParseS3Uri(uri));
+  if (parsed.region.empty()) parsed.region = env("AWS_REGION").value_or(env("AWS_DEFAULT_REGION").value_or("us-east-1"));
+  if (parsed.endpoint.empty()) parsed.endpoint = "https://s3." + parsed.region + ".amazonaws.com";
+  AwsCredentials creds;
+  auto id = env("AWS_ACCESS_KEY_ID");
+  auto secret = env("AWS_SECRET_ACCESS_KEY");
+  if (id.has_value() != secret.has_value()) {
+    return InvalidArgument("set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither");
+  }
+  if (id) {
+    creds.access_key_id = *id;
+    creds.secret_access_key = *secret;
+    creds.session_token = env("AWS_SESSION_TOKEN").value_or("");
+  }
+  return std::unique_ptr<Origin>(new S3Origin(std::move(parsed), std::move(creds), options));
+}
+
+}  // namespace unicache

@@ -1,0 +1,111 @@
+#include "origin/sigv4.h"
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+#include <map>
+
+#include "common/object_path.h"
+#include "origin/crypto.h"
+
+namespace unicache {
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// Trims the value and collapses inner runs of spaces to one, as SigV4 requires.
+std::string NormalizeValue(std::string_view v) {
+  std::string out;
+  bool space = false;
+  for (char c : v) {
+    if (c == ' ' || c == '\t') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out.push_back(' ');
+    space = false;
+    out.push_back(c);
+  }
+  return out;
+}
+
+// Returns headers grouped by lower-case name, values normalized and joined with ','.
+std::map<std::string, std::string> Canonicalize(
+    const std::vector<std::pair<std::string, std::string>>& headers) {
+  std::map<std::string, std::string> out;
+  for (const auto& [name, value] : headers) {
+    std::string& slot = out[Lower(name)];
+    if (!slot.empty()) slot.push_back(',');
+    slot += NormalizeValue(value);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string AmzDate(std::chrono::system_clock::time_point t) {
+  std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+std::string CanonicalQueryString(const std::vector<std::pair<std::string, std::string>>& query) {
+  std::vector<std::pair<std::string, std::string>> encoded;
+  encoded.reserve(query.size());
+  for (const auto& [k, v] : query) encoded.emplace_back(PercentEncode(k, false), PercentEncode(v, false));
+  std::sort(encoded.begin(), encoded.end());
+  std::string out;
+  for (const auto& [k, v] : encoded) {
+    if (!out.empty()) out.push_back('&');
+    out += k + "=" + v;
+  }
+  return out;
+}
+
+std::string SignedHeaders(const std::vector<std::pair<std::string, std::string>>& headers) {
+  std::string out;
+  for (const auto& [name, value] : Canonicalize(headers)) {
+    if (!out.empty()) out.push_back(';');
+    out += name;
+  }
+  return out;
+}
+
+std::string CanonicalRequest(const SigV4Request& req) {
+  std::string out = req.method + "\n" + (req.canonical_uri.empty() ? "/" : req.canonical_uri) +
+                    "\n" + CanonicalQueryString(req.query) + "\n";
+  for (const auto& [name, value] : Canonicalize(req.headers)) out += name + ":" + value + "\n";
+  out += "\n" + SignedHeaders(req.headers) + "\n" + req.payload_hash;
+  return out;
+}
+
+std::string SigV4StringToSign(std::string_view amz_date, std::string_view scope,
+                              std::string_view canonical_request) {
+  return "AWS4-HMAC-SHA256\n" + std::string(amz_date) + "\n" + std::string(scope) + "\n" +
+         Sha256Hex(canonical_request);
+}
+
+std::string SigV4Authorization(const AwsCredentials& creds, std::string_view region,
+                               std::string_view service, std::string_view amz_date,
+                               const SigV4Request& req) {
+  std::string date(amz_date.substr(0, 8));
+  std::string scope = date + "/" + std::string(region) + "/" + std::string(service) + "/aws4_request";
+  std::string to_sign = SigV4StringToSign(amz_date, scope, CanonicalRequest(req));
+  std::string key = HmacSha256("AWS4" + creds.secret_access_key, date);
+  key = HmacSha256(key, region);
+  key = HmacSha256(key, service);
+  key = HmacSha256(key, "aws4_request");
+  std::string signature = HexOf(HmacSha256(key, to_sign));
+  return "AWS4-HMAC-SHA256 Credential=" + creds.access_key_id + "/" + scope +
+         ", SignedHeaders=" + SignedHeaders(req.headers) + ", Signature=" + signature;
+}
+
+}  // namespace unicache

@@ -1,0 +1,286 @@
+#include "server/http_server.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <nlohmann/json.hpp>
+
+namespace unicache {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+std::string_view ReasonPhrase(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 416: return "Range Not Satisfiable";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 507: return "Insufficient Storage";
+    default: return "Unknown";
+  }
+}
+
+int HttpStatusFor(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kOk: return 200;
+    case StatusCode::kInvalidArgument: return 400;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kAlreadyExists: return 409;
+    case StatusCode::kPermissionDenied: return 403;
+    case StatusCode::kOutOfRange: return 416;
+    case StatusCode::kPreconditionFailed: return 412;
+    case StatusCode::kResourceExhausted: return 503;
+    case StatusCode::kUnavailable: return 502;
+    case StatusCode::kDeadlineExceeded: return 504;
+    case StatusCode::kChecksumMismatch: return 502;
+    case StatusCode::kUnimplemented: return 501;
+    case StatusCode::kInternal: return 500;
+  }
+  return 500;
+}
+
+// ---- ResponseWriter ----
+
+void ResponseWriter::Start(int status, uint64_t content_length, const HttpHeaders& headers) {
+  status_ = status;
+  started_ = true;
+  header_ = "HTTP/1.1 " + std::to_string(status) + " " + std::string(ReasonPhrase(status)) + "\r\n";
+  for (const auto& [k, v] : headers) header_ += k + ": " + v + "\r\n";
+  header_ += "Content-Length: " + std::to_string(content_length) + "\r\n";
+  if (!keep_alive_) header_ += "Connection: close\r\n";
+  header_ += "\r\n";
+}
+
+asio::awaitable<bool> ResponseWriter::WriteBuffers(std::span<const std::byte> body) {
+  boost::system::error_code ec;
+  stream_.expires_after(std::chrono::seconds(60));
+  if (!header_sent_) {
+    std::vector<asio::const_buffer> bufs;  // not std::array: g++ 12 miscompiles array init here
+    bufs.push_back(asio::buffer(header_));
+    bufs.push_back(asio::buffer(body.data(), body.size()));
+    co_await asio::async_write(stream_, bufs, asio::redirect_error(asio::use_awaitable, ec));
+    header_sent_ = true;
+  } else if (!body.empty()) {
+    co_await asio::async_write(stream_, asio::buffer(body.data(), body.size()),
+                               asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (ec) {
+    failed_ = true;
+    keep_alive_ = false;
+    co_return false;
+  }
+  body_bytes_ += body.size();
+  co_return true;
+}
+
+asio::awaitable<bool> ResponseWriter::Write(std::span<const std::byte> data) {
+  if (failed_) co_return false;
+  if (head_only_) co_return true;
+  co_return co_await WriteBuffers(data);
+}
+
+asio::awaitable<bool> ResponseWriter::Finish() {
+  if (failed_) co_return false;
+  if (header_sent_) co_return true;
+  co_return co_await WriteBuffers({});
+}
+
+asio::awaitable<void> ResponseWriter::Send(int status, std::string body,
+                                           std::string_view content_type,
+                                           const HttpHeaders& headers) {
+  HttpHeaders all = headers;
+  all.emplace_back("Content-Type", std::string(content_type));
+  Start(status, body.size(), all);
+  if (!head_only_ && !body.empty()) {
+    co_await Write(std::as_bytes(std::span(body.data(), body.size())));
+  } else {
+    co_await Finish();
+  }
+}
+
+asio::awaitable<void> ResponseWriter::SendError(int status, const Status& error,
+                                                const HttpHeaders& headers) {
+  nlohmann::json j = {{"error", error.message()}, {"code", StatusCodeName(error.code())}};
+  co_await Send(status, j.dump() + "\n", "application/json", headers);
+}
+
+// ---- HttpServer ----
+
+struct HttpServer::Loop {
+  asio::io_context io{1};
+  std::unique_ptr<tcp::acceptor> acceptor;
+};
+
+HttpServer::HttpServer(HttpServerOptions options, Handler handler, MetricsRegistry* metrics)
+    : options_(std::move(options)), handler_(std::move(handler)), metrics_(metrics) {
+  served_bytes_ = &metrics_->GetCounter("unicache_served_bytes_total", {},
+                                        "Response body bytes sent to clients.");
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
+                                                      Handler handler, MetricsRegistry* metrics) {
+  std::unique_ptr<HttpServer> server(new HttpServer(options, std::move(handler), metrics));
+  size_t threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(options.host, ec);
+  if (ec) return InvalidArgument("bad listen address '" + options.host + "': " + ec.message());
+  uint16_t port = options.port;
+  for (size_t i = 0; i < threads; ++i) {
+    auto loop = std::make_unique<Loop>();
+    auto acceptor = std::make_unique<tcp::acceptor>(loop->io);
+    tcp::endpoint ep(address, port);
+    acceptor->open(ep.protocol(), ec);
+    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    int one = 1;
+    if (!ec && ::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+      return ErrnoStatus("setsockopt(SO_REUSEPORT)", errno);
+    }
+    if (!ec) acceptor->bind(ep, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Unavailable("cannot listen on " + options.host + ":" + std::to_string(port) + ": " +
+                         ec.message() + " (is another process using the port?)");
+    }
+    port = acceptor->local_endpoint().port();  // later listeners share the first one's port
+    loop->acceptor = std::move(acceptor);
+    server->loops_.push_back(std::move(loop));
+  }
+  server->port_ = port;
+  for (auto& loop : server->loops_) {
+    asio::co_spawn(loop->io, server->Accept(*loop), asio::detached);
+    server->threads_.emplace_back([l = loop.get()] { l->io.run(); });
+  }
+  return server;
+}
+
+void HttpServer::Stop() {
+  if (stopped_.exchange(true)) return;
+  for (auto& loop : loops_) loop->io.stop();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+asio::awaitable<void> HttpServer::Accept(Loop& loop) {
+  for (;;) {
+    boost::system::error_code ec;
+    tcp::socket socket = co_await loop.acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (ec == asio::error::operation_aborted) co_return;
+      spdlog::warn("accept failed: {}", ec.message());
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    asio::co_spawn(loop.io, Serve(beast::tcp_stream(std::move(socket))), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::error("connection ended by an exception: {}", ex.what());
+      }
+    });
+  }
+}
+
+void HttpServer::Record(std::string_view frontend, int status, double seconds, uint64_t bytes) {
+  // Looked up per request; the registry's map lookups are cheap next to an HTTP round trip.
+  metrics_->GetCounter("unicache_requests_total",
+                       {{"frontend", std::string(frontend)}, {"code", std::to_string(status)}},
+                       "HTTP requests answered, by front-end and status code.")
+      .Inc();
+  metrics_->GetHistogram("unicache_request_seconds", {{"frontend", std::string(frontend)}},
+                         "Request latency in seconds, by front-end.")
+      .Observe(seconds);
+  served_bytes_->Inc(bytes);
+}
+
+asio::awaitable<void> HttpServer::Serve(beast::tcp_stream stream) {
+  struct Slot {  // counts this connection against max_connections
+    std::atomic<size_t>& n;
+    ~Slot() { n.fetch_sub(1); }
+  } slot{connections_};
+  bool over_limit = connections_.fetch_add(1) >= options_.max_connections;
+
+  beast::flat_buffer buffer;
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(options_.header_limit);
+    parser.body_limit(options_.body_limit);
+    boost::system::error_code ec;
+    stream.expires_after(options_.idle_timeout);
+    co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::connection_reset || ec == beast::error::timeout) {
+      break;
+    }
+    auto start = std::chrono::steady_clock::now();
+    if (ec) {
+      int status = 400;
+      std::string why = "malformed HTTP request: " + ec.message();
+      if (ec == http::error::header_limit) {
+        status = 431;
+        why = "request headers larger than " + std::to_string(options_.header_limit) + " bytes";
+      } else if (ec == http::error::body_limit) {
+        status = 413;
+        why = "request body larger than " + std::to_string(options_.body_limit) + " bytes";
+      }
+      ResponseWriter writer(stream, false, false);
+      writer.set_frontend("http");
+      co_await writer.SendError(status, InvalidArgument(why));
+      Record("http", status, 0, 0);
+      break;
+    }
+    Request req = parser.release();
+    ResponseWriter writer(stream, req.method() == http::verb::head, req.keep_alive() && !over_limit);
+    if (over_limit) {
+      co_await writer.SendError(503, ResourceExhausted("too many connections; retry shortly"),
+                                Header("Retry-After", "1"));
+    } else {
+      co_await handler_(req, writer);
+      if (!writer.started()) {
+        co_await writer.SendError(500, Internal("handler sent no response"));
+      }
+    }
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    Record(writer.frontend(), writer.status(), secs, writer.body_bytes());
+    if (!writer.keep_alive() || writer.failed()) break;
+  }
+  boost::system::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.close();
+}
+
+}  // namespace unicache

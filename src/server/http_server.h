@@ -1,0 +1,142 @@
+// HttpServer: the node's HTTP/1.1 front door (Boost.Beast on Asio, C++20 coroutines).
+// One event-loop thread per core, each with its own io_context and its own SO_REUSEPORT listener,
+// so a connection lives on one thread for its whole life and sessions need no locks.
+#pragma once
+
+#include <utility>  // before Asio: its awaitable.hpp uses std::exchange
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "common/metrics.h"
+#include "common/status.h"
+
+namespace unicache {
+
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
+
+// Returns a one-header list. Coroutines use this instead of a braced list: g++ 12 rejects
+// initializer lists whose temporaries live across a co_await ("array used as initializer").
+inline HttpHeaders Header(std::string name, std::string value) {
+  HttpHeaders h;
+  h.emplace_back(std::move(name), std::move(value));
+  return h;
+}
+
+// Writes one response on a connection, either whole (Send) or streamed (Start + Write + Finish).
+// Not thread-safe: used by the one coroutine that serves the request.
+class ResponseWriter {
+ public:
+  ResponseWriter(boost::beast::tcp_stream& stream, bool head_only, bool keep_alive)
+      : stream_(stream), head_only_(head_only), keep_alive_(keep_alive) {}
+
+  // Sends a complete response. A HEAD request gets the headers only.
+  boost::asio::awaitable<void> Send(int status, std::string body,
+                                    std::string_view content_type = "text/plain; charset=utf-8",
+                                    const HttpHeaders& headers = {});
+
+  // Sends a JSON error body {"error": "...", "code": "..."} with `status`.
+  boost::asio::awaitable<void> SendError(int status, const Status& error,
+                                         const HttpHeaders& headers = {});
+
+  // Starts a response of `content_length` body bytes; the header goes out with the first Write.
+  void Start(int status, uint64_t content_length, const HttpHeaders& headers);
+  // Writes body bytes (nothing for HEAD). REQUIRES: Start() was called. The caller keeps `data`
+  // alive until the co_await completes. Returns false once the connection failed.
+  boost::asio::awaitable<bool> Write(std::span<const std::byte> data);
+  // Flushes a header not yet sent (empty body or HEAD).
+  boost::asio::awaitable<bool> Finish();
+
+  // Marks the connection to be closed after this response (e.g. a stream cut short).
+  void Abort() { keep_alive_ = false, failed_ = true; }
+
+  bool started() const { return started_; }
+  bool failed() const { return failed_; }
+  bool keep_alive() const { return keep_alive_; }
+  int status() const { return status_; }
+  uint64_t body_bytes() const { return body_bytes_; }
+  // The frontend label for metrics ("native", "admin", ...); set by the route.
+  void set_frontend(std::string_view f) { frontend_ = f; }
+  std::string_view frontend() const { return frontend_; }
+
+ private:
+  boost::asio::awaitable<bool> WriteBuffers(std::span<const std::byte> body);
+
+  boost::beast::tcp_stream& stream_;
+  bool head_only_;
+  bool keep_alive_;
+  bool started_ = false;
+  bool header_sent_ = false;
+  bool failed_ = false;
+  int status_ = 0;
+  uint64_t body_bytes_ = 0;
+  std::string header_;
+  std::string_view frontend_ = "native";
+};
+
+using Handler = std::function<boost::asio::awaitable<void>(const Request&, ResponseWriter&)>;
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;  // 0: pick a free port
+  size_t threads = 0;  // 0: one per core
+  size_t max_connections = 4096;
+  uint32_t header_limit = 16 * 1024;    // larger headers get 431
+  uint64_t body_limit = 80ull << 20;    // larger bodies get 413
+  std::chrono::seconds idle_timeout{60};
+  std::chrono::seconds write_timeout{60};
+};
+
+// Thread-safe: Stop() may be called from any thread.
+class HttpServer {
+ public:
+  // Binds, listens and starts the event-loop threads. `handler` is called for every well-formed
+  // request; malformed ones are answered by the server itself (400/413/431) and the connection
+  // closed. `metrics` (borrowed) gets unicache_requests_total, unicache_request_seconds and
+  // unicache_served_bytes_total.
+  static Result<std::unique_ptr<HttpServer>> Start(const HttpServerOptions& options, Handler handler,
+                                                   MetricsRegistry* metrics);
+  ~HttpServer();
+
+  uint16_t port() const { return port_; }
+  // Stops accepting and closes every connection; returns when all event loops have ended.
+  void Stop();
+
+ private:
+  struct Loop;
+  HttpServer(HttpServerOptions options, Handler handler, MetricsRegistry* metrics);
+  boost::asio::awaitable<void> Accept(Loop& loop);
+  boost::asio::awaitable<void> Serve(boost::beast::tcp_stream stream);
+  void Record(std::string_view frontend, int status, double seconds, uint64_t bytes);
+
+  HttpServerOptions options_;
+  Handler handler_;
+  MetricsRegistry* metrics_;
+  Counter* served_bytes_;
+  std::vector<std::unique_ptr<Loop>> loops_;
+  std::vector<std::thread> threads_;
+  std::atomic<size_t> connections_{0};
+  std::atomic<bool> stopped_{false};
+  uint16_t port_ = 0;
+};
+
+// Returns the reason phrase for an HTTP status code.
+std::string_view ReasonPhrase(int status);
+
+// Maps a Status to the HTTP status code a client should see.
+int HttpStatusFor(const Status& status);
+
+}  // namespace unicache

@@ -1,0 +1,192 @@
+#include "server/node.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/thread_pool.hpp>
+#include <charconv>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "common/units.h"
+#include "origin/origin.h"
+#include "server/http_server.h"
+#include "server/object_routes.h"
+#include "server/object_service.h"
+#include "server/request_target.h"
+#include "store/block_store.h"
+
+namespace unicache {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+
+Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return InvalidArgument("bad address '" + text + "': expected HOST:PORT, e.g. 127.0.0.1:8470");
+  }
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::string port_text = text.substr(colon + 1);
+  unsigned port = 0;
+  auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || p != port_text.data() + port_text.size() || port > 65535) {
+    return InvalidArgument("bad port in '" + text + "': expected 0-65535");
+  }
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+Status ValidateNodeOptions(const NodeOptions& o) {
+  RETURN_IF_ERROR(ParseHostPort(o.listen).status().WithContext("--listen"));
+  if (o.origins.empty()) {
+    return InvalidArgument("no origin: give at least one --origin NAME=URI (or a directory)");
+  }
+  if (o.cache_dir.empty()) return InvalidArgument("--cache-dir is required");
+  if (o.block_size < 4096 || o.block_size > (256ull << 20)) {
+    return InvalidArgument("--block-size must be between 4KiB and 256MiB");
+  }
+  if (o.ram_bytes < o.block_size) {
+    return InvalidArgument("--ram must hold at least one block (" + FormatSize(o.block_size) + ")");
+  }
+  if (o.blocking_threads == 0) return InvalidArgument("blocking threads must be > 0");
+  std::map<std::string, int> names;
+  for (const std::string& text : o.origins) {
+    ASSIGN_OR_RETURN(OriginSpec spec, ParseOriginSpec(text));
+    if (names[spec.name]++) return InvalidArgument("origin '" + spec.name + "' given twice");
+  }
+  return Status::Ok();
+}
+
+struct Node::Impl {
+  NodeOptions options;
+  std::string host;
+  MetricsRegistry metrics;
+  std::unique_ptr<BlockStore> store;
+  std::unique_ptr<asio::thread_pool> pool;
+  std::unique_ptr<ObjectService> service;
+  std::unique_ptr<ObjectRoutes> objects;
+  std::unique_ptr<HttpServer> server;
+  bool stopped = false;
+
+  // Returns the /v1/members body: a single node is its own cluster.
+  std::string MembersJson() const {
+    std::string self = host + ":" + std::to_string(server->port());
+    nlohmann::json member = {{"id", self}, {"address", self}, {"weight", 1.0}, {"zone", ""}};
+    nlohmann::json body = {{"version", 1}, {"members", nlohmann::json::array({member})}};
+    return body.dump() + "\n";
+  }
+  asio::awaitable<void> Handle(const Request& req, ResponseWriter& writer);
+  asio::awaitable<void> Admin(const RequestTarget& target, ResponseWriter& writer);
+};
+
+asio::awaitable<void> Node::Impl::Admin(const RequestTarget& target, ResponseWriter& writer) {
+  writer.set_frontend("admin");
+  if (target.path == "/healthz") co_return co_await writer.Send(200, "ok\n");
+  if (target.path == "/readyz") co_return co_await writer.Send(200, "ready\n");
+  if (target.path == "/metrics") {
+    co_return co_await writer.Send(200, metrics.Render(), "text/plain; version=0.0.4");
+  }
+  co_await writer.Send(200, MembersJson(), "application/json");
+}
+
+asio::awaitable<void> Node::Impl::Handle(const Request& req, ResponseWriter& writer) {
+  Result<RequestTarget> target = ParseRequestTarget(req.target());
+  if (!target.ok()) co_return co_await writer.SendError(400, target.status());
+  const std::string& path = target->path;
+  bool read = req.method() == http::verb::get || req.method() == http::verb::head;
+
+  auto split_origin = [](std::string_view rest) {
+    size_t slash = rest.find('/');
+    if (slash == std::string_view::npos) return std::make_pair(std::string(rest), std::string());
+    return std::make_pair(std::string(rest.substr(0, slash)), std::string(rest.substr(slash + 1)));
+  };
+  if (path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/v1/members") {
+    if (!read) co_return co_await writer.SendError(405, InvalidArgument("use GET"), Header("Allow", "GET, HEAD"));
+    co_return co_await Admin(*target, writer);
+  }
+  constexpr std::string_view kObjects = "/v1/objects/";
+  constexpr std::string_view kList = "/v1/list/";
+  if (path.starts_with(kObjects)) {
+    if (!read) co_return co_await writer.SendError(405, InvalidArgument("objects are read-only here: use GET or HEAD"), Header("Allow", "GET, HEAD"));
+    auto [origin, object] = split_origin(std::string_view(path).substr(kObjects.size()));
+    co_return co_await objects->GetObject(req, writer, origin, object);
+  }
+  if (path.starts_with(kList) || path + "/" == kList) {
+    if (!read) co_return co_await writer.SendError(405, InvalidArgument("use GET"), Header("Allow", "GET, HEAD"));
+    std::string_view rest = path.size() > kList.size() ? std::string_view(path).substr(kList.size()) : "";
+    auto [origin, prefix] = split_origin(rest);
+    if (origin.empty()) co_return co_await writer.SendError(400, InvalidArgument("missing origin name: /v1/list/<origin>/<prefix>"));
+    co_return co_await objects->List(*target, writer, origin, prefix);
+  }
+  co_await writer.SendError(404, NotFound("no such endpoint: " + path));
+}
+
+Node::Node(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Node::~Node() { Stop(); }
+
+Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
+  RETURN_IF_ERROR(ValidateNodeOptions(options));
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  ASSIGN_OR_RETURN(auto host_port, ParseHostPort(options.listen));
+  impl->host = host_port.first;
+
+  std::map<std::string, std::unique_ptr<Origin>> origins;
+  for (const std::string& text : options.origins) {
+    ASSIGN_OR_RETURN(OriginSpec spec, ParseOriginSpec(text));
+    Result<std::unique_ptr<Origin>> origin = OpenOrigin(spec);
+    if (!origin.ok()) return origin.status().WithContext("origin '" + spec.name + "'");
+    origins[spec.name] = std::move(origin).value();
+  }
+
+  StoreOptions store_options;
+  store_options.dir = options.cache_dir;
+  store_options.ram_bytes = options.ram_bytes;
+  store_options.ssd_bytes = options.ssd_bytes;
+  store_options.metrics = &impl->metrics;
+  Result<std::unique_ptr<BlockStore>> store = BlockStore::Open(store_options);
+  if (!store.ok()) return store.status().WithContext("cache dir " + options.cache_dir);
+  impl->store = std::move(store).value();
+
+  impl->pool = std::make_unique<asio::thread_pool>(options.blocking_threads);
+  ObjectServiceOptions service_options;
+  service_options.block_size = options.block_size;
+  service_options.metadata_ttl =
+      options.immutable ? std::chrono::milliseconds::max() : options.metadata_ttl;
+  impl->service = std::make_unique<ObjectService>(service_options, impl->store.get(),
+                                                  std::move(origins), &impl->metrics);
+  impl->objects = std::make_unique<ObjectRoutes>(impl->service.get(), impl->pool.get(),
+                                                 options.readahead_blocks);
+
+  HttpServerOptions http_options;
+  http_options.host = host_port.first;
+  http_options.port = host_port.second;
+  http_options.threads = options.io_threads;
+  http_options.max_connections = options.max_connections;
+  Impl* raw = impl.get();
+  ASSIGN_OR_RETURN(impl->server,
+                   HttpServer::Start(http_options,
+                                     [raw](const Request& req, ResponseWriter& w) { return raw->Handle(req, w); },
+                                     &impl->metrics));
+  return std::unique_ptr<Node>(new Node(std::move(impl)));
+}
+
+uint16_t Node::port() const { return impl_->server->port(); }
+
+std::string Node::address() const {
+  std::string host = impl_->host;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return host + ":" + std::to_string(port());
+}
+
+MetricsRegistry& Node::metrics() { return impl_->metrics; }
+
+void Node::Stop() {
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->server->Stop();
+  impl_->pool->join();
+  impl_->store->Flush();
+}
+
+}  // namespace unicache

@@ -1,0 +1,58 @@
+// Node: one running unicache daemon (`unicache serve`): origins, block store, object service
+// and the HTTP front-end, assembled from NodeOptions.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/metrics.h"
+#include "common/status.h"
+
+namespace unicache {
+
+struct NodeOptions {
+  std::string listen = "127.0.0.1:8470";  // HOST:PORT; port 0 picks a free one
+  std::vector<std::string> origins;       // NAME=URI or a bare directory (named "local")
+  std::string cache_dir;                  // SSD tier directory (required)
+  uint64_t ram_bytes = 1ull << 30;
+  uint64_t ssd_bytes = 10ull << 30;
+  uint64_t block_size = 4ull << 20;
+  std::chrono::milliseconds metadata_ttl{10000};
+  bool immutable = false;            // origins never change: metadata is kept forever
+  size_t io_threads = 0;             // event-loop threads; 0 = one per core
+  size_t blocking_threads = 64;      // origin and disk I/O
+  size_t readahead_blocks = 8;       // parallel block fetches ahead of a sequential reader
+  size_t max_connections = 4096;
+};
+
+// Checks options for mistakes a user can fix (sizes, block size bounds, listen address, origin
+// specs); returns InvalidArgument saying what to change.
+Status ValidateNodeOptions(const NodeOptions& options);
+
+// Splits "HOST:PORT" ("[::1]:80" for IPv6). InvalidArgument when malformed.
+Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text);
+
+// Thread-safe. Destroying the node stops it.
+class Node {
+ public:
+  // Opens origins and the store (recovering the SSD tier), then starts serving.
+  static Result<std::unique_ptr<Node>> Start(const NodeOptions& options);
+  ~Node();
+
+  uint16_t port() const;
+  // Returns "HOST:PORT" as clients should dial it.
+  std::string address() const;
+  MetricsRegistry& metrics();
+  // Stops serving and waits for in-flight work. Idempotent.
+  void Stop();
+
+ private:
+  struct Impl;
+  explicit Node(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace unicache

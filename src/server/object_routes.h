@@ -1,0 +1,47 @@
+// ObjectRoutes: the native HTTP front-end for objects: GET/HEAD /v1/objects/<origin>/<path>
+// (single Range) and GET /v1/list/<origin>/<prefix>.
+#pragma once
+
+#include <utility>  // before Asio: its awaitable.hpp uses std::exchange
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <atomic>
+#include <string>
+
+#include "server/http_server.h"
+#include "server/object_service.h"
+#include "server/request_target.h"
+
+namespace unicache {
+
+// Thread-safe; borrows the service and the blocking pool, which must outlive it.
+class ObjectRoutes {
+ public:
+  // `readahead_blocks`: blocks fetched ahead of the one being sent, in parallel, on a miss.
+  ObjectRoutes(ObjectService* service, boost::asio::thread_pool* pool, size_t readahead_blocks);
+
+  // Serves GET/HEAD of one object (or a byte range of it).
+  boost::asio::awaitable<void> GetObject(const Request& req, ResponseWriter& writer,
+                                         const std::string& origin, const std::string& path);
+
+  // Serves one page of a listing as JSON. Query: delimiter, max-keys (1..10000), token.
+  boost::asio::awaitable<void> List(const RequestTarget& target, ResponseWriter& writer,
+                                    const std::string& origin, const std::string& prefix);
+
+ private:
+  // Starts background fetches of blocks [from, to) that are not cached yet.
+  void ReadAhead(const std::string& origin, const ObjectInfo& info, uint64_t from, uint64_t to);
+  boost::asio::awaitable<Result<BlockRef>> FetchBlock(const std::string& origin,
+                                                      const ObjectInfo& info, uint64_t index);
+
+  ObjectService* const service_;
+  boost::asio::thread_pool* const pool_;
+  const size_t readahead_blocks_;
+  std::atomic<size_t> readahead_inflight_{0};
+};
+
+// Formats Unix epoch milliseconds as an HTTP date ("Sun, 06 Nov 1994 08:49:37 GMT").
+std::string HttpDate(int64_t epoch_ms);
+
+}  // namespace unicache

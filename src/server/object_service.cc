@@ -1,0 +1,138 @@
+#include "server/object_service.h"
+
+#include <spdlog/spdlog.h>
+
+namespace unicache {
+
+ObjectService::ObjectService(ObjectServiceOptions options, BlockStore* store,
+                             std::map<std::string, std::unique_ptr<Origin>> origins,
+                             MetricsRegistry* metrics)
+    : options_(options),
+      store_(store),
+      origins_(std::move(origins)),
+      metadata_(options.metadata_ttl, options.metadata_entries) {
+  for (const auto& [name, origin] : origins_) {
+    Labels l = {{"origin", name}};
+    origin_metrics_[name] = {
+        &metrics->GetCounter("unicache_origin_requests_total", l, "Requests sent to origins."),
+        &metrics->GetCounter("unicache_origin_bytes_total", l, "Bytes read from origins."),
+        &metrics->GetCounter("unicache_origin_errors_total", l, "Failed origin requests."),
+    };
+  }
+  const char* hits_help = "Blocks served from the cache, by tier.";
+  hits_ram_ = &metrics->GetCounter("unicache_cache_hits_total", {{"tier", "ram"}}, hits_help);
+  hits_ssd_ = &metrics->GetCounter("unicache_cache_hits_total", {{"tier", "ssd"}}, hits_help);
+  misses_ = &metrics->GetCounter("unicache_cache_misses_total", {},
+                                 "Blocks not in the cache (fetched from origin or peer).");
+  coalesced_ = &metrics->GetCounter("unicache_singleflight_coalesced_total", {},
+                                    "Block misses that joined another request's origin fetch.");
+}
+
+std::vector<std::string> ObjectService::OriginNames() const {
+  std::vector<std::string> names;
+  for (const auto& [name, origin] : origins_) names.push_back(name);
+  return names;
+}
+
+Result<Origin*> ObjectService::FindOrigin(const std::string& name) {
+  auto it = origins_.find(name);
+  if (it == origins_.end()) return NotFound("unknown origin '" + name + "'");
+  return it->second.get();
+}
+
+std::optional<ObjectInfo> ObjectService::CachedStat(const std::string& origin,
+                                                    const std::string& path) {
+  return metadata_.Get(origin, path);
+}
+
+Result<ObjectInfo> ObjectService::StatBlocking(const std::string& origin_name,
+                                               const std::string& path, bool refresh) {
+  ASSIGN_OR_RETURN(Origin * origin, FindOrigin(origin_name));
+  if (!refresh) {
+    if (auto cached = metadata_.Get(origin_name, path)) return *cached;
+  }
+  std::string flight_key = origin_name + '\0' + path;
+  return stat_flights_.Do(flight_key, [&]() -> Result<ObjectInfo> {
+    OriginMetrics& m = origin_metrics_.at(origin_name);
+    m.requests->Inc();
+    Result<ObjectInfo> info = origin->Stat(path);
+    if (!info.ok()) {
+      if (info.status().code() != StatusCode::kNotFound) m.errors->Inc();
+      return info;
+    }
+    metadata_.Put(origin_name, *info);
+    return info;
+  });
+}
+
+Result<BlockRef> ObjectService::FetchFromOrigin(const std::string& origin_name, Origin* origin,
+                                                const ObjectInfo& info, uint64_t index,
+                                                const Key128& key) {
+  uint64_t offset = index * options_.block_size;
+  uint64_t length = std::min<uint64_t>(options_.block_size, info.size - offset);
+  auto block = Block::Allocate(length);
+  OriginMetrics& m = origin_metrics_.at(origin_name);
+  m.requests->Inc();
+  Result<size_t> n = origin->Read(info.path, info.version, offset, block->mutable_bytes());
+  if (!n.ok()) {
+    m.errors->Inc();
+    if (n.status().code() == StatusCode::kPreconditionFailed) {
+      metadata_.Invalidate(origin_name, info.path);
+    }
+    return n.status();
+  }
+  m.bytes->Inc(*n);
+  if (*n != length) {
+    // The object is shorter than its metadata said: it changed under us.
+    metadata_.Invalidate(origin_name, info.path);
+    return PreconditionFailed("object changed while reading: " + info.path);
+  }
+  store_->Put(key, block);
+  return BlockRef(std::move(block));
+}
+
+Result<BlockRef> ObjectService::GetBlockBlocking(const std::string& origin_name,
+                                                 const ObjectInfo& info, uint64_t index,
+                                                 BlockSource* source) {
+  ASSIGN_OR_RETURN(Origin * origin, FindOrigin(origin_name));
+  if (index >= BlockCount(info.size)) return OutOfRange("block index past the end of the object");
+  Key128 key = BlockKey(origin_name, info.path, info.version, index);
+  Tier tier;
+  Result<BlockRef> hit = store_->Get(key, &tier);
+  if (hit.ok()) {
+    (tier == Tier::kRam ? hits_ram_ : hits_ssd_)->Inc();
+    if (source) *source = tier == Tier::kRam ? BlockSource::kRam : BlockSource::kSsd;
+    return hit;
+  }
+  misses_->Inc();
+  bool coalesced = false;
+  Result<BlockRef> block = block_flights_.Do(
+      key, [&] { return FetchFromOrigin(origin_name, origin, info, index, key); }, &coalesced);
+  if (coalesced) coalesced_->Inc();
+  if (source) *source = coalesced ? BlockSource::kCoalesced : BlockSource::kOrigin;
+  return block;
+}
+
+BlockRef ObjectService::GetBlockIfInRam(const std::string& origin, const ObjectInfo& info,
+                                        uint64_t index) {
+  BlockRef block = store_->GetIfInRam(BlockKey(origin, info.path, info.version, index));
+  if (block) hits_ram_->Inc();
+  return block;
+}
+
+bool ObjectService::HasBlock(const std::string& origin, const ObjectInfo& info,
+                             uint64_t index) const {
+  return store_->Contains(BlockKey(origin, info.path, info.version, index));
+}
+
+Result<ListPage> ObjectService::ListBlocking(const std::string& origin_name,
+                                             const ListOptions& options) {
+  ASSIGN_OR_RETURN(Origin * origin, FindOrigin(origin_name));
+  OriginMetrics& m = origin_metrics_.at(origin_name);
+  m.requests->Inc();
+  Result<ListPage> page = origin->List(options);
+  if (!page.ok()) m.errors->Inc();
+  return page;
+}
+
+}  // namespace unicache

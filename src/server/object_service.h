@@ -1,0 +1,93 @@
+// ObjectService: the read path's logic, free of HTTP: object metadata through the metadata
+// cache, blocks through the block store, misses through single-flight to the origin.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/hash.h"
+#include "common/metrics.h"
+#include "origin/origin.h"
+#include "server/metadata_cache.h"
+#include "server/single_flight.h"
+#include "store/block_store.h"
+
+namespace unicache {
+
+// Where a block came from.
+enum class BlockSource { kRam, kSsd, kOrigin, kCoalesced };
+
+struct ObjectServiceOptions {
+  uint64_t block_size = 4ull << 20;
+  std::chrono::milliseconds metadata_ttl{10000};  // milliseconds::max() for immutable origins
+  size_t metadata_entries = 1 << 20;
+};
+
+// Thread-safe. Methods named *Blocking do I/O and must run off the event loop; the others never
+// block. Borrows the store and metrics (must outlive it); owns the origins.
+class ObjectService {
+ public:
+  ObjectService(ObjectServiceOptions options, BlockStore* store,
+                std::map<std::string, std::unique_ptr<Origin>> origins, MetricsRegistry* metrics);
+
+  uint64_t block_size() const { return options_.block_size; }
+  // Returns true when an origin of that name is configured.
+  bool HasOrigin(const std::string& name) const { return origins_.count(name) > 0; }
+  std::vector<std::string> OriginNames() const;
+
+  // Returns the object's metadata from the cache, or from the origin (one Stat per object at a
+  // time, whatever the fan-in). `refresh` skips the cache.
+  Result<ObjectInfo> StatBlocking(const std::string& origin, const std::string& path,
+                                  bool refresh = false);
+
+  // Returns cached metadata without I/O, or nullopt.
+  std::optional<ObjectInfo> CachedStat(const std::string& origin, const std::string& path);
+
+  // Returns block `index` of the object `info` (a version resolved by StatBlocking), from the
+  // store or, on a miss, from the origin: concurrent misses on one block share one origin read.
+  // PreconditionFailed when the origin's object no longer has info.version (metadata is dropped).
+  Result<BlockRef> GetBlockBlocking(const std::string& origin, const ObjectInfo& info,
+                                    uint64_t index, BlockSource* source = nullptr);
+
+  // Returns the block when it is in the RAM tier (counted as a hit), else nullptr. Never blocks.
+  BlockRef GetBlockIfInRam(const std::string& origin, const ObjectInfo& info, uint64_t index);
+
+  // Returns true when the block is in either tier (no I/O, not counted).
+  bool HasBlock(const std::string& origin, const ObjectInfo& info, uint64_t index) const;
+
+  // Lists the origin.
+  Result<ListPage> ListBlocking(const std::string& origin, const ListOptions& options);
+
+  // Returns the number of blocks of an object of `size` bytes.
+  uint64_t BlockCount(uint64_t size) const {
+    return (size + options_.block_size - 1) / options_.block_size;
+  }
+
+ private:
+  struct OriginMetrics {
+    Counter* requests;
+    Counter* bytes;
+    Counter* errors;
+  };
+  Result<Origin*> FindOrigin(const std::string& name);
+  Result<BlockRef> FetchFromOrigin(const std::string& origin_name, Origin* origin,
+                                   const ObjectInfo& info, uint64_t index, const Key128& key);
+
+  const ObjectServiceOptions options_;
+  BlockStore* const store_;  // not owned
+  const std::map<std::string, std::unique_ptr<Origin>> origins_;
+  std::map<std::string, OriginMetrics> origin_metrics_;
+  MetadataCache metadata_;
+  SingleFlight<Key128, Result<BlockRef>> block_flights_;
+  SingleFlight<std::string, Result<ObjectInfo>> stat_flights_;
+
+  Counter* hits_ram_;
+  Counter* hits_ssd_;
+  Counter* misses_;
+  Counter* coalesced_;
+};
+
+}  // namespace unicache

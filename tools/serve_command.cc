@@ -1,0 +1,90 @@
+// unicache serve: runs a node until SIGINT/SIGTERM.
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <memory>
+
+#include "cli_util.h"
+#include "commands.h"
+#include "common/units.h"
+#include "server/node.h"
+
+namespace unicache::cli {
+namespace {
+
+struct ServeFlags {
+  NodeOptions node;
+  std::string metadata_ttl = "10s";
+};
+
+int RunServe(ServeFlags& flags) {
+  Result<std::chrono::milliseconds> ttl = ParseDuration(flags.metadata_ttl);
+  if (!ttl.ok()) return Fail("serve", ttl.status().WithContext("--metadata-ttl"));
+  flags.node.metadata_ttl = *ttl;
+  if (Status st = ValidateNodeOptions(flags.node); !st.ok()) {
+    return Fail("serve", st, "see `unicache serve --help`");
+  }
+  // Block the stop signals before any thread starts, so only sigwait() below receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  Result<std::unique_ptr<Node>> node = Node::Start(flags.node);
+  if (!node.ok()) return Fail("serve", node.status());
+  spdlog::info("unicache node serving on http://{} (ram {}, ssd {}, block {}, cache dir {})",
+               (*node)->address(), FormatSize(flags.node.ram_bytes),
+               FormatSize(flags.node.ssd_bytes), FormatSize(flags.node.block_size),
+               flags.node.cache_dir);
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  spdlog::info("signal {} received: stopping", sig);
+  (*node)->Stop();
+  return 0;
+}
+
+}  // namespace
+
+void AddServeCommand(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<ServeFlags>();
+  CLI::App* cmd = app.add_subcommand("serve", "Run a cache node (until SIGINT/SIGTERM)");
+  cmd->set_config("--config", "", "Read options from a TOML file (keys are the long flag names)");
+  NodeOptions& n = flags->node;
+  cmd->add_option("--listen", n.listen, "HOST:PORT to serve HTTP on")
+      ->envname("UNICACHE_LISTEN")
+      ->capture_default_str();
+  cmd->add_option("--origin", n.origins,
+                  "Origin as NAME=URI (file:///dir, azure://ACCOUNT/CONTAINER, s3://BUCKET, "
+                  "http(s)://...) or a bare directory (named 'local'); repeatable")
+      ->envname("UNICACHE_ORIGIN")
+      ->required();
+  cmd->add_option("--cache-dir", n.cache_dir, "Directory of the SSD tier")
+      ->envname("UNICACHE_CACHE_DIR")
+      ->required();
+  AddSizeOption(*cmd, "--ram", &n.ram_bytes, "RAM tier size [1GiB]")->envname("UNICACHE_RAM");
+  AddSizeOption(*cmd, "--ssd", &n.ssd_bytes, "SSD tier size [10GiB]")->envname("UNICACHE_SSD");
+  AddSizeOption(*cmd, "--block-size", &n.block_size, "Block size [4MiB]")
+      ->envname("UNICACHE_BLOCK_SIZE");
+  auto* ttl = cmd->add_option("--metadata-ttl", flags->metadata_ttl,
+                              "How long object metadata is trusted (e.g. 10s, 5m)")
+                  ->envname("UNICACHE_METADATA_TTL")
+                  ->capture_default_str();
+  cmd->add_flag("--immutable", n.immutable, "Origins never change: keep metadata forever")
+      ->envname("UNICACHE_IMMUTABLE")
+      ->excludes(ttl);
+  cmd->add_option("--io-threads", n.io_threads, "Event-loop threads (0 = one per core)")
+      ->capture_default_str();
+  cmd->add_option("--blocking-threads", n.blocking_threads, "Threads for origin and disk I/O")
+      ->capture_default_str();
+  cmd->add_option("--readahead", n.readahead_blocks,
+                  "Blocks fetched in parallel ahead of a sequential reader")
+      ->capture_default_str();
+  cmd->add_option("--max-connections", n.max_connections,
+                  "Connections beyond this get 503 + Retry-After")
+      ->capture_default_str();
+  cmd->callback([flags, exit_code] { *exit_code = RunServe(*flags); });
+}
+
+}  // namespace unicache::cli
