@@ -47,7 +47,8 @@ std::pair<std::string, std::string> SplitEndpoint(std::string_view endpoint) {
 
 Result<std::string> ReadTokenFile(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return PermissionDenied("cannot read the Azure token file named by AZURE_STORAGE_TOKEN_FILE");
+  if (!in)
+    return PermissionDenied("cannot read the Azure token file named by AZURE_STORAGE_TOKEN_FILE");
   std::stringstream ss;
   ss << in.rdbuf();
   std::string token = Trim(ss.str());
@@ -62,7 +63,8 @@ Result<AzureConnectionString> ParseAzureConnectionString(std::string_view text) 
   size_t pos = 0;
   while (pos <= text.size()) {
     size_t semi = text.find(';', pos);
-    std::string_view part = text.substr(pos, semi == std::string_view::npos ? text.npos : semi - pos);
+    std::string_view part =
+        text.substr(pos, semi == std::string_view::npos ? text.npos : semi - pos);
     pos = semi == std::string_view::npos ? text.size() + 1 : semi + 1;
     if (Trim(part).empty()) continue;
     size_t eq = part.find('=');
@@ -85,15 +87,20 @@ Result<AzureConnectionString> ParseAzureConnectionString(std::string_view text) 
   cs.blob_endpoint = fields["blobendpoint"];
   while (!cs.blob_endpoint.empty() && cs.blob_endpoint.back() == '/') cs.blob_endpoint.pop_back();
   if (cs.blob_endpoint.empty() && !cs.account_name.empty()) {
-    std::string protocol = fields["defaultendpointsprotocol"].empty() ? "https" : Lower(fields["defaultendpointsprotocol"]);
+    std::string protocol = fields["defaultendpointsprotocol"].empty()
+                               ? "https"
+                               : Lower(fields["defaultendpointsprotocol"]);
     if (protocol != "https" && protocol != "http") {
-      return InvalidArgument("Azure connection string: DefaultEndpointsProtocol must be http or https");
+      return InvalidArgument(
+          "Azure connection string: DefaultEndpointsProtocol must be http or https");
     }
-    std::string suffix = fields["endpointsuffix"].empty() ? "core.windows.net" : fields["endpointsuffix"];
+    std::string suffix =
+        fields["endpointsuffix"].empty() ? "core.windows.net" : fields["endpointsuffix"];
     cs.blob_endpoint = protocol + "://" + cs.account_name + ".blob." + suffix;
   }
   if (cs.account_key.empty() && cs.sas.empty() && cs.blob_endpoint.empty()) {
-    return InvalidArgument("Azure connection string has neither AccountKey, SharedAccessSignature nor BlobEndpoint");
+    return InvalidArgument(
+        "Azure connection string has neither AccountKey, SharedAccessSignature nor BlobEndpoint");
   }
   return cs;
 }
@@ -119,7 +126,8 @@ Result<AzureCredentials> AzureCredentialsFromEnv(std::string_view account, const
     creds.blob_endpoint = cs->blob_endpoint;
     if (!cs->account_key.empty()) {
       auto key = Base64Decode(cs->account_key);
-      if (!key.ok()) return InvalidArgument("AZURE_STORAGE_CONNECTION_STRING: AccountKey is not valid base64");
+      if (!key.ok())
+        return InvalidArgument("AZURE_STORAGE_CONNECTION_STRING: AccountKey is not valid base64");
       creds.kind = AzureAuthKind::kSharedKey;
       creds.key = std::move(key).value();
     } else if (!cs->sas.empty()) {
@@ -157,8 +165,8 @@ std::string SharedKeyStringToSign(const AzureRequest& req, std::string_view acco
   out += HeaderValue(req, "content-md5") + "\n";
   out += HeaderValue(req, "content-type") + "\n";
   out += "\n";  // Date: we always send x-ms-date instead
-  for (const char* h : {"if-modified-since", "if-match", "if-none-match", "if-unmodified-since",
-                        "range"}) {
+  for (const char* h :
+       {"if-modified-since", "if-match", "if-none-match", "if-unmodified-since", "range"}) {
     out += HeaderValue(req, h) + "\n";
   }
   // Canonicalized headers: x-ms-*, lower-case, sorted, values trimmed.

@@ -27,8 +27,8 @@ inline constexpr std::string_view kAzureApiVersion = "2021-08-06";
 // The fields of a storage connection string that the Blob origin uses.
 struct AzureConnectionString {
   std::string account_name;
-  std::string account_key;  // base64, as written in the string
-  std::string sas;          // SharedAccessSignature=..., without a leading '?'
+  std::string account_key;    // base64, as written in the string
+  std::string sas;            // SharedAccessSignature=..., without a leading '?'
   std::string blob_endpoint;  // explicit BlobEndpoint, or built from protocol/account/suffix
 };
 
@@ -43,11 +43,11 @@ enum class AzureAuthKind { kAnonymous, kSharedKey, kSas, kBearer };
 struct AzureCredentials {
   AzureAuthKind kind = AzureAuthKind::kAnonymous;
   std::string account;
-  std::string key;           // decoded account key (kSharedKey)
-  std::string sas;           // query string without '?' (kSas)
-  std::string bearer_token;  // kBearer with a fixed token
-  std::string token_file;    // kBearer with a token re-read from this file on every request
-  std::string blob_endpoint; // from a connection string; "" when it did not give one
+  std::string key;            // decoded account key (kSharedKey)
+  std::string sas;            // query string without '?' (kSas)
+  std::string bearer_token;   // kBearer with a fixed token
+  std::string token_file;     // kBearer with a token re-read from this file on every request
+  std::string blob_endpoint;  // from a connection string; "" when it did not give one
 };
 
 // Looks up an environment variable; nullopt when unset.

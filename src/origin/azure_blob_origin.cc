@@ -13,15 +13,18 @@ namespace unicache {
 namespace {
 
 bool ValidAccount(std::string_view a) {
-  return a.size() >= 3 && a.size() <= 24 &&
-         std::all_of(a.begin(), a.end(), [](char c) { return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)); });
+  return a.size() >= 3 && a.size() <= 24 && std::all_of(a.begin(), a.end(), [](char c) {
+           return std::islower(static_cast<unsigned char>(c)) ||
+                  std::isdigit(static_cast<unsigned char>(c));
+         });
 }
 
 bool ValidContainer(std::string_view c) {
   if (c.size() < 3 || c.size() > 63 || c.front() == '-' || c.back() == '-') return false;
   if (c.find("--") != std::string_view::npos) return false;
   return std::all_of(c.begin(), c.end(), [](char ch) {
-    return std::islower(static_cast<unsigned char>(ch)) || std::isdigit(static_cast<unsigned char>(ch)) || ch == '-';
+    return std::islower(static_cast<unsigned char>(ch)) ||
+           std::isdigit(static_cast<unsigned char>(ch)) || ch == '-';
   });
 }
 
@@ -36,7 +39,9 @@ class AzureBlobOrigin final : public Origin {
  public:
   AzureBlobOrigin(AzureBlobUri uri, AzureCredentials creds, std::string endpoint,
                   AzureBlobOptions options)
-      : uri_(std::move(uri)), creds_(std::move(creds)), endpoint_(std::move(endpoint)),
+      : uri_(std::move(uri)),
+        creds_(std::move(creds)),
+        endpoint_(std::move(endpoint)),
         options_(options) {}
 
   std::string_view Scheme() const override { return "azure"; }
@@ -67,12 +72,13 @@ class AzureBlobOrigin final : public Origin {
     ASSIGN_OR_RETURN(HttpResponse resp, SendInto(client_, std::move(http), dst));
     if (resp.status == 416) return size_t{0};  // offset at or past the end
     if (resp.status == 200 && offset != 0) {
-      return Internal("GET " + uri_.container + "/" + std::string(path) + ": service ignored the range");
+      return Internal("GET " + uri_.container + "/" + std::string(path) +
+                      ": service ignored the range");
     }
     if (resp.status != 206 && resp.status != 200) return Error(resp, "GET", path);
     // Some servers ignore If-Match on GET: check the version they actually served.
-    if (std::string served = NormalizeEtag(resp.Header("etag")); !version.empty() && !served.empty() &&
-        served != version) {
+    if (std::string served = NormalizeEtag(resp.Header("etag"));
+        !version.empty() && !served.empty() && served != version) {
       return PreconditionFailed("GET " + std::string(path) + ": object changed (version " + served +
                                 ", expected " + std::string(version) + ")");
     }
@@ -87,12 +93,14 @@ class AzureBlobOrigin final : public Origin {
     if (!prefix.empty()) req.query.emplace_back("prefix", prefix);
     if (!options.delimiter.empty()) req.query.emplace_back("delimiter", options.delimiter);
     if (!options.token.empty()) req.query.emplace_back("marker", options.token);
-    req.query.emplace_back("maxresults", std::to_string(std::clamp<size_t>(options.max_keys, 1, 5000)));
+    req.query.emplace_back("maxresults",
+                           std::to_string(std::clamp<size_t>(options.max_keys, 1, 5000)));
     ASSIGN_OR_RETURN(HttpResponse resp, Send(std::move(req)));
     if (resp.status != 200) return Error(resp, "LIST", options.prefix);
     auto page = ParseBlobListXml(resp.body);
     if (!page.ok()) return Unavailable("LIST " + uri_.container + ": " + page.status().message());
-    for (ObjectInfo& o : page->objects) o.path = o.path.substr(std::min(o.path.size(), uri_.root.size()));
+    for (ObjectInfo& o : page->objects)
+      o.path = o.path.substr(std::min(o.path.size(), uri_.root.size()));
     for (std::string& p : page->prefixes) p = p.substr(std::min(p.size(), uri_.root.size()));
     return page;
   }
@@ -119,8 +127,8 @@ class AzureBlobOrigin final : public Origin {
   }
 
   Result<HttpRequest> Build(AzureRequest req) const {
-    ASSIGN_OR_RETURN(HttpRequest http,
-                     BuildAzureHttpRequest(creds_, endpoint_, std::move(req), std::chrono::system_clock::now()));
+    ASSIGN_OR_RETURN(HttpRequest http, BuildAzureHttpRequest(creds_, endpoint_, std::move(req),
+                                                             std::chrono::system_clock::now()));
     http.timeout = options_.request_timeout;
     http.connect_timeout = options_.connect_timeout;
     return http;
@@ -136,8 +144,10 @@ class AzureBlobOrigin final : public Origin {
     if (code.empty() && !resp.body.empty()) {
       if (auto parsed = XmlText(resp.body, "Code"); parsed.ok()) code = *parsed;
     }
-    return HttpErrorStatus(resp, std::string(op) + " azure://" + uri_.account + "/" + uri_.container +
-                                     "/" + uri_.root + std::string(path), code);
+    return HttpErrorStatus(resp,
+                           std::string(op) + " azure://" + uri_.account + "/" + uri_.container +
+                               "/" + uri_.root + std::string(path),
+                           code);
   }
 
   const AzureBlobUri uri_;
@@ -163,7 +173,8 @@ Result<AzureBlobUri> ParseAzureBlobUri(std::string_view uri) {
   if (!ValidAccount(out.account)) {
     return InvalidArgument("azure URI: account must be 3-24 lower-case letters or digits");
   }
-  if (slash == std::string_view::npos) return InvalidArgument("azure URI needs a container: azure://ACCOUNT/CONTAINER[/PREFIX]");
+  if (slash == std::string_view::npos)
+    return InvalidArgument("azure URI needs a container: azure://ACCOUNT/CONTAINER[/PREFIX]");
   rest = rest.substr(slash + 1);
   slash = rest.find('/');
   out.container = std::string(rest.substr(0, slash));
@@ -209,7 +220,8 @@ Result<ListPage> ParseBlobListXml(std::string_view xml) {
     ASSIGN_OR_RETURN(std::vector<XmlElement> prefixes, XmlChildren(section.inner, "BlobPrefix"));
     for (const XmlElement& p : prefixes) {
       ASSIGN_OR_RETURN(std::vector<XmlElement> names, XmlChildren(p.inner, "Name"));
-      if (names.empty()) return InvalidArgument("malformed blob listing: <BlobPrefix> without <Name>");
+      if (names.empty())
+        return InvalidArgument("malformed blob listing: <BlobPrefix> without <Name>");
       ASSIGN_OR_RETURN(std::string name, BlobName(names.front()));
       page.prefixes.push_back(std::move(name));
     }

@@ -20,7 +20,8 @@ Result<std::map<std::string, std::string>> ParseUriQuery(
   size_t pos = 0;
   while (pos < query.size()) {
     size_t amp = query.find('&', pos);
-    std::string_view part = query.substr(pos, amp == std::string_view::npos ? query.npos : amp - pos);
+    std::string_view part =
+        query.substr(pos, amp == std::string_view::npos ? query.npos : amp - pos);
     pos = amp == std::string_view::npos ? query.size() : amp + 1;
     if (part.empty()) continue;
     size_t eq = part.find('=');
@@ -85,8 +86,8 @@ Result<HttpResponse> SendInto(HttpClient& client, HttpRequest req, std::span<std
     if (n > 0) std::memcpy(dst.data(), resp.body.data(), n);
     resp.body_bytes = n;
     if (resp.body.size() > dst.size()) {
-      return Internal("origin returned " + std::to_string(resp.body.size()) +
-                      " bytes for a " + std::to_string(dst.size()) + "-byte range");
+      return Internal("origin returned " + std::to_string(resp.body.size()) + " bytes for a " +
+                      std::to_string(dst.size()) + "-byte range");
     }
   }
   return resp;

@@ -23,13 +23,16 @@ TEST(XmlExtractTest, FindsElementsWithoutConfusingSimilarNames) {
 }
 
 TEST(XmlExtractTest, DecodesEntities) {
-  EXPECT_EQ(XmlDecode("&lt;a&gt; &amp; &quot;q&quot; &apos;&#65;&#x263A;").value(), "<a> & \"q\" 'A\xE2\x98\xBA");
+  EXPECT_EQ(XmlDecode("&lt;a&gt; &amp; &quot;q&quot; &apos;&#65;&#x263A;").value(),
+            "<a> & \"q\" 'A\xE2\x98\xBA");
   EXPECT_FALSE(XmlDecode("&bogus;").ok());
   EXPECT_FALSE(XmlDecode("&#0;").ok());
 }
 
 TEST(AzureBlobUriTest, Parses) {
-  auto u = ParseAzureBlobUri("azure://devstoreaccount1/data/train/v1?endpoint=http%3A%2F%2F127.0.0.1%3A10000%2Fdevstoreaccount1");
+  auto u = ParseAzureBlobUri(
+      "azure://devstoreaccount1/data/train/"
+      "v1?endpoint=http%3A%2F%2F127.0.0.1%3A10000%2Fdevstoreaccount1");
   ASSERT_TRUE(u.ok()) << u.status().ToString();
   EXPECT_EQ(u->account, "devstoreaccount1");
   EXPECT_EQ(u->container, "data");
@@ -119,7 +122,8 @@ TEST(S3ListTest, ParsesContentsCommonPrefixesAndToken) {
   ASSERT_EQ(page->prefixes.size(), 1u);
   EXPECT_EQ(page->prefixes[0], "p/dir/");
   EXPECT_EQ(page->next_token, "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=");
-  auto done = ParseListObjectsV2Xml("<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>");
+  auto done = ParseListObjectsV2Xml(
+      "<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>");
   ASSERT_TRUE(done.ok());
   EXPECT_EQ(done->next_token, "");
 }

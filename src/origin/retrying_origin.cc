@@ -78,7 +78,8 @@ class RetryingOrigin final : public Origin {
     Status last;
     for (int i = 0; i < std::max(1, options_.max_attempts); ++i) {
       if (!slots_.Acquire(deadline)) {
-        return DeadlineExceeded(std::string(op) + ": no free origin request slot before the deadline" +
+        return DeadlineExceeded(std::string(op) +
+                                ": no free origin request slot before the deadline" +
                                 (last.ok() ? "" : "; last error: " + last.ToString()));
       }
       Result<T> r = attempt();
@@ -87,7 +88,8 @@ class RetryingOrigin final : public Origin {
       last = r.status();
       if (i + 1 == options_.max_attempts) break;
       milliseconds wait = BackoffFor(options_, i, UnitRandom());
-      if (auto hint = RetryAfterOf(last)) wait = std::max(wait, std::min(*hint, options_.max_retry_after));
+      if (auto hint = RetryAfterOf(last))
+        wait = std::max(wait, std::min(*hint, options_.max_retry_after));
       if (Clock::now() + wait >= deadline) {
         return DeadlineExceeded(std::string(op) + ": call deadline of " +
                                 std::to_string(options_.call_deadline.count()) +
@@ -109,13 +111,15 @@ class RetryingOrigin final : public Origin {
 
 milliseconds BackoffFor(const RetryOptions& options, int retry, double unit) {
   double cap = static_cast<double>(options.initial_backoff.count());
-  for (int i = 0; i < retry && cap < static_cast<double>(options.max_backoff.count()); ++i) cap *= 2;
+  for (int i = 0; i < retry && cap < static_cast<double>(options.max_backoff.count()); ++i)
+    cap *= 2;
   cap = std::min(cap, static_cast<double>(options.max_backoff.count()));
   unit = std::clamp(unit, 0.0, 1.0);
   return milliseconds(static_cast<int64_t>(cap * unit));
 }
 
-std::unique_ptr<Origin> WrapWithRetries(std::unique_ptr<Origin> inner, const RetryOptions& options) {
+std::unique_ptr<Origin> WrapWithRetries(std::unique_ptr<Origin> inner,
+                                        const RetryOptions& options) {
   return std::unique_ptr<Origin>(new RetryingOrigin(std::move(inner), options));
 }
 

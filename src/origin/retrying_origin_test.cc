@@ -92,7 +92,7 @@ TEST(BackoffTest, FullJitterWithinCappedExponentialBounds) {
   EXPECT_EQ(BackoffFor(o, 0, 0.999), milliseconds(99));
   EXPECT_EQ(BackoffFor(o, 2, 0.5), milliseconds(200));  // cap 400
   EXPECT_EQ(BackoffFor(o, 3, 0.999), milliseconds(799));
-  EXPECT_EQ(BackoffFor(o, 10, 0.999), milliseconds(999));  // capped at max_backoff
+  EXPECT_EQ(BackoffFor(o, 10, 0.999), milliseconds(999));   // capped at max_backoff
   EXPECT_EQ(BackoffFor(o, 1000, 1.0), milliseconds(1000));  // no overflow
 }
 
@@ -108,7 +108,8 @@ TEST(RetryingOriginTest, RetriesTransientFailuresThenSucceeds) {
 }
 
 TEST(RetryingOriginTest, ReadReturnsCorrectBytesAfterTimeouts) {
-  auto origin = WrapWithRetries(std::make_unique<FlakyOrigin>(2, DeadlineExceeded("timeout")), FastOptions());
+  auto origin =
+      WrapWithRetries(std::make_unique<FlakyOrigin>(2, DeadlineExceeded("timeout")), FastOptions());
   std::vector<std::byte> buf(4);
   auto n = origin->Read("obj", "v1", 3, buf);
   ASSERT_TRUE(n.ok()) << n.status().ToString();
@@ -147,7 +148,8 @@ TEST(RetryingOriginTest, GivesUpAfterMaxAttemptsWithTheLastError) {
 
 TEST(RetryingOriginTest, HonoursRetryAfter) {
   auto origin = WrapWithRetries(
-      std::make_unique<FlakyOrigin>(1, UnavailableRetryAfter("HTTP 503", milliseconds(300))), FastOptions());
+      std::make_unique<FlakyOrigin>(1, UnavailableRetryAfter("HTTP 503", milliseconds(300))),
+      FastOptions());
   auto start = Clock::now();
   ASSERT_TRUE(origin->Stat("obj").ok());
   EXPECT_GE(Clock::now() - start, milliseconds(300));
@@ -159,7 +161,8 @@ TEST(RetryingOriginTest, DeadlineStopsRetriesQuickly) {
   o.call_deadline = milliseconds(200);
   // The server asks for a 10 s pause: waiting would blow the deadline, so the call ends now.
   auto origin = WrapWithRetries(
-      std::make_unique<FlakyOrigin>(100, UnavailableRetryAfter("HTTP 429", milliseconds(10000))), o);
+      std::make_unique<FlakyOrigin>(100, UnavailableRetryAfter("HTTP 429", milliseconds(10000))),
+      o);
   auto start = Clock::now();
   auto r = origin->Stat("obj");
   EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded);

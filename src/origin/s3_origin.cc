@@ -16,8 +16,8 @@ namespace {
 bool ValidBucket(std::string_view b) {
   if (b.size() < 3 || b.size() > 63) return false;
   return std::all_of(b.begin(), b.end(), [](char c) {
-    return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-           c == '-' || c == '.';
+    return std::islower(static_cast<unsigned char>(c)) ||
+           std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '.';
   });
 }
 
@@ -51,7 +51,8 @@ class S3Origin final : public Origin {
                       std::span<std::byte> dst) override {
     if (dst.empty()) return size_t{0};
     std::vector<std::pair<std::string, std::string>> headers = {
-        {"range", "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + dst.size() - 1)}};
+        {"range",
+         "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + dst.size() - 1)}};
     if (!version.empty()) headers.emplace_back("if-match", QuoteEtag(version));
     HttpRequest http = Build("GET", ObjectPath(path), {}, std::move(headers), "");
     ASSIGN_OR_RETURN(HttpResponse resp, SendInto(client_, std::move(http), dst));
@@ -62,8 +63,8 @@ class S3Origin final : public Origin {
     }
     if (resp.status != 206 && resp.status != 200) return Error(resp, "GET", path);
     // Some servers ignore If-Match on GET: check the version they actually served.
-    if (std::string served = NormalizeEtag(resp.Header("etag")); !version.empty() && !served.empty() &&
-        served != version) {
+    if (std::string served = NormalizeEtag(resp.Header("etag"));
+        !version.empty() && !served.empty() && served != version) {
       return PreconditionFailed("GET " + std::string(path) + ": object changed (version " + served +
                                 ", expected " + std::string(version) + ")");
     }
@@ -81,7 +82,8 @@ class S3Origin final : public Origin {
     if (resp.status != 200) return Error(resp, "LIST", options.prefix);
     auto page = ParseListObjectsV2Xml(resp.body);
     if (!page.ok()) return Unavailable("LIST s3://" + uri_.bucket + ": " + page.status().message());
-    for (ObjectInfo& o : page->objects) o.path = o.path.substr(std::min(o.path.size(), uri_.root.size()));
+    for (ObjectInfo& o : page->objects)
+      o.path = o.path.substr(std::min(o.path.size(), uri_.root.size()));
     for (std::string& p : page->prefixes) p = p.substr(std::min(p.size(), uri_.root.size()));
     return page;
   }
@@ -89,8 +91,8 @@ class S3Origin final : public Origin {
   Result<ObjectInfo> Write(std::string_view path, std::span<const std::byte> data) override {
     std::string body(reinterpret_cast<const char*>(data.data()), data.size());
     ASSIGN_OR_RETURN(HttpResponse resp,
-                     Send("PUT", ObjectPath(path), {}, {{"content-type", "application/octet-stream"}},
-                          std::move(body)));
+                     Send("PUT", ObjectPath(path), {},
+                          {{"content-type", "application/octet-stream"}}, std::move(body)));
     if (resp.status != 200 && resp.status != 201) return Error(resp, "PUT", path);
     // PutObject returns the ETag but no Last-Modified: ask for the rest.
     auto info = Stat(path);
@@ -110,27 +112,30 @@ class S3Origin final : public Origin {
   // Builds a signed request; `path` is relative to the bucket, already encoded.
   HttpRequest Build(std::string method, const std::string& path,
                     std::vector<std::pair<std::string, std::string>> query,
-                    std::vector<std::pair<std::string, std::string>> headers, std::string body) const {
+                    std::vector<std::pair<std::string, std::string>> headers,
+                    std::string body) const {
     std::string amz_date = AmzDate(std::chrono::system_clock::now());
     SigV4Request sig;
     sig.method = method;
     sig.canonical_uri = base_path_ + path;
     sig.query = std::move(query);
-    sig.payload_hash = body.empty() ? Sha256Hex("")
+    sig.payload_hash = body.empty()                ? Sha256Hex("")
                        : options_.unsigned_payload ? std::string(kUnsignedPayload)
                                                    : Sha256Hex(body);
     sig.headers = std::move(headers);
     sig.headers.emplace_back("host", host_);
     sig.headers.emplace_back("x-amz-date", amz_date);
     sig.headers.emplace_back("x-amz-content-sha256", sig.payload_hash);
-    if (!creds_.session_token.empty()) sig.headers.emplace_back("x-amz-security-token", creds_.session_token);
+    if (!creds_.session_token.empty())
+      sig.headers.emplace_back("x-amz-security-token", creds_.session_token);
     HttpRequest http;
     http.method = std::move(method);
     std::string qs = CanonicalQueryString(sig.query);
     http.url = scheme_ + "://" + host_ + sig.canonical_uri + (qs.empty() ? "" : "?" + qs);
     http.headers = sig.headers;
     if (!creds_.access_key_id.empty()) {
-      http.headers.emplace_back("Authorization", SigV4Authorization(creds_, uri_.region, "s3", amz_date, sig));
+      http.headers.emplace_back("Authorization",
+                                SigV4Authorization(creds_, uri_.region, "s3", amz_date, sig));
     }
     http.body = std::move(body);
     http.timeout = options_.request_timeout;
@@ -140,8 +145,10 @@ class S3Origin final : public Origin {
 
   Result<HttpResponse> Send(std::string method, const std::string& path,
                             std::vector<std::pair<std::string, std::string>> query,
-                            std::vector<std::pair<std::string, std::string>> headers, std::string body) {
-    return client_.Send(Build(std::move(method), path, std::move(query), std::move(headers), std::move(body)));
+                            std::vector<std::pair<std::string, std::string>> headers,
+                            std::string body) {
+    return client_.Send(
+        Build(std::move(method), path, std::move(query), std::move(headers), std::move(body)));
   }
 
   Status Error(const HttpResponse& resp, std::string_view op, std::string_view path) const {
@@ -149,7 +156,8 @@ class S3Origin final : public Origin {
     if (!resp.body.empty()) {
       if (auto parsed = XmlText(resp.body, "Code"); parsed.ok()) code = *parsed;
     }
-    return HttpErrorStatus(resp, std::string(op) + " s3://" + uri_.bucket + "/" + uri_.root + std::string(path), code);
+    return HttpErrorStatus(
+        resp, std::string(op) + " s3://" + uri_.bucket + "/" + uri_.root + std::string(path), code);
   }
 
   const S3Uri uri_;
@@ -231,7 +239,8 @@ Result<ListPage> ParseListObjectsV2Xml(std::string_view xml) {
   ASSIGN_OR_RETURN(std::string truncated, XmlText(xml, "IsTruncated"));
   if (truncated == "true") {
     ASSIGN_OR_RETURN(page.next_token, XmlText(xml, "NextContinuationToken"));
-    if (page.next_token.empty()) return InvalidArgument("truncated listing without NextContinuationToken");
+    if (page.next_token.empty())
+      return InvalidArgument("truncated listing without NextContinuationToken");
   }
   return page;
 }
@@ -239,7 +248,8 @@ Result<ListPage> ParseListObjectsV2Xml(std::string_view xml) {
 Result<std::unique_ptr<Origin>> OpenS3Origin(std::string_view uri, const EnvLookup& env,
                                              const S3Options& options) {
   ASSIGN_OR_RETURN(S3Uri parsed, ParseS3Uri(uri));
-  if (parsed.region.empty()) parsed.region = env("AWS_REGION").value_or(env("AWS_DEFAULT_REGION").value_or("us-east-1"));
+  if (parsed.region.empty())
+    parsed.region = env("AWS_REGION").value_or(env("AWS_DEFAULT_REGION").value_or("us-east-1"));
   if (parsed.endpoint.empty()) parsed.endpoint = "https://s3." + parsed.region + ".amazonaws.com";
   AwsCredentials creds;
   auto id = env("AWS_ACCESS_KEY_ID");

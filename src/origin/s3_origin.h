@@ -16,9 +16,9 @@ namespace unicache {
 // The parts of s3://BUCKET[/PREFIX][?endpoint=URL&region=R&style=path|virtual].
 struct S3Uri {
   std::string bucket;
-  std::string root;      // "" or a prefix ending in '/'
-  std::string endpoint;  // "" for AWS's regional endpoint
-  std::string region;    // "" when not given
+  std::string root;         // "" or a prefix ending in '/'
+  std::string endpoint;     // "" for AWS's regional endpoint
+  std::string region;       // "" when not given
   bool path_style = false;  // defaults to true when an endpoint is given
 };
 

@@ -60,7 +60,8 @@ std::string AmzDate(std::chrono::system_clock::time_point t) {
 std::string CanonicalQueryString(const std::vector<std::pair<std::string, std::string>>& query) {
   std::vector<std::pair<std::string, std::string>> encoded;
   encoded.reserve(query.size());
-  for (const auto& [k, v] : query) encoded.emplace_back(PercentEncode(k, false), PercentEncode(v, false));
+  for (const auto& [k, v] : query)
+    encoded.emplace_back(PercentEncode(k, false), PercentEncode(v, false));
   std::sort(encoded.begin(), encoded.end());
   std::string out;
   for (const auto& [k, v] : encoded) {
@@ -97,7 +98,8 @@ std::string SigV4Authorization(const AwsCredentials& creds, std::string_view reg
                                std::string_view service, std::string_view amz_date,
                                const SigV4Request& req) {
   std::string date(amz_date.substr(0, 8));
-  std::string scope = date + "/" + std::string(region) + "/" + std::string(service) + "/aws4_request";
+  std::string scope =
+      date + "/" + std::string(region) + "/" + std::string(service) + "/aws4_request";
   std::string to_sign = SigV4StringToSign(amz_date, scope, CanonicalRequest(req));
   std::string key = HmacSha256("AWS4" + creds.secret_access_key, date);
   key = HmacSha256(key, region);

@@ -12,7 +12,8 @@ const AwsCredentials kSuiteCreds{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYE
 constexpr char kSuiteDate[] = "20150830T123600Z";
 constexpr char kSuiteScope[] = "AKIDEXAMPLE/20150830/us-east-1/service/aws4_request";
 
-SigV4Request SuiteRequest(std::string method, std::vector<std::pair<std::string, std::string>> query) {
+SigV4Request SuiteRequest(std::string method,
+                          std::vector<std::pair<std::string, std::string>> query) {
   SigV4Request r;
   r.method = std::move(method);
   r.canonical_uri = "/";
@@ -27,9 +28,10 @@ TEST(SigV4Test, GetVanillaCanonicalRequestAndSignature) {
   EXPECT_EQ(CanonicalRequest(r),
             "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\n"
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(SigV4StringToSign(kSuiteDate, "20150830/us-east-1/service/aws4_request", CanonicalRequest(r)),
-            "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
-            "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63");
+  EXPECT_EQ(
+      SigV4StringToSign(kSuiteDate, "20150830/us-east-1/service/aws4_request", CanonicalRequest(r)),
+      "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
+      "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63");
   EXPECT_EQ(SigV4Authorization(kSuiteCreds, "us-east-1", "service", kSuiteDate, r),
             std::string("AWS4-HMAC-SHA256 Credential=") + kSuiteScope +
                 ", SignedHeaders=host;x-amz-date, "
@@ -37,10 +39,11 @@ TEST(SigV4Test, GetVanillaCanonicalRequestAndSignature) {
 }
 
 TEST(SigV4Test, PostVanilla) {
-  EXPECT_EQ(SigV4Authorization(kSuiteCreds, "us-east-1", "service", kSuiteDate, SuiteRequest("POST", {})),
-            std::string("AWS4-HMAC-SHA256 Credential=") + kSuiteScope +
-                ", SignedHeaders=host;x-amz-date, "
-                "Signature=5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b");
+  EXPECT_EQ(
+      SigV4Authorization(kSuiteCreds, "us-east-1", "service", kSuiteDate, SuiteRequest("POST", {})),
+      std::string("AWS4-HMAC-SHA256 Credential=") + kSuiteScope +
+          ", SignedHeaders=host;x-amz-date, "
+          "Signature=5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b");
 }
 
 TEST(SigV4Test, GetVanillaQueryOrderKeyCase) {
@@ -61,7 +64,8 @@ TEST(SigV4Test, HeaderValuesAreTrimmedAndCollapsed) {
 }
 
 // The S3 documentation's examples: bucket "examplebucket", 2013-05-24, key AKIAIOSFODNN7EXAMPLE.
-const AwsCredentials kS3Creds{"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""};
+const AwsCredentials kS3Creds{"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                              ""};
 constexpr char kS3Date[] = "20130524T000000Z";
 constexpr char kS3Scope[] = "AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request";
 

@@ -22,7 +22,9 @@ size_t TagEnd(std::string_view xml, size_t lt) {
   return std::string_view::npos;
 }
 
-bool IsNameEnd(char c) { return c == '>' || c == '/' || c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool IsNameEnd(char c) {
+  return c == '>' || c == '/' || c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 // Returns the index past markup that is not an element (<?...?>, <!--...-->, <![CDATA[...]]>,
 // <!...>) starting at `lt`, or 0 when `lt` starts an element tag.
@@ -65,8 +67,7 @@ Result<std::vector<XmlElement>> XmlChildren(std::string_view xml, std::string_vi
     }
     size_t attr_begin = pos + 1 + tag.size();
     bool self_closing = xml[end - 2] == '/';
-    std::string_view attrs =
-        xml.substr(attr_begin, end - attr_begin - (self_closing ? 2 : 1));
+    std::string_view attrs = xml.substr(attr_begin, end - attr_begin - (self_closing ? 2 : 1));
     if (self_closing) {
       out.push_back({std::string_view(), attrs});
       pos = end;
@@ -78,13 +79,15 @@ Result<std::vector<XmlElement>> XmlChildren(std::string_view xml, std::string_vi
     size_t inner_end = std::string_view::npos;
     while (depth > 0) {
       scan = xml.find('<', scan);
-      if (scan == std::string_view::npos) return InvalidArgument("malformed XML: no </" + std::string(tag) + ">");
+      if (scan == std::string_view::npos)
+        return InvalidArgument("malformed XML: no </" + std::string(tag) + ">");
       if (size_t skip = SkipNonElement(xml, scan); skip != 0) {
         scan = skip;
         continue;
       }
       size_t tag_end = TagEnd(xml, scan);
-      if (tag_end == std::string_view::npos) return InvalidArgument("malformed XML: unterminated tag");
+      if (tag_end == std::string_view::npos)
+        return InvalidArgument("malformed XML: unterminated tag");
       bool is_close = xml[scan + 1] == '/';
       if (is_close && NamesTag(xml, scan + 2, tag)) {
         if (--depth == 0) inner_end = scan;
@@ -118,16 +121,22 @@ Result<std::string> XmlDecode(std::string_view text) {
       return InvalidArgument("malformed XML entity");
     }
     std::string_view ent = text.substr(i + 1, semi - i - 1);
-    if (ent == "amp") out.push_back('&');
-    else if (ent == "lt") out.push_back('<');
-    else if (ent == "gt") out.push_back('>');
-    else if (ent == "quot") out.push_back('"');
-    else if (ent == "apos") out.push_back('\'');
+    if (ent == "amp")
+      out.push_back('&');
+    else if (ent == "lt")
+      out.push_back('<');
+    else if (ent == "gt")
+      out.push_back('>');
+    else if (ent == "quot")
+      out.push_back('"');
+    else if (ent == "apos")
+      out.push_back('\'');
     else if (ent.size() > 1 && ent[0] == '#') {
       bool hex = ent[1] == 'x' || ent[1] == 'X';
       std::string_view digits = ent.substr(hex ? 2 : 1);
       unsigned long cp = 0;
-      auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), cp, hex ? 16 : 10);
+      auto [p, ec] =
+          std::from_chars(digits.data(), digits.data() + digits.size(), cp, hex ? 16 : 10);
       if (ec != std::errc() || p != digits.data() + digits.size() || cp == 0 || cp > 0x10FFFF) {
         return InvalidArgument("malformed XML character reference");
       }

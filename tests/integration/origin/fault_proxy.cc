@@ -35,7 +35,8 @@ std::string ReadRequest(int fd) {
       if (header_end != std::string::npos) {
         size_t body = 0;
         std::string lower;
-        for (char c : buf.substr(0, header_end)) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+        for (char c : buf.substr(0, header_end))
+          lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
         size_t cl = lower.find("\r\ncontent-length:");
         if (cl != std::string::npos) body = std::strtoull(lower.c_str() + cl + 17, nullptr, 10);
         need = header_end + 4 + body;
@@ -64,7 +65,10 @@ int ConnectLoopback(int port) {
 }  // namespace
 
 FaultProxy::FaultProxy(int upstream_port, int throttle, int drop, int retry_after_s)
-    : upstream_port_(upstream_port), throttle_(throttle), drop_(drop), retry_after_s_(retry_after_s) {
+    : upstream_port_(upstream_port),
+      throttle_(throttle),
+      drop_(drop),
+      retry_after_s_(retry_after_s) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   int one = 1;
   ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -104,8 +108,9 @@ void FaultProxy::Handle(int client) {
   int n = requests_++;
   if (n < throttle_) {
     ++faults_;
-    std::string resp = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: " + std::to_string(retry_after_s_) +
-                       "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    std::string resp =
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: " + std::to_string(retry_after_s_) +
+        "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     SendAll(client, resp.data(), resp.size());
     return;
   }

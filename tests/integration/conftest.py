@@ -1,0 +1,124 @@
+"""Shared fixtures: start real `unicache serve` processes on free 127.0.0.1 ports."""
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+BIN = os.environ.get("UNICACHE_BIN", os.path.join(os.path.dirname(__file__), "../../build/tools/unicache"))
+
+
+def free_port():
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url, headers=None, method="GET", timeout=30):
+    """Returns (status, headers dict lower-cased, body bytes) without raising on 4xx/5xx."""
+    req = urllib.request.Request(url, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+
+def raw_request(port, data, timeout=10):
+    """Sends raw bytes and returns the raw response (for malformed requests)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        chunks = []
+        while True:
+            try:
+                c = s.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not c:
+                break
+            chunks.append(c)
+            if b"\r\n\r\n" in b"".join(chunks) and b"Connection: close" not in b"".join(chunks):
+                break
+        return b"".join(chunks)
+
+
+def metric(text, series):
+    """Returns the value of one Prometheus series (e.g. 'x{a="b"}') or 0."""
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+class NodeProcess:
+    """One `unicache serve` child process."""
+
+    def __init__(self, origin_args, cache_dir, extra=(), port=None):
+        self.port = port or free_port()
+        self.cache_dir = cache_dir
+        self.args = [BIN, "serve", "--listen", f"127.0.0.1:{self.port}", "--cache-dir", cache_dir,
+                     *origin_args, *extra]
+        self.proc = None
+        self.log_path = os.path.join(cache_dir + ".log")
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout=20):
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"node exited with {self.proc.returncode}: {open(self.log_path).read()}")
+            try:
+                if http_get(self.url + "/healthz", timeout=1)[0] == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("node did not become healthy: " + open(self.log_path).read())
+
+    def metrics(self):
+        return http_get(self.url + "/metrics")[2].decode()
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "log", None):
+            self.log.close()
+
+    def kill(self):
+        self.stop(signal.SIGKILL)
+
+
+@pytest.fixture
+def tmp(tmp_path):
+    return tmp_path
+
+
+@pytest.fixture
+def make_node(tmp_path):
+    nodes = []
+
+    def factory(origin_dir, name="data", extra=(), cache_dir=None, port=None):
+        cache = cache_dir or str(tmp_path / f"cache{len(nodes)}")
+        n = NodeProcess(["--origin", f"{name}={origin_dir}"], cache, extra, port).start()
+        nodes.append(n)
+        return n
+
+    yield factory
+    for n in nodes:
+        n.stop()
