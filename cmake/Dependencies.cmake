@@ -7,7 +7,6 @@ find_package(nlohmann_json 3.10 REQUIRED)         # JSON on the wire
 find_package(spdlog REQUIRED)                     # logging
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)      # block keys, checksums
-pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)   # --config FILE
 pkg_check_modules(FUSE3 REQUIRED IMPORTED_TARGET fuse3)           # unicache mount
 find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)                 # command line
 if(UNICACHE_BUILD_TESTS)

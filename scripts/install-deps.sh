@@ -11,7 +11,7 @@ PACKAGES=(
   # libraries (why each one: README.md, "Dependencies")
   libboost-dev libboost-system-dev libcurl4-openssl-dev libssl-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libxxhash-dev
-  libtomlplusplus-dev libfuse3-dev fuse3
+  libfuse3-dev fuse3
   # real services and clients used by tests and benchmarks
   curl nginx redis-server etcd-server etcd-client iperf3 rclone
   python3-pytest python3-numpy python3-boto3 python3-requests

@@ -15,12 +15,16 @@ namespace {
 struct ServeFlags {
   NodeOptions node;
   std::string metadata_ttl = "10s";
+  std::string etcd_ttl = "10s";
 };
 
 int RunServe(ServeFlags& flags) {
   Result<std::chrono::milliseconds> ttl = ParseDuration(flags.metadata_ttl);
   if (!ttl.ok()) return Fail("serve", ttl.status().WithContext("--metadata-ttl"));
   flags.node.metadata_ttl = *ttl;
+  Result<std::chrono::milliseconds> etcd_ttl = ParseDuration(flags.etcd_ttl);
+  if (!etcd_ttl.ok()) return Fail("serve", etcd_ttl.status().WithContext("--etcd-ttl"));
+  flags.node.etcd_ttl = *etcd_ttl;
   if (Status st = ValidateNodeOptions(flags.node); !st.ok()) {
     return Fail("serve", st, "see `unicache serve --help`");
   }
@@ -83,6 +87,29 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--max-connections", n.max_connections,
                   "Connections beyond this get 503 + Retry-After")
+      ->capture_default_str();
+  auto* peers = cmd->add_option("--peers", n.peers,
+                                "Static cluster: HOST:PORT,... of every member (this node included)")
+                    ->envname("UNICACHE_PEERS");
+  cmd->add_option("--discovery", n.discovery,
+                  "Dynamic cluster: dns:NAME[:PORT] (Kubernetes headless service) or "
+                  "etcd:http://HOST:PORT[,...][/prefix]")
+      ->envname("UNICACHE_DISCOVERY")
+      ->excludes(peers);
+  cmd->add_option("--advertise", n.advertise, "HOST:PORT other members dial (default: --listen)")
+      ->envname("UNICACHE_ADVERTISE");
+  cmd->add_option("--node-id", n.node_id, "Member id (default: the advertised address)")
+      ->envname("UNICACHE_NODE_ID");
+  cmd->add_option("--weight", n.weight, "Share of blocks relative to other members")
+      ->capture_default_str();
+  cmd->add_option("--zone", n.zone, "Failure domain label");
+  cmd->add_option("--replicas", n.replicas, "Owners per block")->capture_default_str();
+  cmd->add_option("--replicas-for", n.replica_rules,
+                  "ORIGIN[/PREFIX]=N: more owners for hot data such as checkpoints; repeatable");
+  cmd->add_option("--hot-threshold", n.hot_threshold,
+                  "Forwards per second of one block after which a non-owner keeps a copy (0: off)")
+      ->capture_default_str();
+  cmd->add_option("--etcd-ttl", flags->etcd_ttl, "Lease TTL of this node's etcd registration")
       ->capture_default_str();
   cmd->callback([flags, exit_code] { *exit_code = RunServe(*flags); });
 }

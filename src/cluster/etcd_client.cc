@@ -10,18 +10,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-constexpr char kBase64Alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int Base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
 // Reads an int64 that the gateway writes as a JSON string (or, leniently, a number); 0 when
 // absent, which is how the gateway encodes a zero value.
 Result<int64_t> Int64Field(const Json& j, const char* name) {
@@ -45,53 +33,6 @@ Result<Json> ParseJson(const std::string& body) {
 }
 
 }  // namespace
-
-std::string Base64Encode(std::string_view data) {
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < data.size(); i += 3) {
-    uint32_t v = (uint32_t{static_cast<unsigned char>(data[i])} << 16) |
-                 (uint32_t{static_cast<unsigned char>(data[i + 1])} << 8) |
-                 static_cast<unsigned char>(data[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) out.push_back(kBase64Alphabet[(v >> s) & 63]);
-  }
-  size_t rest = data.size() - i;
-  if (rest > 0) {
-    uint32_t v = uint32_t{static_cast<unsigned char>(data[i])} << 16;
-    if (rest == 2) v |= uint32_t{static_cast<unsigned char>(data[i + 1])} << 8;
-    out.push_back(kBase64Alphabet[(v >> 18) & 63]);
-    out.push_back(kBase64Alphabet[(v >> 12) & 63]);
-    out.push_back(rest == 2 ? kBase64Alphabet[(v >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
-
-Result<std::string> Base64Decode(std::string_view text) {
-  if (text.size() % 4 != 0) return InvalidArgument("base64 length is not a multiple of 4");
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
-  for (size_t i = 0; i < text.size(); i += 4) {
-    uint32_t v = 0;
-    int pad = 0;
-    for (size_t k = 0; k < 4; ++k) {
-      char c = text[i + k];
-      if (c == '=' && i + 4 == text.size() && k >= 2) {
-        ++pad;
-        v <<= 6;
-        continue;
-      }
-      int d = Base64Value(c);
-      if (d < 0 || pad > 0) return InvalidArgument("invalid base64");
-      v = (v << 6) | static_cast<uint32_t>(d);
-    }
-    out.push_back(static_cast<char>(v >> 16));
-    if (pad < 2) out.push_back(static_cast<char>((v >> 8) & 0xff));
-    if (pad < 1) out.push_back(static_cast<char>(v & 0xff));
-  }
-  return out;
-}
 
 std::string PrefixRangeEnd(std::string_view prefix) {
   std::string end(prefix);

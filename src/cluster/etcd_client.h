@@ -10,14 +10,11 @@
 #include <string_view>
 #include <vector>
 
-#include "common/http_client.h"
+#include "common/crypto.h"
+#include "common/http_client.h"  // Base64Encode/Decode for etcd's JSON gateway
 #include "common/status.h"
 
 namespace unicache {
-
-// Returns standard base64 (with padding) of `data`, and decodes it back.
-std::string Base64Encode(std::string_view data);
-Result<std::string> Base64Decode(std::string_view text);
 
 // Returns the smallest key greater than every key starting with `prefix` (etcd's range_end for
 // a prefix scan); "\0" when `prefix` is all 0xff bytes (meaning "to the end").

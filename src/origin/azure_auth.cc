@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "common/object_path.h"
-#include "origin/crypto.h"
+#include "common/crypto.h"
 
 namespace unicache {
 namespace {

@@ -6,7 +6,7 @@
 #include <map>
 
 #include "common/logging.h"
-#include "origin/crypto.h"
+#include "common/crypto.h"
 
 namespace unicache {
 namespace {

@@ -5,7 +5,7 @@
 
 #include "common/http_client.h"
 #include "common/object_path.h"
-#include "origin/crypto.h"
+#include "common/crypto.h"
 #include "origin/http_status.h"
 #include "origin/http_util.h"
 #include "origin/xml_extract.h"

@@ -6,7 +6,7 @@
 #include <map>
 
 #include "common/object_path.h"
-#include "origin/crypto.h"
+#include "common/crypto.h"
 
 namespace unicache {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "origin/crypto.h"
+#include "common/crypto.h"
 
 namespace unicache {
 namespace {

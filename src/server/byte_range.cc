@@ -1,15 +1,23 @@
 #include "server/byte_range.h"
 
 #include <charconv>
+#include <limits>
 #include <string>
 
 namespace unicache {
 namespace {
 
+// Parses a run of decimal digits. Values past uint64 saturate: RFC 9110 allows positions of any
+// size, and a huge last-pos or suffix length just means "to the end".
 bool ParseU64(std::string_view s, uint64_t* out) {
-  if (s.empty() || s.size() > 19) return false;
+  if (s.empty()) return false;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
+  if (p != s.data() + s.size()) return false;
+  if (ec == std::errc::result_out_of_range) {
+    *out = std::numeric_limits<uint64_t>::max();
+    return true;
+  }
+  return ec == std::errc();
 }
 
 std::string_view Trim(std::string_view s) {

@@ -12,6 +12,10 @@
 #include "server/http_server.h"
 #include "server/object_routes.h"
 #include "server/object_service.h"
+#include "server/peer_client.h"
+#include "server/router.h"
+#include "cluster/member.h"
+#include "cluster/membership.h"
 #include "server/request_target.h"
 #include "store/block_store.h"
 
@@ -20,7 +24,7 @@ namespace unicache {
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 
-Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text) {
+Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& text) {
   size_t colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0) {
     return InvalidArgument("bad address '" + text + "': expected HOST:PORT, e.g. 127.0.0.1:8470");
@@ -37,7 +41,7 @@ Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text) 
 }
 
 Status ValidateNodeOptions(const NodeOptions& o) {
-  RETURN_IF_ERROR(ParseHostPort(o.listen).status().WithContext("--listen"));
+  RETURN_IF_ERROR(ParseListenAddress(o.listen).status().WithContext("--listen"));
   if (o.origins.empty()) {
     return InvalidArgument("no origin: give at least one --origin NAME=URI (or a directory)");
   }
@@ -49,6 +53,18 @@ Status ValidateNodeOptions(const NodeOptions& o) {
     return InvalidArgument("--ram must hold at least one block (" + FormatSize(o.block_size) + ")");
   }
   if (o.blocking_threads == 0) return InvalidArgument("blocking threads must be > 0");
+  if (!o.peers.empty() && !o.discovery.empty()) {
+    return InvalidArgument("give either --peers or --discovery, not both");
+  }
+  bool clustered = !o.peers.empty() || !o.discovery.empty();
+  ASSIGN_OR_RETURN(auto listen, ParseListenAddress(o.listen));
+  if (clustered && o.advertise.empty() && (listen.second == 0 || listen.first == "0.0.0.0" || listen.first == "::")) {
+    return InvalidArgument("in a cluster, give --advertise HOST:PORT (or a concrete --listen address and port)");
+  }
+  if (!o.advertise.empty()) RETURN_IF_ERROR(ParseHostPort(o.advertise).status().WithContext("--advertise"));
+  if (!(o.weight > 0) || o.weight > 1e6) return InvalidArgument("--weight must be > 0");
+  if (o.replicas < 1 || o.replicas > 16) return InvalidArgument("--replicas must be in 1..16");
+  for (const std::string& rule : o.replica_rules) RETURN_IF_ERROR(ParseReplicaRule(rule).status());
   std::map<std::string, int> names;
   for (const std::string& text : o.origins) {
     ASSIGN_OR_RETURN(OriginSpec spec, ParseOriginSpec(text));
@@ -63,16 +79,21 @@ struct Node::Impl {
   MetricsRegistry metrics;
   std::unique_ptr<BlockStore> store;
   std::unique_ptr<asio::thread_pool> pool;
+  std::unique_ptr<Router> router;
+  std::unique_ptr<PeerClient> peers;
   std::unique_ptr<ObjectService> service;
+  Counter* peer_bytes_out = nullptr;
   std::unique_ptr<ObjectRoutes> objects;
   std::unique_ptr<HttpServer> server;
   bool stopped = false;
 
-  // Returns the /v1/members body: a single node is its own cluster.
+  // Returns the /v1/members body: the membership view, plus what a client needs to compute
+  // block keys and owners itself (block size, this node's id).
   std::string MembersJson() const {
-    std::string self = host + ":" + std::to_string(server->port());
-    nlohmann::json member = {{"id", self}, {"address", self}, {"weight", 1.0}, {"zone", ""}};
-    nlohmann::json body = {{"version", 1}, {"members", nlohmann::json::array({member})}};
+    nlohmann::json body = nlohmann::json::parse(MemberViewToJson(*router->view()));
+    body["block_size"] = options.block_size;
+    body["self"] = router->self().id;
+    body["replicas"] = options.replicas;
     return body.dump() + "\n";
   }
   asio::awaitable<void> Handle(const Request& req, ResponseWriter& writer);
@@ -109,7 +130,9 @@ asio::awaitable<void> Node::Impl::Handle(const Request& req, ResponseWriter& wri
   if (path.starts_with(kObjects)) {
     if (!read) co_return co_await writer.SendError(405, InvalidArgument("objects are read-only here: use GET or HEAD"), Header("Allow", "GET, HEAD"));
     auto [origin, object] = split_origin(std::string_view(path).substr(kObjects.size()));
-    co_return co_await objects->GetObject(req, writer, origin, object);
+    co_await objects->GetObject(req, writer, origin, object);
+    if (writer.frontend() == "peer") peer_bytes_out->Inc(writer.body_bytes());
+    co_return;
   }
   if (path.starts_with(kList) || path + "/" == kList) {
     if (!read) co_return co_await writer.SendError(405, InvalidArgument("use GET"), Header("Allow", "GET, HEAD"));
@@ -128,7 +151,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   RETURN_IF_ERROR(ValidateNodeOptions(options));
   auto impl = std::make_unique<Impl>();
   impl->options = options;
-  ASSIGN_OR_RETURN(auto host_port, ParseHostPort(options.listen));
+  ASSIGN_OR_RETURN(auto host_port, ParseListenAddress(options.listen));
   impl->host = host_port.first;
 
   std::map<std::string, std::unique_ptr<Origin>> origins;
@@ -148,13 +171,41 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   if (!store.ok()) return store.status().WithContext("cache dir " + options.cache_dir);
   impl->store = std::move(store).value();
 
+  // Membership and routing. A node alone is a static cluster of itself.
+  Member self;
+  self.address = options.advertise.empty() ? options.listen : options.advertise;
+  self.id = options.node_id.empty() ? self.address : options.node_id;
+  self.weight = options.weight;
+  self.zone = options.zone;
+  MembershipOptions membership_options;
+  membership_options.peers = options.peers.empty() && options.discovery.empty() ? self.address : options.peers;
+  membership_options.discovery = options.discovery;
+  membership_options.self = self;
+  membership_options.etcd_ttl = options.etcd_ttl;
+  ASSIGN_OR_RETURN(std::unique_ptr<Membership> membership, OpenMembership(membership_options));
+  RouterOptions router_options;
+  router_options.replicas = options.replicas;
+  router_options.hot_threshold = options.hot_threshold;
+  for (const std::string& rule : options.replica_rules) {
+    ASSIGN_OR_RETURN(ReplicaRule r, ParseReplicaRule(rule));
+    router_options.rules.push_back(std::move(r));
+  }
+  ASSIGN_OR_RETURN(impl->router, Router::Start(self, std::move(membership), router_options, &impl->metrics));
+  if (!options.peers.empty() && impl->router->ring()->Find(self.id) == nullptr) {
+    spdlog::warn("this node ({}) is not in --peers: it will forward every miss to the listed members", self.id);
+  }
+  impl->peers = std::make_unique<PeerClient>(self.id, &impl->metrics);
+  impl->peer_bytes_out = &impl->metrics.GetCounter("unicache_peer_bytes_total", {{"direction", "out"}},
+                                                   "Block bytes exchanged with other nodes.");
+
   impl->pool = std::make_unique<asio::thread_pool>(options.blocking_threads);
   ObjectServiceOptions service_options;
   service_options.block_size = options.block_size;
   service_options.metadata_ttl =
       options.immutable ? std::chrono::milliseconds::max() : options.metadata_ttl;
   impl->service = std::make_unique<ObjectService>(service_options, impl->store.get(),
-                                                  std::move(origins), &impl->metrics);
+                                                  std::move(origins), &impl->metrics,
+                                                  impl->router.get(), impl->peers.get());
   impl->objects = std::make_unique<ObjectRoutes>(impl->service.get(), impl->pool.get(),
                                                  options.readahead_blocks);
 
@@ -187,6 +238,7 @@ void Node::Stop() {
   impl_->server->Stop();
   impl_->pool->join();
   impl_->store->Flush();
+  impl_->router.reset();  // leaves the cluster (etcd revokes the lease)
 }
 
 }  // namespace unicache

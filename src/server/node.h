@@ -26,14 +26,26 @@ struct NodeOptions {
   size_t blocking_threads = 64;      // origin and disk I/O
   size_t readahead_blocks = 8;       // parallel block fetches ahead of a sequential reader
   size_t max_connections = 4096;
+
+  // Cluster. With neither peers nor discovery the node is a cluster of one.
+  std::string peers;       // --peers HOST:PORT,... (static membership; include this node)
+  std::string discovery;   // --discovery dns:NAME[:PORT] | etcd:http://H:P[,...][/prefix]
+  std::string advertise;   // HOST:PORT other members and clients dial; default: --listen
+  std::string node_id;     // default: the advertised address
+  double weight = 1.0;     // share of blocks relative to other members
+  std::string zone;
+  size_t replicas = 1;                    // owners per block
+  std::vector<std::string> replica_rules; // ORIGIN[/PREFIX]=N
+  uint32_t hot_threshold = 8;             // forwards/s of one block before a local copy is kept
+  std::chrono::milliseconds etcd_ttl{10000};
 };
 
 // Checks options for mistakes a user can fix (sizes, block size bounds, listen address, origin
 // specs); returns InvalidArgument saying what to change.
 Status ValidateNodeOptions(const NodeOptions& options);
 
-// Splits "HOST:PORT" ("[::1]:80" for IPv6). InvalidArgument when malformed.
-Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text);
+// Splits a --listen value "HOST:PORT" ("[::1]:80" for IPv6); port 0 means "pick a free one".
+Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& text);
 
 // Thread-safe. Destroying the node stops it.
 class Node {

@@ -43,13 +43,14 @@ bool IfMatchAccepts(std::string_view header, const std::string& version) {
 }
 
 // Returns the response headers of an object GET/HEAD.
-HttpHeaders ObjectHeaders(const ObjectInfo& info, const std::optional<ByteRange>& range, bool hit) {
+HttpHeaders ObjectHeaders(const ObjectInfo& info, const std::optional<ByteRange>& range,
+                          const char* cache_status) {
   HttpHeaders h = {
       {"ETag", Quoted(info.version)},
       {"Last-Modified", HttpDate(info.mtime_ms)},
       {"Accept-Ranges", "bytes"},
       {"Content-Type", "application/octet-stream"},
-      {"X-Unicache-Cache", hit ? "hit" : "miss"},
+      {"X-Unicache-Cache", cache_status},
   };
   if (range) {
     h.emplace_back("Content-Range", "bytes " + std::to_string(range->first) + "-" +
@@ -113,10 +114,11 @@ void ObjectRoutes::ReadAhead(const std::string& origin, const ObjectInfo& info, 
 }
 
 asio::awaitable<Result<BlockRef>> ObjectRoutes::FetchBlock(const std::string& origin,
-                                                           const ObjectInfo& info, uint64_t index) {
+                                                           const ObjectInfo& info, uint64_t index,
+                                                           bool forwarded) {
   if (BlockRef hot = service_->GetBlockIfInRam(origin, info, index)) co_return hot;
-  co_return co_await RunBlocking(*pool_, [this, &origin, &info, index] {
-    return service_->GetBlockBlocking(origin, info, index);
+  co_return co_await RunBlocking(*pool_, [this, &origin, &info, index, forwarded] {
+    return service_->GetBlockBlocking(origin, info, index, nullptr, forwarded);
   });
 }
 
@@ -128,6 +130,8 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
   if (!service_->HasOrigin(origin)) {
     co_return co_await writer.SendError(404, NotFound("unknown origin '" + origin + "'"));
   }
+  // A request from another node is served here whoever owns the block: one hop at most.
+  const bool forwarded = req.find(kForwardedHeader) != req.end();
   // Resolve the version; a version that changes under the first block read is resolved again.
   ObjectInfo info;
   Result<BlockRef> first = Internal("unset");
@@ -163,7 +167,7 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
     range = *parsed;
     if (info.size == 0 || req.method() == http::verb::head) break;
     uint64_t first_index = (range ? range->first : 0) / service_->block_size();
-    first = co_await FetchBlock(origin, info, first_index);
+    first = co_await FetchBlock(origin, info, first_index, forwarded);
     if (first.ok() || first.status().code() != StatusCode::kPreconditionFailed) break;
   }
   if (info.size > 0 && req.method() != http::verb::head && !first.ok()) {
@@ -181,7 +185,12 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
   }
   bool hit = all_cached && (info.size == 0 || req.method() == http::verb::head ||
                            service_->HasBlock(origin, info, first_block));
-  writer.Start(range ? 206 : 200, length, ObjectHeaders(info, range, hit));
+  const char* cache_status = hit ? "hit"
+                             : !forwarded && info.size > 0 && service_->OwnedElsewhere(origin, info, first_block)
+                                 ? "peer"
+                                 : "miss";
+  if (forwarded) writer.set_frontend("peer");
+  writer.Start(range ? 206 : 200, length, ObjectHeaders(info, range, cache_status));
   if (req.method() == http::verb::head || length == 0) {
     co_await writer.Finish();
     co_return;
@@ -198,7 +207,7 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
     if (index == first_block) {
       block = std::move(first);
     } else {
-      block = co_await FetchBlock(origin, info, index);
+      block = co_await FetchBlock(origin, info, index, forwarded);
     }
     if (!block.ok()) {
       // The header is out: all we can do is cut the body short so the client sees an error.

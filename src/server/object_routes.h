@@ -33,7 +33,8 @@ class ObjectRoutes {
   // Starts background fetches of blocks [from, to) that are not cached yet.
   void ReadAhead(const std::string& origin, const ObjectInfo& info, uint64_t from, uint64_t to);
   boost::asio::awaitable<Result<BlockRef>> FetchBlock(const std::string& origin,
-                                                      const ObjectInfo& info, uint64_t index);
+                                                      const ObjectInfo& info, uint64_t index,
+                                                      bool forwarded);
 
   ObjectService* const service_;
   boost::asio::thread_pool* const pool_;

@@ -6,9 +6,11 @@ namespace unicache {
 
 ObjectService::ObjectService(ObjectServiceOptions options, BlockStore* store,
                              std::map<std::string, std::unique_ptr<Origin>> origins,
-                             MetricsRegistry* metrics)
+                             MetricsRegistry* metrics, Router* router, PeerClient* peers)
     : options_(options),
       store_(store),
+      router_(router),
+      peers_(peers),
       origins_(std::move(origins)),
       metadata_(options.metadata_ttl, options.metadata_entries) {
   for (const auto& [name, origin] : origins_) {
@@ -93,7 +95,7 @@ Result<BlockRef> ObjectService::FetchFromOrigin(const std::string& origin_name, 
 
 Result<BlockRef> ObjectService::GetBlockBlocking(const std::string& origin_name,
                                                  const ObjectInfo& info, uint64_t index,
-                                                 BlockSource* source) {
+                                                 BlockSource* source, bool forwarded) {
   ASSIGN_OR_RETURN(Origin * origin, FindOrigin(origin_name));
   if (index >= BlockCount(info.size)) return OutOfRange("block index past the end of the object");
   Key128 key = BlockKey(origin_name, info.path, info.version, index);
@@ -106,11 +108,49 @@ Result<BlockRef> ObjectService::GetBlockBlocking(const std::string& origin_name,
   }
   misses_->Inc();
   bool coalesced = false;
+  BlockSource fetched_from = BlockSource::kOrigin;
   Result<BlockRef> block = block_flights_.Do(
-      key, [&] { return FetchFromOrigin(origin_name, origin, info, index, key); }, &coalesced);
+      key,
+      [&] { return FetchMissing(origin_name, origin, info, index, key, forwarded, &fetched_from); },
+      &coalesced);
   if (coalesced) coalesced_->Inc();
-  if (source) *source = coalesced ? BlockSource::kCoalesced : BlockSource::kOrigin;
+  if (source) *source = coalesced ? BlockSource::kCoalesced : fetched_from;
   return block;
+}
+
+Result<BlockRef> ObjectService::FetchMissing(const std::string& origin_name, Origin* origin,
+                                             const ObjectInfo& info, uint64_t index,
+                                             const Key128& key, bool forwarded,
+                                             BlockSource* source) {
+  *source = BlockSource::kOrigin;
+  if (router_ == nullptr || peers_ == nullptr || forwarded) {
+    return FetchFromOrigin(origin_name, origin, info, index, key);
+  }
+  BlockPlan plan = router_->Plan(key, origin_name, info.path);
+  if (plan.fetch_from_origin) return FetchFromOrigin(origin_name, origin, info, index, key);
+  for (const Member* peer : plan.candidates) {
+    Result<BlockRef> block = peers_->FetchBlock(*peer, origin_name, info, index, options_.block_size);
+    router_->health().Report(peer->id, block.status());
+    if (block.ok()) {
+      *source = BlockSource::kPeer;
+      if (plan.keep_copy) store_->Put(key, *block);
+      return block;
+    }
+    if (block.status().code() == StatusCode::kPreconditionFailed) {
+      metadata_.Invalidate(origin_name, info.path);
+      return block;
+    }
+    spdlog::debug("block {} of {}/{}: {} failed ({}), trying the next owner", index, origin_name,
+                  info.path, peer->id, block.status().ToString());
+  }
+  // No owner answered: read the origin here rather than fail the client.
+  return FetchFromOrigin(origin_name, origin, info, index, key);
+}
+
+bool ObjectService::OwnedElsewhere(const std::string& origin, const ObjectInfo& info,
+                                   uint64_t index) const {
+  if (router_ == nullptr) return false;
+  return !router_->Owns(BlockKey(origin, info.path, info.version, index), origin, info.path);
 }
 
 BlockRef ObjectService::GetBlockIfInRam(const std::string& origin, const ObjectInfo& info,

@@ -12,13 +12,15 @@
 #include "common/metrics.h"
 #include "origin/origin.h"
 #include "server/metadata_cache.h"
+#include "server/peer_client.h"
+#include "server/router.h"
 #include "server/single_flight.h"
 #include "store/block_store.h"
 
 namespace unicache {
 
 // Where a block came from.
-enum class BlockSource { kRam, kSsd, kOrigin, kCoalesced };
+enum class BlockSource { kRam, kSsd, kOrigin, kCoalesced, kPeer };
 
 struct ObjectServiceOptions {
   uint64_t block_size = 4ull << 20;
@@ -30,8 +32,11 @@ struct ObjectServiceOptions {
 // block. Borrows the store and metrics (must outlive it); owns the origins.
 class ObjectService {
  public:
+  // `router` and `peers` (borrowed, may be null for a node on its own) send misses on blocks
+  // owned by other members to those members.
   ObjectService(ObjectServiceOptions options, BlockStore* store,
-                std::map<std::string, std::unique_ptr<Origin>> origins, MetricsRegistry* metrics);
+                std::map<std::string, std::unique_ptr<Origin>> origins, MetricsRegistry* metrics,
+                Router* router = nullptr, PeerClient* peers = nullptr);
 
   uint64_t block_size() const { return options_.block_size; }
   // Returns true when an origin of that name is configured.
@@ -47,10 +52,17 @@ class ObjectService {
   std::optional<ObjectInfo> CachedStat(const std::string& origin, const std::string& path);
 
   // Returns block `index` of the object `info` (a version resolved by StatBlocking), from the
-  // store or, on a miss, from the origin: concurrent misses on one block share one origin read.
-  // PreconditionFailed when the origin's object no longer has info.version (metadata is dropped).
+  // store or, on a miss, from the block's owner: this node reads the origin when it is the
+  // primary owner (or alone, or `forwarded` says another node sent the request), otherwise it
+  // asks the owners in turn and falls back to the origin when none answers. Concurrent misses
+  // on one block share one fetch. PreconditionFailed when the object no longer has
+  // info.version (metadata is dropped).
   Result<BlockRef> GetBlockBlocking(const std::string& origin, const ObjectInfo& info,
-                                    uint64_t index, BlockSource* source = nullptr);
+                                    uint64_t index, BlockSource* source = nullptr,
+                                    bool forwarded = false);
+
+  // Returns true when the block would come from another member on a miss here.
+  bool OwnedElsewhere(const std::string& origin, const ObjectInfo& info, uint64_t index) const;
 
   // Returns the block when it is in the RAM tier (counted as a hit), else nullptr. Never blocks.
   BlockRef GetBlockIfInRam(const std::string& origin, const ObjectInfo& info, uint64_t index);
@@ -73,11 +85,17 @@ class ObjectService {
     Counter* errors;
   };
   Result<Origin*> FindOrigin(const std::string& name);
+  // Fetches a missing block from peers per the router's plan, then the origin.
+  Result<BlockRef> FetchMissing(const std::string& origin_name, Origin* origin,
+                                const ObjectInfo& info, uint64_t index, const Key128& key,
+                                bool forwarded, BlockSource* source);
   Result<BlockRef> FetchFromOrigin(const std::string& origin_name, Origin* origin,
                                    const ObjectInfo& info, uint64_t index, const Key128& key);
 
   const ObjectServiceOptions options_;
   BlockStore* const store_;  // not owned
+  Router* const router_;     // not owned; may be null
+  PeerClient* const peers_;  // not owned; may be null
   const std::map<std::string, std::unique_ptr<Origin>> origins_;
   std::map<std::string, OriginMetrics> origin_metrics_;
   MetadataCache metadata_;

@@ -72,7 +72,6 @@ void BM_Put(benchmark::State& state) {
   BlockRef b = BenchBlock(static_cast<size_t>(state.range(0)));
   uint64_t i = 0;
   for (auto _ : state) store->Put(BenchKey(i++), b);
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * state.range(0)));
   state.counters["dropped_writes"] = static_cast<double>(store->Stats().dropped_writes);
 }
 BENCHMARK(BM_Put)->Arg(64 << 10)->Arg(4 << 20)->MinTime(0.2);

@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,8 +22,6 @@
 #include <vector>
 
 #include "common/http_client.h"
-
-extern char** environ;
 
 namespace unicache {
 namespace {
@@ -78,8 +76,9 @@ bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeou
 }
 
 std::vector<std::string> Ids(const Membership& m) {
+  std::shared_ptr<const MemberView> view = m.Current();  // keeps the members alive in the loop
   std::vector<std::string> ids;
-  for (const Member& member : m.Current()->members) ids.push_back(member.id);
+  for (const Member& member : view->members) ids.push_back(member.id);
   return ids;
 }
 
@@ -97,26 +96,30 @@ class EtcdMembershipTest : public ::testing::Test {
     ASSERT_TRUE(client_port > 0 && peer_port > 0 && client_port != peer_port);
     endpoint_ = "http://127.0.0.1:" + std::to_string(client_port);
     std::string peer = "http://127.0.0.1:" + std::to_string(peer_port);
-    std::vector<std::string> args = {etcd,           "--name",
-                                     "test",         "--data-dir",
-                                     dir_ + "/data", "--listen-client-urls",
-                                     endpoint_,      "--advertise-client-urls",
-                                     endpoint_,      "--listen-peer-urls",
-                                     peer,           "--initial-advertise-peer-urls",
-                                     peer,           "--initial-cluster",
-                                     "test=" + peer, "--logger",
-                                     "zap"};
+    // clang-format off
+    std::vector<std::string> args = {
+        etcd, "--name", "test", "--data-dir", dir_ + "/data",
+        "--listen-client-urls", endpoint_, "--advertise-client-urls", endpoint_,
+        "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+        "--initial-cluster", "test=" + peer, "--logger", "zap"};
+    // clang-format on
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     std::string log = dir_ + "/etcd.log";
-    posix_spawn_file_actions_t files;
-    posix_spawn_file_actions_init(&files);
-    posix_spawn_file_actions_addopen(&files, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&files, 1, 2);
-    int rc = posix_spawn(&pid_, etcd.c_str(), &files, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&files);
-    ASSERT_EQ(rc, 0) << "cannot start " << etcd;
+    pid_ = fork();
+    ASSERT_GE(pid_, 0) << "fork failed";
+    if (pid_ == 0) {
+      // In the child: die with the test process (a ctest timeout must not leave etcd running).
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (fd >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+      }
+      execv(etcd.c_str(), argv.data());
+      _exit(127);
+    }
     HttpClient http;
     bool exited = false;
     bool up = WaitFor(
@@ -135,7 +138,7 @@ class EtcdMembershipTest : public ::testing::Test {
                  resp->body.find("\"true\"") != std::string::npos;
         },
         15s);
-    ASSERT_TRUE(up && !exited) << "etcd did not become healthy; see " << log;
+    ASSERT_TRUE(up && !exited) << "etcd (" << etcd << ") did not become healthy; see " << log;
   }
 
   void TearDown() override {

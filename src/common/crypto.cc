@@ -1,4 +1,4 @@
-#include "origin/crypto.h"
+#include "common/crypto.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Reading cloud objects through unicache vs straight from the origin, for Azure Blob (Azurite) and
+S3 (s3rver), side by side in one run:
+
+  direct   the objects read straight from the origin with a real client: boto3 get_object for S3,
+           a Shared Key signed GET with requests for Azure
+  cold     unicache cold misses: a fresh node and cache dir each run, objects read with requests
+  hot      the same node read again: every block is a RAM-tier hit
+
+Objects are read one after the other, each streamed in 1 MiB chunks and discarded, so all readers
+are Python + urllib3 clients. Usage:
+
+  bench/origin_read.py [--objects 8] [--size 64MiB] [--runs 3] [--origins az,s3] [--readahead N]
+
+Prints the exact command, then markdown tables of medians (MB/s) and ratios to direct.
+Targets (issue #3): cold >= 0.9x direct, hot >= 5x direct.
+"""
+import argparse
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+
+import requests
+
+import benchlib as b
+
+sys.path.insert(0, os.path.join(b.ROOT, "tests", "integration"))
+import cloud_servers as cs  # noqa: E402
+
+CHUNK = 1 << 20
+BUCKET = CONTAINER = "bench"
+
+
+def parse_size(s):
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    s = s.lower().replace("ib", "").replace("b", "")
+    return int(float(s[:-1]) * units[s[-1]]) if s[-1] in units else int(s)
+
+
+def drain(chunks):
+    n = 0
+    for c in chunks:
+        n += len(c)
+    return n
+
+
+class Origin:
+    """One emulator with the objects uploaded and a direct reader."""
+
+    def __init__(self, kind, work, names, size):
+        self.kind = kind
+        self.session = requests.Session()
+        if kind == "az":
+            self.server = cs.start_azurite(work)
+            cs.azure_create_container(self.session, self.server.port, CONTAINER)
+        else:
+            self.server = cs.start_s3rver(work)
+            self.s3 = cs.s3_client(self.server.port)
+            self.s3.create_bucket(Bucket=BUCKET)
+        for i, name in enumerate(names):
+            data = os.urandom(size)
+            if kind == "az":
+                cs.azure_put_blob(self.session, self.server.port, CONTAINER, name, data)
+            else:
+                self.s3.put_object(Bucket=BUCKET, Key=name, Body=data)
+            b.log(f"  {kind}: uploaded {i + 1}/{len(names)}")
+
+    def uri(self):
+        if self.kind == "az":
+            return cs.azure_origin_uri(CONTAINER, self.server.port)
+        return cs.s3_origin_uri(BUCKET, self.server.port)
+
+    def env(self):
+        return cs.azure_env(self.server.port) if self.kind == "az" else cs.s3_env()
+
+    def read_direct(self, name):
+        if self.kind == "az":
+            r = cs.azure_get_blob(self.session, self.server.port, CONTAINER, name, stream=True)
+            with r:
+                return drain(r.iter_content(CHUNK))
+        body = self.s3.get_object(Bucket=BUCKET, Key=name)["Body"]
+        return drain(iter(lambda: body.read(CHUNK), b""))
+
+    def stop(self):
+        self.server.stop()
+
+
+def start_node(work, origin, args):
+    port = b.free_port()
+    cache = tempfile.mkdtemp(prefix="cache-", dir=work)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AZURE_STORAGE_"))}
+    env.update(origin.env())
+    extra = ["--readahead", str(args.readahead)] if args.readahead is not None else []
+    p = b.Proc([b.UNICACHE, "serve", "--listen", f"127.0.0.1:{port}", "--origin",
+                f"{origin.kind}={origin.uri()}", "--cache-dir", cache, "--ram", args.ram,
+                "--ssd", "16GiB", "--immutable", *extra], cache + ".log", env=env)
+    b.wait_http(f"http://127.0.0.1:{port}/healthz")
+    return p, port, cache
+
+
+def read_all(names, size, read_one):
+    t = time.perf_counter()
+    for name in names:
+        got = read_one(name)
+        if got != size:
+            raise RuntimeError(f"{name}: read {got} bytes, expected {size}")
+    return time.perf_counter() - t
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--objects", type=int, default=8)
+    ap.add_argument("--size", default="64MiB", help="size of each object")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--origins", default="az,s3")
+    ap.add_argument("--readahead", type=int, default=None, help="unicache --readahead (default: its own)")
+    ap.add_argument("--ram", default="2GiB", help="unicache RAM tier (should hold all objects)")
+    args = ap.parse_args()
+    print("command: bench/origin_read.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]) + "\n")
+    reason = cs.missing_binaries()
+    if reason:
+        sys.exit(reason)
+    size = parse_size(args.size)
+    names = [f"shard/{i:05d}.bin" for i in range(args.objects)]
+    total = size * len(names)
+    work = tempfile.mkdtemp(prefix="unicache-bench-origin-")
+    origins, results = [], {}
+    try:
+        for kind in args.origins.split(","):
+            b.log(f"starting {kind} and uploading {len(names)} x {size >> 20} MiB")
+            o = Origin(kind, work, names, size)
+            origins.append(o)
+            res = results[kind] = {"direct": [], "cold": [], "hot": []}
+            http = requests.Session()
+
+            def via(port):
+                def read_one(name):
+                    with http.get(f"http://127.0.0.1:{port}/v1/objects/{kind}/{name}", stream=True,
+                                  timeout=300) as r:
+                        r.raise_for_status()
+                        return drain(r.iter_content(CHUNK))
+                return read_one
+
+            read_all(names, size, o.read_direct)  # warm the emulator's page cache and connections
+            for run in range(args.runs):
+                b.log(f"{kind}: run {run + 1}/{args.runs}")
+                res["direct"].append(read_all(names, size, o.read_direct))
+                node, port, cache = start_node(work, o, args)
+                try:
+                    res["cold"].append(read_all(names, size, via(port)))
+                    res["hot"].append(read_all(names, size, via(port)))
+                finally:
+                    node.stop()
+                    shutil.rmtree(cache, ignore_errors=True)
+            http.close()
+            o.stop()
+        print(f"{len(names)} objects x {size >> 20} MiB = {total >> 20} MiB per origin, "
+              f"{args.runs} runs, medians (seconds for all objects, sequential reads)\n")
+        label = {"az": "Azure Blob (Azurite)", "s3": "S3 (s3rver)"}
+        rows = []
+        for kind, res in results.items():
+            med = {k: b.median(v) for k, v in res.items()}
+            mbps = {k: total / v / 1e6 for k, v in med.items()}
+            rows.append([label[kind], f"{mbps['direct']:.0f}", f"{mbps['cold']:.0f}",
+                         f"{mbps['hot']:.0f}", f"{med['direct'] / med['cold']:.2f}x",
+                         f"{med['direct'] / med['hot']:.2f}x"])
+        print(b.table(rows, ["origin", "direct MB/s", "unicache cold MB/s", "unicache hot MB/s",
+                             "cold vs direct (target >= 0.9x)", "hot vs direct (target >= 5x)"]))
+        print("\nall runs (seconds):")
+        for kind, res in results.items():
+            for k, v in res.items():
+                print(f"  {kind} {k}: " + ", ".join(f"{x:.2f}" for x in v))
+    finally:
+        for o in origins:
+            o.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+#include "server/peer_client.h"
+
+#include <nlohmann/json.hpp>
+
+#include "common/object_path.h"
+
+namespace unicache {
+
+PeerClient::PeerClient(std::string self_id, MetricsRegistry* metrics,
+                       std::chrono::milliseconds timeout)
+    : self_id_(std::move(self_id)), timeout_(timeout) {
+  bytes_in_ = &metrics->GetCounter("unicache_peer_bytes_total", {{"direction", "in"}},
+                                   "Block bytes exchanged with other nodes.");
+}
+
+Result<BlockRef> PeerClient::FetchBlock(const Member& peer, const std::string& origin,
+                                        const ObjectInfo& info, uint64_t index,
+                                        uint64_t block_size) {
+  uint64_t first = index * block_size;
+  if (first >= info.size) return OutOfRange("block index past the end of the object");
+  uint64_t length = std::min<uint64_t>(block_size, info.size - first);
+  auto block = Block::Allocate(length);
+  HttpRequest req;
+  req.url = "http://" + peer.address + "/v1/objects/" + PercentEncode(origin) + "/" +
+            PercentEncode(info.path);
+  req.headers.emplace_back("Range", "bytes=" + std::to_string(first) + "-" +
+                                        std::to_string(first + length - 1));
+  req.headers.emplace_back("If-Match", "\"" + info.version + "\"");
+  req.headers.emplace_back(kForwardedHeader, self_id_);
+  req.timeout = timeout_;
+  req.connect_timeout = std::chrono::milliseconds(1000);
+  req.body_sink = block->mutable_bytes();
+  Result<HttpResponse> resp = http_.Send(req);
+  if (!resp.ok()) return resp.status().WithContext("peer " + peer.id);
+  if (resp->status != 206 && resp->status != 200) {
+    std::string message = "peer " + peer.id + " answered HTTP " + std::to_string(resp->status);
+    StatusCode code = resp->status == 412   ? StatusCode::kPreconditionFailed
+                      : resp->status == 404 ? StatusCode::kNotFound
+                      : resp->status == 504 ? StatusCode::kDeadlineExceeded
+                      : resp->status >= 500 ? StatusCode::kUnavailable
+                                            : StatusCode::kInternal;
+    return Status(code, message);
+  }
+  if (resp->body_bytes != length) {
+    return Unavailable("peer " + peer.id + " sent " + std::to_string(resp->body_bytes) + " of " +
+                       std::to_string(length) + " bytes");
+  }
+  bytes_in_->Inc(length);
+  return BlockRef(std::move(block));
+}
+
+}  // namespace unicache

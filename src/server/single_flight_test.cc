@@ -1,0 +1,178 @@
+#include "server/single_flight.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <latch>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+
+namespace unicache {
+namespace {
+
+// A string hash that records which threads have looked a key up. SingleFlight hashes the key
+// under its lock while it searches for a flight in progress, so once a thread shows up here it
+// has either joined the running flight or become its leader: the test can wait for that instead
+// of sleeping.
+struct ObservedHash {
+  static std::mutex mu;
+  static std::set<std::thread::id>* threads;
+
+  size_t operator()(const std::string& key) const {
+    std::lock_guard lock(mu);
+    if (threads) threads->insert(std::this_thread::get_id());
+    return std::hash<std::string>()(key);
+  }
+};
+std::mutex ObservedHash::mu;
+std::set<std::thread::id>* ObservedHash::threads = nullptr;
+
+class SingleFlightTest : public ::testing::Test {
+ protected:
+  SingleFlightTest() {
+    std::lock_guard lock(ObservedHash::mu);
+    ObservedHash::threads = &seen_;
+  }
+  ~SingleFlightTest() override {
+    std::lock_guard lock(ObservedHash::mu);
+    ObservedHash::threads = nullptr;
+  }
+
+  size_t ThreadsSeen() {
+    std::lock_guard lock(ObservedHash::mu);
+    return seen_.size();
+  }
+  // Waits until `n` distinct threads have looked up a key. The deadline only keeps a broken
+  // SingleFlight from hanging the test binary.
+  void WaitForThreads(size_t n) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (ThreadsSeen() < n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    ASSERT_EQ(ThreadsSeen(), n);
+  }
+
+  std::set<std::thread::id> seen_;
+};
+
+TEST_F(SingleFlightTest, ConcurrentCallersShareOneRun) {
+  constexpr int kThreads = 32;
+  SingleFlight<std::string, std::string, ObservedHash> flight;
+  std::latch release(1);
+  std::atomic<int> runs{0};
+  std::vector<std::string> results(kThreads);
+  std::vector<int> coalesced(kThreads, -1);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      bool c = false;
+      results[i] = flight.Do(
+          "key",
+          [&] {
+            runs.fetch_add(1);
+            release.wait();  // the leader holds the flight open until every caller has joined
+            return std::string("value");
+          },
+          &c);
+      coalesced[i] = c ? 1 : 0;
+    });
+  }
+  WaitForThreads(kThreads);
+  EXPECT_EQ(flight.InFlight(), 1u);
+  release.count_down();
+  for (auto& t : threads) t.join();
+
+  EXPECT_EQ(runs.load(), 1);
+  int leaders = 0;
+  for (int i = 0; i < kThreads; ++i) {
+    EXPECT_EQ(results[i], "value") << i;
+    EXPECT_NE(coalesced[i], -1);
+    leaders += coalesced[i] == 0 ? 1 : 0;
+  }
+  EXPECT_EQ(leaders, 1);
+  EXPECT_EQ(flight.InFlight(), 0u);
+}
+
+TEST_F(SingleFlightTest, ErrorsAreSharedToo) {
+  constexpr int kThreads = 8;
+  SingleFlight<std::string, Result<int>, ObservedHash> flight;
+  std::latch release(1);
+  std::atomic<int> runs{0};
+  std::atomic<int> unavailable{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&] {
+      Result<int> r = flight.Do("k", [&]() -> Result<int> {
+        runs.fetch_add(1);
+        release.wait();
+        return Unavailable("origin down");
+      });
+      if (!r.ok() && r.status().code() == StatusCode::kUnavailable) unavailable.fetch_add(1);
+    });
+  }
+  WaitForThreads(kThreads);
+  release.count_down();
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(runs.load(), 1);
+  EXPECT_EQ(unavailable.load(), kThreads);
+}
+
+TEST_F(SingleFlightTest, DifferentKeysRunIndependently) {
+  SingleFlight<std::string, int, ObservedHash> flight;
+  std::latch release_a(1);
+  std::latch a_running(1);
+  std::thread a([&] {
+    int v = flight.Do("a", [&] {
+      a_running.count_down();
+      release_a.wait();
+      return 1;
+    });
+    EXPECT_EQ(v, 1);
+  });
+  a_running.wait();
+  // "a" is still running; "b" must not wait for it (this would deadlock if it did).
+  bool coalesced = true;
+  int runs_b = 0;
+  EXPECT_EQ(flight.Do(
+                "b",
+                [&] {
+                  ++runs_b;
+                  return 2;
+                },
+                &coalesced),
+            2);
+  EXPECT_FALSE(coalesced);
+  EXPECT_EQ(runs_b, 1);
+  EXPECT_EQ(flight.InFlight(), 1u);
+  release_a.count_down();
+  a.join();
+  EXPECT_EQ(flight.InFlight(), 0u);
+}
+
+TEST_F(SingleFlightTest, LaterCallRunsAgain) {
+  SingleFlight<std::string, int, ObservedHash> flight;
+  int runs = 0;
+  auto fn = [&] { return ++runs; };
+  bool coalesced = true;
+  EXPECT_EQ(flight.Do("k", fn, &coalesced), 1);
+  EXPECT_FALSE(coalesced);
+  coalesced = true;
+  EXPECT_EQ(flight.Do("k", fn, &coalesced), 2);
+  EXPECT_FALSE(coalesced);
+  EXPECT_EQ(runs, 2);
+  EXPECT_EQ(flight.InFlight(), 0u);
+}
+
+TEST_F(SingleFlightTest, NullCoalescedPointerIsAllowed) {
+  SingleFlight<int, int> flight;
+  EXPECT_EQ(flight.Do(7, [] { return 49; }), 49);
+}
+
+}  // namespace
+}  // namespace unicache
