@@ -11,6 +11,7 @@ Objects are read one after the other, each streamed in 1 MiB chunks and discarde
 are Python + urllib3 clients. Usage:
 
   bench/origin_read.py [--objects 8] [--size 64MiB] [--runs 3] [--origins az,s3] [--readahead N]
+      [--block-size SIZE]
 
 Prints the exact command, then markdown tables of medians (MB/s) and ratios to direct.
 Targets (issue #3): cold >= 0.9x direct, hot >= 5x direct.
@@ -94,6 +95,8 @@ def start_node(work, origin, args):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AZURE_STORAGE_"))}
     env.update(origin.env())
     extra = ["--readahead", str(args.readahead)] if args.readahead is not None else []
+    if args.block_size:
+        extra += ["--block-size", args.block_size]
     p = b.Proc([b.UNICACHE, "serve", "--listen", f"127.0.0.1:{port}", "--origin",
                 f"{origin.kind}={origin.uri()}", "--cache-dir", cache, "--ram", args.ram,
                 "--ssd", "16GiB", "--immutable", *extra], cache + ".log", env=env)
@@ -117,6 +120,7 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--origins", default="az,s3")
     ap.add_argument("--readahead", type=int, default=None, help="unicache --readahead (default: its own)")
+    ap.add_argument("--block-size", default=None, help="unicache --block-size (default: its own)")
     ap.add_argument("--ram", default="2GiB", help="unicache RAM tier (should hold all objects)")
     args = ap.parse_args()
     print("command: bench/origin_read.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]) + "\n")

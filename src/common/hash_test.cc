@@ -36,10 +36,10 @@ TEST(Key128Test, FromHexAcceptsUpperCase) {
 
 TEST(Key128Test, FromHexRejectsBadInput) {
   std::string good(32, 'a');
-  for (std::string bad : {std::string(), std::string(31, 'a'), std::string(33, 'a'),
-                          std::string(64, 'a'), good.substr(0, 31) + "g",
-                          "x" + good.substr(1), good.substr(0, 16) + " " + good.substr(17),
-                          good.substr(0, 31) + std::string(1, '\0'), "-" + good.substr(1)}) {
+  for (std::string bad :
+       {std::string(), std::string(31, 'a'), std::string(33, 'a'), std::string(64, 'a'),
+        good.substr(0, 31) + "g", "x" + good.substr(1), good.substr(0, 16) + " " + good.substr(17),
+        good.substr(0, 31) + std::string(1, '\0'), "-" + good.substr(1)}) {
     Result<Key128> k = Key128::FromHex(bad);
     ASSERT_FALSE(k.ok()) << bad;
     EXPECT_EQ(k.status().code(), StatusCode::kInvalidArgument);
@@ -109,8 +109,10 @@ TEST(BlockKeyTest, IsStableAcrossReleases) {
   // Block keys name files in the SSD tier: a change here orphans every cached block after an
   // upgrade. Regression vectors computed once with this implementation (XXH3-128).
   EXPECT_EQ(HashFields({"block/v1", "o", "p", "v", "0"}), BlockKey("o", "p", "v", 0));
-  EXPECT_EQ(BlockKey("local", "data/train-00001.tar", "5f3a-1", 0).Hex(), "6d48fba0c60da9ac04c6bd4be2fa54fc");
-  EXPECT_EQ(BlockKey("local", "data/train-00001.tar", "5f3a-1", 12345).Hex(), "868f90c65dc8629957558853f4de4a04");
+  EXPECT_EQ(BlockKey("local", "data/train-00001.tar", "5f3a-1", 0).Hex(),
+            "6d48fba0c60da9ac04c6bd4be2fa54fc");
+  EXPECT_EQ(BlockKey("local", "data/train-00001.tar", "5f3a-1", 12345).Hex(),
+            "868f90c65dc8629957558853f4de4a04");
 }
 
 TEST(Checksum64Test, MatchesXxh3Vectors) {

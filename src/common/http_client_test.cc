@@ -164,12 +164,12 @@ class TestHttpServer {
   std::vector<int> conn_fds_;
   std::vector<std::thread> conn_threads_;
   std::vector<SeenRequest> requests_;
-
 };
 
 std::string Response(int status, const std::string& body, const std::string& extra_headers = "") {
-  return "HTTP/1.1 " + std::to_string(status) + " Whatever\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\n" + extra_headers + "\r\n" + body;
+  return "HTTP/1.1 " + std::to_string(status) +
+         " Whatever\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extra_headers +
+         "\r\n" + body;
 }
 
 TEST(HttpClientTest, GetReturnsStatusBodyAndLowerCasedHeaders) {

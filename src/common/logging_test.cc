@@ -61,8 +61,8 @@ TEST(RedactSecretsTest, HidesAuthorizationHeader) {
 
 TEST(RedactSecretsTest, LeavesOtherTextAlone) {
   for (std::string_view text :
-       {"", "no secrets here", "https://h/p?design=keep&signal=keep&version=2",
-        "sigma=1", "path/sig=not-a-query"}) {
+       {"", "no secrets here", "https://h/p?design=keep&signal=keep&version=2", "sigma=1",
+        "path/sig=not-a-query"}) {
     EXPECT_EQ(RedactSecrets(text), text);
   }
   EXPECT_EQ(RedactSecrets("?design=keep&sig=x"), "?design=keep&sig=***");

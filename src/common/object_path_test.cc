@@ -9,8 +9,8 @@ namespace {
 
 TEST(ValidateObjectPathTest, AcceptsNormalPaths) {
   for (std::string_view ok :
-       {"a", "file.bin", "dir/file.bin", "a/b/c/d/e.tar", "with space/x y.txt", ".hidden",
-        "a/.b", "a..b", "...", "a/.../b", "x/y~z-_.!$&'()*+,;=:@", "\xc3\xbc/\xc3\xb1.bin",
+       {"a", "file.bin", "dir/file.bin", "a/b/c/d/e.tar", "with space/x y.txt", ".hidden", "a/.b",
+        "a..b", "...", "a/.../b", "x/y~z-_.!$&'()*+,;=:@", "\xc3\xbc/\xc3\xb1.bin",
         "%2e%2e/encoded-but-literal"}) {
     Status s = ValidateObjectPath(ok);
     EXPECT_TRUE(s.ok()) << "'" << ok << "': " << s.ToString();
@@ -69,8 +69,20 @@ TEST(ValidatePrefixTest, AcceptsEmptyTrailingSlashAndPartialNames) {
 
 TEST(ValidatePrefixTest, RejectsBadPrefixes) {
   const std::string cases[] = {
-      "/",     "/a",    "a//",   "a//b/", "./",  "../",  "a/../", "a/./", ".",
-      "..",    "a/..",  "a\\b/", "a\tb",  std::string("a\0", 2),
+      "/",
+      "/a",
+      "a//",
+      "a//b/",
+      "./",
+      "../",
+      "a/../",
+      "a/./",
+      ".",
+      "..",
+      "a/..",
+      "a\\b/",
+      "a\tb",
+      std::string("a\0", 2),
       std::string(kMaxObjectPathBytes + 1, 'a'),
   };
   for (const std::string& bad : cases) {
@@ -100,8 +112,8 @@ TEST(PercentDecodeTest, DecodesEscapes) {
 }
 
 TEST(PercentDecodeTest, RejectsMalformedEscapesAndNul) {
-  for (std::string_view bad : {"%", "%2", "a%", "a%4", "%zz", "%g0", "%0g", "%%", "%-1", "% 1",
-                               "%00", "a%00b", "%0"}) {
+  for (std::string_view bad :
+       {"%", "%2", "a%", "a%4", "%zz", "%g0", "%0g", "%%", "%-1", "% 1", "%00", "a%00b", "%0"}) {
     Result<std::string> r = PercentDecode(bad);
     ASSERT_FALSE(r.ok()) << "'" << bad << "' decoded";
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;

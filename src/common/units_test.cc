@@ -64,9 +64,8 @@ TEST(ParseSizeTest, FractionsRoundDown) {
 }
 
 TEST(ParseSizeTest, RejectsBadInput) {
-  for (std::string_view bad :
-       {"", "MiB", "abc", "4XB", "4 parsecs", "4GiBs", "4Gi", "1..5GiB", "1.2.3", ".", "0x10",
-        " 4GiB", "4GiB!", "1e3"}) {
+  for (std::string_view bad : {"", "MiB", "abc", "4XB", "4 parsecs", "4GiBs", "4Gi", "1..5GiB",
+                               "1.2.3", ".", "0x10", " 4GiB", "4GiB!", "1e3"}) {
     Result<uint64_t> r = ParseSize(bad);
     EXPECT_FALSE(r.ok()) << "'" << bad << "' parsed as " << (r.ok() ? *r : 0);
     if (!r.ok()) {
@@ -124,8 +123,8 @@ TEST(ParseDurationTest, ForeverIsMax) {
 }
 
 TEST(ParseDurationTest, RejectsBadInput) {
-  for (std::string_view bad : {"", "s", "ms", "5d", "5 weeks", "-1s", "-5", "1..2s", "abc",
-                               "10sec", "9999999999999h"}) {
+  for (std::string_view bad :
+       {"", "s", "ms", "5d", "5 weeks", "-1s", "-5", "1..2s", "abc", "10sec", "9999999999999h"}) {
     Result<milliseconds> r = ParseDuration(bad);
     ASSERT_FALSE(r.ok()) << "'" << bad << "'";
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;

@@ -319,22 +319,19 @@ TEST_F(PosixOriginTest, SymlinkInsideRootWorks) {
 
 TEST_F(PosixOriginTest, SymlinkEscapingRootIsDeniedAndNotListed) {
   ScratchDir outside;
-  {
-    std::ofstream(outside.path() + "/secret.txt") << "top secret";
-  }
+  { std::ofstream(outside.path() + "/secret.txt") << "top secret"; }
   WriteFile("ok.txt", "fine");
-  ASSERT_EQ(::symlink((outside.path() + "/secret.txt").c_str(),
-                      (root_.path() + "/abs-escape").c_str()),
-            0);
-  ASSERT_EQ(::symlink("../../../../../../../../../../etc/passwd",
-                      (root_.path() + "/rel-escape").c_str()),
-            0);
+  ASSERT_EQ(
+      ::symlink((outside.path() + "/secret.txt").c_str(), (root_.path() + "/abs-escape").c_str()),
+      0);
+  ASSERT_EQ(
+      ::symlink("../../../../../../../../../../etc/passwd", (root_.path() + "/rel-escape").c_str()),
+      0);
   ASSERT_EQ(::symlink(outside.path().c_str(), (root_.path() + "/dir-escape").c_str()), 0);
 
   EXPECT_EQ(origin_->Stat("abs-escape").status().code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(origin_->Stat("rel-escape").status().code(), StatusCode::kPermissionDenied);
-  EXPECT_EQ(origin_->Stat("dir-escape/secret.txt").status().code(),
-            StatusCode::kPermissionDenied);
+  EXPECT_EQ(origin_->Stat("dir-escape/secret.txt").status().code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(ReadAt("abs-escape", "any", 0, 10).status().code(), StatusCode::kPermissionDenied);
 
   EXPECT_EQ(Paths(ListOk(ListOptions{})), (std::vector<std::string>{"ok.txt"}));
@@ -446,8 +443,8 @@ TEST(ParseOriginSpecTest, NameEqualsUri) {
 }
 
 TEST(ParseOriginSpecTest, BareDirectoryOrUriIsLocal) {
-  for (std::string text : {"/mnt/data", "relative/dir", "file:///mnt/data",
-                           "azure://acct/c?sv=1&sig=x"}) {
+  for (std::string text :
+       {"/mnt/data", "relative/dir", "file:///mnt/data", "azure://acct/c?sv=1&sig=x"}) {
     Result<OriginSpec> s = ParseOriginSpec(text);
     ASSERT_TRUE(s.ok()) << text << ": " << s.status().ToString();
     EXPECT_EQ(s->name, "local") << text;
@@ -457,8 +454,9 @@ TEST(ParseOriginSpecTest, BareDirectoryOrUriIsLocal) {
 
 TEST(ParseOriginSpecTest, NameLimits) {
   EXPECT_TRUE(ParseOriginSpec(std::string(64, 'n') + "=/x").ok());
-  for (std::string bad : {std::string(65, 'n') + "=/x", "=/x", "bad name=/x", "a.b=/x",
-                          "a/b=/x", "\xc3\xbc=/x"}) {
+  const std::vector<std::string> bad_specs = {
+      std::string(65, 'n') + "=/x", "=/x", "bad name=/x", "a.b=/x", "a/b=/x", "\xc3\xbc=/x"};
+  for (const std::string& bad : bad_specs) {
     Result<OriginSpec> s = ParseOriginSpec(bad);
     ASSERT_FALSE(s.ok()) << bad;
     EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument) << bad;

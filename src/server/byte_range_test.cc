@@ -98,9 +98,10 @@ TEST(ParseRangeTest, ZeroSizeObjectHasNoSatisfiableRange) {
 
 TEST(ParseRangeTest, MalformedIsInvalidArgument) {
   for (std::string_view h :
-       {"bytes", "bytes=", "bytes=-", "bytes=5", "bytes=a-b", "bytes=1-a", "bytes=a-",
-        "bytes=-a", "items=0-1", "0-1", "bytes 0-1", "bytes:0-1", "bytes=10-5", "bytes=1-2-3",
-        "bytes=-1-2", "bytes=+1-2", "bytes=0x10-", "bytes=1.5-2", "bytes=--1", "bytes=- 1x"}) {
+       {"bytes",      "bytes=",      "bytes=-",     "bytes=5",     "bytes=a-b",
+        "bytes=1-a",  "bytes=a-",    "bytes=-a",    "items=0-1",   "0-1",
+        "bytes 0-1",  "bytes:0-1",   "bytes=10-5",  "bytes=1-2-3", "bytes=-1-2",
+        "bytes=+1-2", "bytes=0x10-", "bytes=1.5-2", "bytes=--1",   "bytes=- 1x"}) {
     EXPECT_EQ(ErrorOf(h, 100), StatusCode::kInvalidArgument) << h;
   }
 }

@@ -241,7 +241,16 @@ asio::awaitable<void> HttpServer::Serve(beast::tcp_stream stream) {
     parser.body_limit(options_.body_limit);
     boost::system::error_code ec;
     stream.expires_after(options_.idle_timeout);
-    co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    co_await http::async_read_header(stream, buffer, parser,
+                                     asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec && !parser.is_done()) {
+      // Only uploads may carry large bodies; anything else gets a small limit, so a GET with a
+      // huge body cannot make the node buffer it.
+      auto method = parser.get().method();
+      bool upload = method == http::verb::put || method == http::verb::post;
+      if (!upload) parser.body_limit(std::min<uint64_t>(options_.body_limit, 64 * 1024));
+      co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    }
     if (ec == http::error::end_of_stream || ec == asio::error::eof ||
         ec == asio::error::connection_reset || ec == beast::error::timeout) {
       break;
@@ -255,7 +264,8 @@ asio::awaitable<void> HttpServer::Serve(beast::tcp_stream stream) {
         why = "request headers larger than " + std::to_string(options_.header_limit) + " bytes";
       } else if (ec == http::error::body_limit) {
         status = 413;
-        why = "request body larger than " + std::to_string(options_.body_limit) + " bytes";
+        why = "request body too large (uploads: at most " + std::to_string(options_.body_limit) +
+              " bytes; other requests: 64 KiB)";
       }
       ResponseWriter writer(stream, false, false);
       writer.set_frontend("http");

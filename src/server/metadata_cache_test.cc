@@ -98,8 +98,8 @@ TEST(MetadataCacheTest, Invalidate) {
   cache.Invalidate("o", "a");
   EXPECT_FALSE(cache.Get("o", "a").has_value());
   EXPECT_TRUE(cache.Get("o", "b").has_value());
-  cache.Invalidate("o", "a");        // absent: no-op
-  cache.Invalidate("other", "b");    // other origin: untouched
+  cache.Invalidate("o", "a");      // absent: no-op
+  cache.Invalidate("other", "b");  // other origin: untouched
   EXPECT_TRUE(cache.Get("o", "b").has_value());
   EXPECT_EQ(cache.Size(), 1u);
 }

@@ -128,8 +128,9 @@ asio::awaitable<void> Node::Impl::Handle(const Request& req, ResponseWriter& wri
   constexpr std::string_view kObjects = "/v1/objects/";
   constexpr std::string_view kList = "/v1/list/";
   if (path.starts_with(kObjects)) {
-    if (!read) co_return co_await writer.SendError(405, InvalidArgument("objects are read-only here: use GET or HEAD"), Header("Allow", "GET, HEAD"));
     auto [origin, object] = split_origin(std::string_view(path).substr(kObjects.size()));
+    if (req.method() == http::verb::put) co_return co_await objects->PutObject(req, writer, origin, object);
+    if (!read) co_return co_await writer.SendError(405, InvalidArgument("use GET, HEAD or PUT"), Header("Allow", "GET, HEAD, PUT"));
     co_await objects->GetObject(req, writer, origin, object);
     if (writer.frontend() == "peer") peer_bytes_out->Inc(writer.body_bytes());
     co_return;
@@ -214,6 +215,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   http_options.port = host_port.second;
   http_options.threads = options.io_threads;
   http_options.max_connections = options.max_connections;
+  http_options.body_limit = options.max_upload_bytes;
   Impl* raw = impl.get();
   ASSIGN_OR_RETURN(impl->server,
                    HttpServer::Start(http_options,

@@ -26,6 +26,7 @@ struct NodeOptions {
   size_t blocking_threads = 64;      // origin and disk I/O
   size_t readahead_blocks = 8;       // parallel block fetches ahead of a sequential reader
   size_t max_connections = 4096;
+  uint64_t max_upload_bytes = 1ull << 30;  // largest PUT body (write-through uploads)
 
   // Cluster. With neither peers nor discovery the node is a cluster of one.
   std::string peers;       // --peers HOST:PORT,... (static membership; include this node)

@@ -60,6 +60,13 @@ HttpHeaders ObjectHeaders(const ObjectInfo& info, const std::optional<ByteRange>
   return h;
 }
 
+// Returns {"path","size","etag","last_modified_ms"} of one object.
+std::string ObjectJson(const ObjectInfo& o) {
+  nlohmann::json j = {{"path", o.path}, {"size", o.size}, {"etag", o.version},
+                      {"last_modified_ms", o.mtime_ms}};
+  return j.dump() + "\n";
+}
+
 // Returns the JSON body of a listing page.
 std::string ListJson(const std::string& origin, const std::string& prefix, const ListPage& page) {
   nlohmann::json objects = nlohmann::json::array();
@@ -226,6 +233,23 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
     if (!co_await writer.Write(keep->bytes().subspan(from, to - from))) co_return;
     pos += to - from;
   }
+}
+
+asio::awaitable<void> ObjectRoutes::PutObject(const Request& req, ResponseWriter& writer,
+                                              const std::string& origin, const std::string& path) {
+  if (Status st = ValidateObjectPath(path); !st.ok()) co_return co_await writer.SendError(400, st);
+  if (!service_->HasOrigin(origin)) {
+    co_return co_await writer.SendError(404, NotFound("unknown origin '" + origin + "'"));
+  }
+  const std::string& body = req.body();
+  Result<ObjectInfo> info = co_await RunBlocking(*pool_, [this, &origin, &path, &body] {
+    return service_->WriteBlocking(origin, path, std::as_bytes(std::span(body.data(), body.size())));
+  });
+  if (!info.ok()) {
+    int status = info.status().code() == StatusCode::kUnimplemented ? 405 : HttpStatusFor(info.status());
+    co_return co_await writer.SendError(status, info.status());
+  }
+  co_await writer.Send(201, ObjectJson(*info), "application/json", Header("ETag", Quoted(info->version)));
 }
 
 asio::awaitable<void> ObjectRoutes::List(const RequestTarget& target, ResponseWriter& writer,

@@ -25,6 +25,10 @@ class ObjectRoutes {
   boost::asio::awaitable<void> GetObject(const Request& req, ResponseWriter& writer,
                                          const std::string& origin, const std::string& path);
 
+  // Serves PUT of one object: write-through to the origin, blocks kept in the cache.
+  boost::asio::awaitable<void> PutObject(const Request& req, ResponseWriter& writer,
+                                         const std::string& origin, const std::string& path);
+
   // Serves one page of a listing as JSON. Query: delimiter, max-keys (1..10000), token.
   boost::asio::awaitable<void> List(const RequestTarget& target, ResponseWriter& writer,
                                     const std::string& origin, const std::string& prefix);

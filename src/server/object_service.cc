@@ -165,6 +165,32 @@ bool ObjectService::HasBlock(const std::string& origin, const ObjectInfo& info,
   return store_->Contains(BlockKey(origin, info.path, info.version, index));
 }
 
+Result<ObjectInfo> ObjectService::WriteBlocking(const std::string& origin_name,
+                                               const std::string& path,
+                                               std::span<const std::byte> data) {
+  ASSIGN_OR_RETURN(Origin * origin, FindOrigin(origin_name));
+  OriginMetrics& m = origin_metrics_.at(origin_name);
+  m.requests->Inc();
+  metadata_.Invalidate(origin_name, path);
+  Result<ObjectInfo> info = origin->Write(path, data);
+  if (!info.ok()) {
+    m.errors->Inc();
+    return info;
+  }
+  metadata_.Put(origin_name, *info);
+  // Keep the blocks this node owns (all of them when alone), so the next load is a hit.
+  for (uint64_t index = 0; index < BlockCount(info->size); ++index) {
+    Key128 key = BlockKey(origin_name, info->path, info->version, index);
+    if (router_ != nullptr && !router_->Owns(key, origin_name, info->path)) continue;
+    uint64_t offset = index * options_.block_size;
+    uint64_t length = std::min<uint64_t>(options_.block_size, info->size - offset);
+    auto block = Block::Allocate(length);
+    std::copy_n(data.data() + offset, length, block->mutable_bytes().data());
+    store_->Put(key, std::move(block));
+  }
+  return info;
+}
+
 Result<ListPage> ObjectService::ListBlocking(const std::string& origin_name,
                                              const ListOptions& options) {
   ASSIGN_OR_RETURN(Origin * origin, FindOrigin(origin_name));

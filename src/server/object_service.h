@@ -70,6 +70,12 @@ class ObjectService {
   // Returns true when the block is in either tier (no I/O, not counted).
   bool HasBlock(const std::string& origin, const ObjectInfo& info, uint64_t index) const;
 
+  // Writes `data` as the object origin/path (write-through: the origin has the bytes before this
+  // returns), then caches its blocks under the new version so the next read is a hit. Returns
+  // the new metadata.
+  Result<ObjectInfo> WriteBlocking(const std::string& origin, const std::string& path,
+                                   std::span<const std::byte> data);
+
   // Lists the origin.
   Result<ListPage> ListBlocking(const std::string& origin, const ListOptions& options);
 

@@ -158,8 +158,7 @@ constexpr uint64_t kBlockSize = 4096;
 class ObjectServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "unicache-objsvc-XXXXXX").string();
+    std::string tmpl = (std::filesystem::temp_directory_path() / "unicache-objsvc-XXXXXX").string();
     ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
     OpenService(1 << 20);
@@ -192,7 +191,8 @@ class ObjectServiceTest : public ::testing::Test {
     ObjectServiceOptions options;
     options.block_size = kBlockSize;
     options.metadata_ttl = 1h;
-    service_ = std::make_unique<ObjectService>(options, store_.get(), std::move(origins), &metrics_);
+    service_ =
+        std::make_unique<ObjectService>(options, store_.get(), std::move(origins), &metrics_);
   }
 
   // Returns the value of the series `series` (name plus rendered labels), or -1 when absent.

@@ -62,7 +62,8 @@ TEST(RequestTargetTest, LastValueOfARepeatedNameWins) {
 
 TEST(RequestTargetTest, EmptyPartsAndValuelessNames) {
   RequestTarget t = Parse("/x?&&flag&empty=&&k=v=w&");
-  EXPECT_EQ(t.query, (std::map<std::string, std::string>{{"flag", ""}, {"empty", ""}, {"k", "v=w"}}));
+  EXPECT_EQ(t.query,
+            (std::map<std::string, std::string>{{"flag", ""}, {"empty", ""}, {"k", "v=w"}}));
   EXPECT_TRUE(Parse("/x?").query.empty());
   EXPECT_EQ(Parse("/x?").path, "/x");
 }
@@ -76,8 +77,8 @@ TEST(RequestTargetTest, RejectsNonOriginForm) {
 }
 
 TEST(RequestTargetTest, RejectsMalformedEscapes) {
-  for (std::string_view bad : {"/a%zz", "/a%", "/a%2", "/a%00b", "/x?a=%", "/x?a=%0g",
-                               "/x?a=%00", "/x?%zz=1", "/x?%00=1"}) {
+  for (std::string_view bad : {"/a%zz", "/a%", "/a%2", "/a%00b", "/x?a=%", "/x?a=%0g", "/x?a=%00",
+                               "/x?%zz=1", "/x?%00=1"}) {
     Result<RequestTarget> r = ParseRequestTarget(bad);
     ASSERT_FALSE(r.ok()) << "'" << bad << "'";
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);

@@ -122,3 +122,81 @@ def make_node(tmp_path):
     yield factory
     for n in nodes:
         n.stop()
+
+
+# ---- helpers shared by the node tests ----
+
+import hashlib  # noqa: E402
+import re  # noqa: E402
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_random(path, size, seed=None):
+    """Writes `size` random bytes to `path` (creating parent dirs) and returns them."""
+    import numpy as np
+    rng = np.random.default_rng(seed if seed is not None else size)
+    data = rng.integers(0, 256, size=size, dtype=np.uint8).tobytes()
+    os.makedirs(os.path.dirname(str(path)), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+    return data
+
+
+def raw_exchange(port, data, timeout=10):
+    """Sends raw bytes, reads until the server closes (or one full response arrives) and returns
+    (status or None, headers dict lower-cased, body bytes, raw bytes)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        buf = b""
+        while True:
+            try:
+                c = s.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not c:
+                break
+            buf += c
+            head, sep, body = buf.partition(b"\r\n\r\n")
+            if sep:
+                m = re.search(rb"\r\ncontent-length:\s*(\d+)", head, re.I)
+                if m and len(body) >= int(m.group(1)):
+                    break
+    head, sep, body = buf.partition(b"\r\n\r\n")
+    if not sep:
+        return None, {}, b"", buf
+    lines = head.split(b"\r\n")
+    parts = lines[0].split(b" ", 2)
+    status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(b":")
+        headers[k.decode("latin-1").strip().lower()] = v.decode("latin-1").strip()
+    return status, headers, body, buf
+
+
+def metric_types(text):
+    """Returns {metric name: type} from the # TYPE lines of a Prometheus exposition."""
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split()
+            out[name] = kind
+    return out
+
+
+def origin_bytes(node, origin="data"):
+    return metric(node.metrics(), f'unicache_origin_bytes_total{{origin="{origin}"}}')
+
+
+def origin_requests(node, origin="data"):
+    return metric(node.metrics(), f'unicache_origin_requests_total{{origin="{origin}"}}')
+
+
+def object_url(node, path, origin="data"):
+    return f"{node.url}/v1/objects/{origin}/{path}"
