@@ -50,6 +50,17 @@ struct ListResult {
   std::string next_token;  // "" on the last page
 };
 
+// Reads one object version, detecting sequential access: after two consecutive reads that
+// continue each other it prefetches the next blocks (ClientOptions::readahead_blocks) in the
+// background; random access prefetches nothing. Not thread-safe: one per open file / reader.
+class ObjectReader {
+ public:
+  virtual ~ObjectReader() = default;
+  // Reads up to dst.size() bytes at `offset`; returns bytes read (0 at or past the end).
+  virtual Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> dst) = 0;
+  virtual const ObjectStat& stat() const = 0;
+};
+
 // A cluster-aware client. Thread-safe: one Client serves many threads.
 class Client {
  public:
@@ -65,6 +76,9 @@ class Client {
   // the end of the object). PreconditionFailed when the object changed since Stat().
   virtual Result<size_t> Read(const std::string& origin, const ObjectStat& object, uint64_t offset,
                               std::span<std::byte> dst) = 0;
+
+  // Returns a reader of `object` with sequential readahead. The reader must not outlive the client.
+  virtual std::unique_ptr<ObjectReader> Open(const std::string& origin, const ObjectStat& object) = 0;
 
   // Lists one page of origin/prefix; delimiter "" (flat) or "/" (one level).
   virtual Result<ListResult> List(const std::string& origin, const std::string& prefix,

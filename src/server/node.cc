@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <charconv>
 #include <map>
@@ -72,6 +74,24 @@ Status ValidateNodeOptions(const NodeOptions& o) {
   }
   return Status::Ok();
 }
+
+namespace {
+
+// Returns a port that is free on `host` now (what listening on port 0 would pick).
+Result<uint16_t> PickFreePort(const std::string& host) {
+  asio::io_context io;
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) return InvalidArgument("bad listen address '" + host + "': " + ec.message());
+  asio::ip::tcp::acceptor acceptor(io);
+  asio::ip::tcp::endpoint ep(address, 0);
+  acceptor.open(ep.protocol(), ec);
+  if (!ec) acceptor.bind(ep, ec);
+  if (ec) return Unavailable("cannot pick a free port on " + host + ": " + ec.message());
+  return acceptor.local_endpoint().port();
+}
+
+}  // namespace
 
 struct Node::Impl {
   NodeOptions options;
@@ -153,6 +173,13 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   ASSIGN_OR_RETURN(auto host_port, ParseListenAddress(options.listen));
+  if (host_port.second == 0) {
+    // Port 0 means "pick a free one": pick it now, so this member's address has a real port.
+    ASSIGN_OR_RETURN(host_port.second, PickFreePort(host_port.first));
+    std::string host = host_port.first.find(':') != std::string::npos ? "[" + host_port.first + "]"
+                                                                      : host_port.first;
+    impl->options.listen = host + ":" + std::to_string(host_port.second);
+  }
   impl->host = host_port.first;
 
   std::map<std::string, std::unique_ptr<Origin>> origins;
@@ -174,7 +201,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
 
   // Membership and routing. A node alone is a static cluster of itself.
   Member self;
-  self.address = options.advertise.empty() ? options.listen : options.advertise;
+  self.address = options.advertise.empty() ? impl->options.listen : options.advertise;
   self.id = options.node_id.empty() ? self.address : options.node_id;
   self.weight = options.weight;
   self.zone = options.zone;

@@ -143,6 +143,7 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
   ObjectInfo info;
   Result<BlockRef> first = Internal("unset");
   std::optional<ByteRange> range;
+  bool first_cached = false;  // the first block was in the store before this request
   for (int attempt = 0; attempt < 3; ++attempt) {
     std::optional<ObjectInfo> cached = attempt == 0 ? service_->CachedStat(origin, path) : std::nullopt;
     if (cached) {
@@ -174,6 +175,7 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
     range = *parsed;
     if (info.size == 0 || req.method() == http::verb::head) break;
     uint64_t first_index = (range ? range->first : 0) / service_->block_size();
+    first_cached = service_->HasBlock(origin, info, first_index);
     first = co_await FetchBlock(origin, info, first_index, forwarded);
     if (first.ok() || first.status().code() != StatusCode::kPreconditionFailed) break;
   }
@@ -191,7 +193,7 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
     all_cached = service_->HasBlock(origin, info, i);
   }
   bool hit = all_cached && (info.size == 0 || req.method() == http::verb::head ||
-                           service_->HasBlock(origin, info, first_block));
+                           first_cached);
   const char* cache_status = hit ? "hit"
                              : !forwarded && info.size > 0 && service_->OwnedElsewhere(origin, info, first_block)
                                  ? "peer"
