@@ -23,10 +23,10 @@ struct ClientOptions {
   std::string peers;
   // "etcd:http://HOST:PORT[,...][/prefix]" or "dns:NAME[:PORT]" (as `unicache serve`).
   std::string discovery;
-  size_t parallelism = 8;        // block requests in flight per Read()
-  size_t readahead_blocks = 4;   // blocks prefetched ahead of a sequential reader (per handle)
-  std::chrono::milliseconds timeout{30000};             // per block request
-  std::chrono::milliseconds membership_refresh{5000};   // how often the view is re-read
+  size_t parallelism = 8;       // block requests in flight per Read()
+  size_t readahead_blocks = 4;  // blocks prefetched ahead of a sequential reader (per handle)
+  std::chrono::milliseconds timeout{30000};            // per block request
+  std::chrono::milliseconds membership_refresh{5000};  // how often the view is re-read
 };
 
 // What a node says about an object.
@@ -78,7 +78,8 @@ class Client {
                               std::span<std::byte> dst) = 0;
 
   // Returns a reader of `object` with sequential readahead. The reader must not outlive the client.
-  virtual std::unique_ptr<ObjectReader> Open(const std::string& origin, const ObjectStat& object) = 0;
+  virtual std::unique_ptr<ObjectReader> Open(const std::string& origin,
+                                             const ObjectStat& object) = 0;
 
   // Lists one page of origin/prefix; delimiter "" (flat) or "/" (one level).
   virtual Result<ListResult> List(const std::string& origin, const std::string& prefix,

@@ -12,16 +12,16 @@ namespace unicache {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,    // the caller's input is wrong; do not retry
-  kNotFound,           // object, block, key or origin does not exist
+  kInvalidArgument,  // the caller's input is wrong; do not retry
+  kNotFound,         // object, block, key or origin does not exist
   kAlreadyExists,
-  kPermissionDenied,   // bad credentials, or a path outside the allowed root
-  kOutOfRange,         // e.g. a byte range past the end of an object
-  kPreconditionFailed, // the object changed (ETag/If-Match mismatch)
-  kResourceExhausted,  // a bound was hit (quota, queue, memory); retry later
-  kUnavailable,        // transient: peer or origin down, throttled, 5xx; retryable
-  kDeadlineExceeded,   // a deadline passed; retryable
-  kChecksumMismatch,   // stored bytes are corrupt
+  kPermissionDenied,    // bad credentials, or a path outside the allowed root
+  kOutOfRange,          // e.g. a byte range past the end of an object
+  kPreconditionFailed,  // the object changed (ETag/If-Match mismatch)
+  kResourceExhausted,   // a bound was hit (quota, queue, memory); retry later
+  kUnavailable,         // transient: peer or origin down, throttled, 5xx; retryable
+  kDeadlineExceeded,    // a deadline passed; retryable
+  kChecksumMismatch,    // stored bytes are corrupt
   kUnimplemented,
   kInternal,
 };
@@ -56,10 +56,14 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
-inline Status PermissionDenied(std::string m) { return {StatusCode::kPermissionDenied, std::move(m)}; }
+inline Status PermissionDenied(std::string m) {
+  return {StatusCode::kPermissionDenied, std::move(m)};
+}
 inline Status OutOfRange(std::string m) { return {StatusCode::kOutOfRange, std::move(m)}; }
 inline Status PreconditionFailed(std::string m) {
   return {StatusCode::kPreconditionFailed, std::move(m)};
@@ -68,8 +72,12 @@ inline Status ResourceExhausted(std::string m) {
   return {StatusCode::kResourceExhausted, std::move(m)};
 }
 inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
-inline Status DeadlineExceeded(std::string m) { return {StatusCode::kDeadlineExceeded, std::move(m)}; }
-inline Status ChecksumMismatch(std::string m) { return {StatusCode::kChecksumMismatch, std::move(m)}; }
+inline Status DeadlineExceeded(std::string m) {
+  return {StatusCode::kDeadlineExceeded, std::move(m)};
+}
+inline Status ChecksumMismatch(std::string m) {
+  return {StatusCode::kChecksumMismatch, std::move(m)};
+}
 inline Status Unimplemented(std::string m) { return {StatusCode::kUnimplemented, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
@@ -80,8 +88,8 @@ Status ErrnoStatus(std::string_view what, int err);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}                     // NOLINT: implicit by design
-  Result(Status status) : v_(std::move(status)) {               // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
+  Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(v_).ok() && "Result built from an ok Status");
   }
 
@@ -108,10 +116,10 @@ class [[nodiscard]] Result {
 #define UNICACHE_CONCAT(a, b) UNICACHE_CONCAT_INNER(a, b)
 
 // Returns from the current function when `expr` (a Status) is not ok.
-#define RETURN_IF_ERROR(expr)                   \
-  do {                                          \
-    ::unicache::Status _st = (expr);            \
-    if (!_st.ok()) return _st;                  \
+#define RETURN_IF_ERROR(expr)        \
+  do {                               \
+    ::unicache::Status _st = (expr); \
+    if (!_st.ok()) return _st;       \
   } while (0)
 
 // Evaluates `rexpr` (a Result<T>); returns its error, or assigns its value to `lhs`.

@@ -63,7 +63,9 @@ Key128 BlockKey(std::string_view origin, std::string_view path, std::string_view
   return HashFields({"block/v1", origin, path, version, idx});
 }
 
-uint64_t Checksum64(std::span<const std::byte> data) { return XXH3_64bits(data.data(), data.size()); }
+uint64_t Checksum64(std::span<const std::byte> data) {
+  return XXH3_64bits(data.data(), data.size());
+}
 uint64_t Checksum64(std::string_view data) { return XXH3_64bits(data.data(), data.size()); }
 
 uint64_t Hash64(std::string_view data, uint64_t seed) {

@@ -50,5 +50,7 @@ Result<std::string> FromHex(std::string_view hex);
 
 template <>
 struct std::hash<unicache::Key128> {
-  size_t operator()(const unicache::Key128& k) const noexcept { return k.lo ^ (k.hi * 0x9e3779b97f4a7c15ULL); }
+  size_t operator()(const unicache::Key128& k) const noexcept {
+    return k.lo ^ (k.hi * 0x9e3779b97f4a7c15ULL);
+  }
 };

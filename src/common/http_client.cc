@@ -105,7 +105,8 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& req) {
   HttpResponse resp;
   Transfer transfer{&resp, req.body_sink};
   curl_slist* headers = nullptr;
-  for (const auto& [k, v] : req.headers) headers = curl_slist_append(headers, (k + ": " + v).c_str());
+  for (const auto& [k, v] : req.headers)
+    headers = curl_slist_append(headers, (k + ": " + v).c_str());
   headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
 
   curl_easy_setopt(curl, CURLOPT_URL, req.url.c_str());

@@ -63,7 +63,7 @@ double Histogram::Sum() const { return static_cast<double>(sum_micros_.load()) /
 
 std::vector<double> LatencyBuckets() {
   return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10};
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 }
 
 std::string RenderLabels(const Labels& labels) {
@@ -77,7 +77,7 @@ std::string RenderLabels(const Labels& labels) {
 }
 
 MetricsRegistry::Family& MetricsRegistry::FamilyLocked(std::string_view name, Type type,
-                                                        std::string_view help) {
+                                                       std::string_view help) {
   auto it = families_.find(name);
   if (it == families_.end()) {
     it = families_.emplace(std::string(name), Family{type, std::string(help), {}, {}, {}}).first;

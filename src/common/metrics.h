@@ -68,7 +68,8 @@ class MetricsRegistry {
   Counter& GetCounter(std::string_view name, const Labels& labels = {}, std::string_view help = "");
   Gauge& GetGauge(std::string_view name, const Labels& labels = {}, std::string_view help = "");
   Histogram& GetHistogram(std::string_view name, const Labels& labels = {},
-                          std::string_view help = "", std::vector<double> bounds = LatencyBuckets());
+                          std::string_view help = "",
+                          std::vector<double> bounds = LatencyBuckets());
 
   // Registers `collect`, called before each rendering to refresh gauges computed on demand
   // (tier usage, membership size). It must not call Render().

@@ -5,7 +5,8 @@ namespace {
 
 Status CheckSegments(std::string_view path, bool allow_trailing_slash) {
   if (path.size() > kMaxObjectPathBytes) return InvalidArgument("path longer than 4096 bytes");
-  if (!path.empty() && path.front() == '/') return InvalidArgument("path must be relative (no leading '/')");
+  if (!path.empty() && path.front() == '/')
+    return InvalidArgument("path must be relative (no leading '/')");
   for (char c : path) {
     auto u = static_cast<unsigned char>(c);
     if (u == 0) return InvalidArgument("path contains a NUL byte");

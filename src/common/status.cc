@@ -7,19 +7,32 @@ namespace unicache {
 
 std::string_view StatusCodeName(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "ok";
-    case StatusCode::kInvalidArgument: return "invalid_argument";
-    case StatusCode::kNotFound: return "not_found";
-    case StatusCode::kAlreadyExists: return "already_exists";
-    case StatusCode::kPermissionDenied: return "permission_denied";
-    case StatusCode::kOutOfRange: return "out_of_range";
-    case StatusCode::kPreconditionFailed: return "precondition_failed";
-    case StatusCode::kResourceExhausted: return "resource_exhausted";
-    case StatusCode::kUnavailable: return "unavailable";
-    case StatusCode::kDeadlineExceeded: return "deadline_exceeded";
-    case StatusCode::kChecksumMismatch: return "checksum_mismatch";
-    case StatusCode::kUnimplemented: return "unimplemented";
-    case StatusCode::kInternal: return "internal";
+    case StatusCode::kOk:
+      return "ok";
+    case StatusCode::kInvalidArgument:
+      return "invalid_argument";
+    case StatusCode::kNotFound:
+      return "not_found";
+    case StatusCode::kAlreadyExists:
+      return "already_exists";
+    case StatusCode::kPermissionDenied:
+      return "permission_denied";
+    case StatusCode::kOutOfRange:
+      return "out_of_range";
+    case StatusCode::kPreconditionFailed:
+      return "precondition_failed";
+    case StatusCode::kResourceExhausted:
+      return "resource_exhausted";
+    case StatusCode::kUnavailable:
+      return "unavailable";
+    case StatusCode::kDeadlineExceeded:
+      return "deadline_exceeded";
+    case StatusCode::kChecksumMismatch:
+      return "checksum_mismatch";
+    case StatusCode::kUnimplemented:
+      return "unimplemented";
+    case StatusCode::kInternal:
+      return "internal";
   }
   return "unknown";
 }
@@ -46,15 +59,42 @@ Status ErrnoStatus(std::string_view what, int err) {
   m += std::strerror(err);
   StatusCode code = StatusCode::kInternal;
   switch (err) {
-    case ENOENT: case ENOTDIR: code = StatusCode::kNotFound; break;
-    case EACCES: case EPERM: case ELOOP: code = StatusCode::kPermissionDenied; break;
-    case EEXIST: code = StatusCode::kAlreadyExists; break;
-    case EINVAL: case ENAMETOOLONG: case EISDIR: code = StatusCode::kInvalidArgument; break;
-    case ENOSPC: case EMFILE: case ENFILE: case ENOMEM: code = StatusCode::kResourceExhausted; break;
-    case EAGAIN: case EINTR: case EIO: case ECONNREFUSED: case ECONNRESET: case EPIPE:
-      code = StatusCode::kUnavailable; break;
-    case ETIMEDOUT: code = StatusCode::kDeadlineExceeded; break;
-    default: break;
+    case ENOENT:
+    case ENOTDIR:
+      code = StatusCode::kNotFound;
+      break;
+    case EACCES:
+    case EPERM:
+    case ELOOP:
+      code = StatusCode::kPermissionDenied;
+      break;
+    case EEXIST:
+      code = StatusCode::kAlreadyExists;
+      break;
+    case EINVAL:
+    case ENAMETOOLONG:
+    case EISDIR:
+      code = StatusCode::kInvalidArgument;
+      break;
+    case ENOSPC:
+    case EMFILE:
+    case ENFILE:
+    case ENOMEM:
+      code = StatusCode::kResourceExhausted;
+      break;
+    case EAGAIN:
+    case EINTR:
+    case EIO:
+    case ECONNREFUSED:
+    case ECONNRESET:
+    case EPIPE:
+      code = StatusCode::kUnavailable;
+      break;
+    case ETIMEDOUT:
+      code = StatusCode::kDeadlineExceeded;
+      break;
+    default:
+      break;
   }
   return Status(code, std::move(m));
 }

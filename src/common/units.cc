@@ -39,18 +39,28 @@ Result<uint64_t> ParseSize(std::string_view text) {
   double number = 0;
   std::string unit;
   if (!SplitNumber(text, &number, &unit)) {
-    return InvalidArgument("bad size '" + std::string(text) + "': expected e.g. 4096, 512MiB, 4GiB");
+    return InvalidArgument("bad size '" + std::string(text) +
+                           "': expected e.g. 4096, 512MiB, 4GiB");
   }
   double mult = 0;
-  if (unit.empty() || unit == "b") mult = 1;
-  else if (unit == "k" || unit == "kib") mult = 1024.0;
-  else if (unit == "m" || unit == "mib") mult = 1024.0 * 1024;
-  else if (unit == "g" || unit == "gib") mult = 1024.0 * 1024 * 1024;
-  else if (unit == "t" || unit == "tib") mult = 1024.0 * 1024 * 1024 * 1024;
-  else if (unit == "kb") mult = 1e3;
-  else if (unit == "mb") mult = 1e6;
-  else if (unit == "gb") mult = 1e9;
-  else if (unit == "tb") mult = 1e12;
+  if (unit.empty() || unit == "b")
+    mult = 1;
+  else if (unit == "k" || unit == "kib")
+    mult = 1024.0;
+  else if (unit == "m" || unit == "mib")
+    mult = 1024.0 * 1024;
+  else if (unit == "g" || unit == "gib")
+    mult = 1024.0 * 1024 * 1024;
+  else if (unit == "t" || unit == "tib")
+    mult = 1024.0 * 1024 * 1024 * 1024;
+  else if (unit == "kb")
+    mult = 1e3;
+  else if (unit == "mb")
+    mult = 1e6;
+  else if (unit == "gb")
+    mult = 1e9;
+  else if (unit == "tb")
+    mult = 1e12;
   else {
     return InvalidArgument("bad size unit in '" + std::string(text) +
                            "': use B, KiB, MiB, GiB, TiB (or KB, MB, GB, TB)");
@@ -68,13 +78,18 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   double number = 0;
   std::string unit;
   if (!SplitNumber(text, &number, &unit)) {
-    return InvalidArgument("bad duration '" + std::string(text) + "': expected e.g. 250ms, 10s, 5m");
+    return InvalidArgument("bad duration '" + std::string(text) +
+                           "': expected e.g. 250ms, 10s, 5m");
   }
   double ms = 0;
-  if (unit == "ms") ms = number;
-  else if (unit.empty() || unit == "s") ms = number * 1e3;
-  else if (unit == "m" || unit == "min") ms = number * 60e3;
-  else if (unit == "h") ms = number * 3600e3;
+  if (unit == "ms")
+    ms = number;
+  else if (unit.empty() || unit == "s")
+    ms = number * 1e3;
+  else if (unit == "m" || unit == "min")
+    ms = number * 60e3;
+  else if (unit == "h")
+    ms = number * 3600e3;
   else {
     return InvalidArgument("bad duration unit in '" + std::string(text) + "': use ms, s, m or h");
   }
@@ -91,8 +106,10 @@ std::string FormatSize(uint64_t bytes) {
     ++u;
   }
   char buf[32];
-  if (u == 0) std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
-  else std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[u]);
+  if (u == 0)
+    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+  else
+    std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[u]);
   return buf;
 }
 

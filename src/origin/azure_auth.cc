@@ -8,8 +8,8 @@
 #include <map>
 #include <sstream>
 
-#include "common/object_path.h"
 #include "common/crypto.h"
+#include "common/object_path.h"
 
 namespace unicache {
 namespace {

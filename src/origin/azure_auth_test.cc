@@ -5,8 +5,8 @@
 #include <fstream>
 #include <map>
 
-#include "common/logging.h"
 #include "common/crypto.h"
+#include "common/logging.h"
 
 namespace unicache {
 namespace {

@@ -35,10 +35,11 @@ class Fd {
 
 std::string VersionOf(const struct stat& st) {
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%llx-%llx-%llx-%llx", static_cast<unsigned long long>(st.st_size),
-                static_cast<unsigned long long>(st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec),
-                static_cast<unsigned long long>(st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec),
-                static_cast<unsigned long long>(st.st_ino));
+  std::snprintf(
+      buf, sizeof buf, "%llx-%llx-%llx-%llx", static_cast<unsigned long long>(st.st_size),
+      static_cast<unsigned long long>(st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec),
+      static_cast<unsigned long long>(st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec),
+      static_cast<unsigned long long>(st.st_ino));
   return buf;
 }
 
@@ -111,21 +112,23 @@ class PosixOrigin final : public Origin {
     };
     std::vector<Entry> entries;
     entries.reserve(objects.size() + prefixes.size());
-    for (size_t i = 0; i < objects.size(); ++i) entries.push_back({objects[i].path, static_cast<int>(i)});
+    for (size_t i = 0; i < objects.size(); ++i)
+      entries.push_back({objects[i].path, static_cast<int>(i)});
     for (auto& p : prefixes) entries.push_back({p, -1});
-    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.key < b.key; });
+    std::sort(entries.begin(), entries.end(),
+              [](const Entry& a, const Entry& b) { return a.key < b.key; });
     ListPage page;
     size_t max_keys = std::max<size_t>(1, options.max_keys);
     for (const Entry& e : entries) {
       if (!options.token.empty() && e.key <= options.token) continue;
       if (page.objects.size() + page.prefixes.size() == max_keys) {
-        page.next_token = page.objects.empty() && page.prefixes.empty()
-                              ? ""
-                              : LastKey(page);
+        page.next_token = page.objects.empty() && page.prefixes.empty() ? "" : LastKey(page);
         break;
       }
-      if (e.object_index < 0) page.prefixes.push_back(e.key);
-      else page.objects.push_back(std::move(objects[static_cast<size_t>(e.object_index)]));
+      if (e.object_index < 0)
+        page.prefixes.push_back(e.key);
+      else
+        page.objects.push_back(std::move(objects[static_cast<size_t>(e.object_index)]));
     }
     return page;
   }
@@ -218,9 +221,12 @@ class PosixOrigin final : public Origin {
       if (S_ISDIR(st.st_mode)) {
         std::string as_prefix = rel + "/";
         if (!as_prefix.starts_with(prefix) && !prefix.starts_with(as_prefix)) continue;
-        if (recursive) subdirs.push_back(rel);
-        else if (as_prefix.starts_with(prefix)) prefixes->push_back(as_prefix);
-        else subdirs.push_back(rel);  // the prefix reaches inside this directory
+        if (recursive)
+          subdirs.push_back(rel);
+        else if (as_prefix.starts_with(prefix))
+          prefixes->push_back(as_prefix);
+        else
+          subdirs.push_back(rel);  // the prefix reaches inside this directory
       } else if (S_ISREG(st.st_mode) && rel.starts_with(prefix)) {
         objects->push_back(InfoOf(rel, st));
       }
@@ -228,7 +234,8 @@ class PosixOrigin final : public Origin {
     ::closedir(d);
     for (const std::string& sub : subdirs) {
       Status s = Walk(sub, prefix, recursive, objects, prefixes);
-      if (!s.ok() && s.code() != StatusCode::kNotFound && s.code() != StatusCode::kPermissionDenied) {
+      if (!s.ok() && s.code() != StatusCode::kNotFound &&
+          s.code() != StatusCode::kPermissionDenied) {
         return s;
       }
     }

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/crypto.h"
 #include "common/http_client.h"
 #include "common/object_path.h"
-#include "common/crypto.h"
 #include "origin/http_status.h"
 #include "origin/http_util.h"
 #include "origin/xml_extract.h"

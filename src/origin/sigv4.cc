@@ -5,8 +5,8 @@
 #include <ctime>
 #include <map>
 
-#include "common/object_path.h"
 #include "common/crypto.h"
+#include "common/object_path.h"
 
 namespace unicache {
 namespace {
