@@ -25,14 +25,28 @@ CLI::Option* AddSizeOption(CLI::App& app, const std::string& name, uint64_t* byt
       help + " (e.g. 512MiB, 4GiB)");
 }
 
-std::string PickNode(const std::string& peers) {
+std::string PeerList(const std::string& peers) {
   std::string list = peers;
   if (list.empty()) {
     const char* env = std::getenv("UNICACHE_PEERS");
     if (env != nullptr) list = env;
   }
-  if (list.empty()) return "127.0.0.1:8470";
+  return list.empty() ? "127.0.0.1:8470" : list;
+}
+
+std::string PickNode(const std::string& peers) {
+  std::string list = PeerList(peers);
   return list.substr(0, list.find(','));
+}
+
+Result<std::unique_ptr<Client>> ConnectClient(const std::string& peers,
+                                              const std::string& discovery, ClientOptions options) {
+  if (discovery.empty()) {
+    options.peers = PeerList(peers);
+  } else {
+    options.discovery = discovery;
+  }
+  return Client::Connect(options);
 }
 
 }  // namespace unicache::cli

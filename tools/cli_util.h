@@ -3,9 +3,11 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "common/status.h"
+#include "unicache/client.h"
 
 namespace unicache::cli {
 
@@ -19,5 +21,14 @@ CLI::Option* AddSizeOption(CLI::App& app, const std::string& name, uint64_t* byt
 // Returns the node address to talk to: the first of a comma-separated --peers list,
 // else UNICACHE_PEERS, else 127.0.0.1:8470.
 std::string PickNode(const std::string& peers);
+
+// Returns the --peers list to use: `peers`, else UNICACHE_PEERS, else 127.0.0.1:8470.
+std::string PeerList(const std::string& peers);
+
+// Connects the cluster client to `discovery` when set, else to PeerList(peers), with the other
+// settings from `options`.
+Result<std::unique_ptr<Client>> ConnectClient(const std::string& peers,
+                                              const std::string& discovery,
+                                              ClientOptions options = {});
 
 }  // namespace unicache::cli

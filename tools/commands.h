@@ -10,5 +10,9 @@ void AddServeCommand(CLI::App& app, int* exit_code);
 void AddGetCommand(CLI::App& app, int* exit_code);
 void AddLsCommand(CLI::App& app, int* exit_code);
 void AddDemoCommand(CLI::App& app, int* exit_code);
+void AddKvCommand(CLI::App& app, int* exit_code);
+void AddWarmCommand(CLI::App& app, int* exit_code);
+void AddStatusCommand(CLI::App& app, int* exit_code);
+void AddMountCommand(CLI::App& app, int* exit_code);
 
 }  // namespace unicache::cli

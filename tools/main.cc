@@ -15,6 +15,10 @@ int main(int argc, char** argv) {
   unicache::cli::AddGetCommand(app, &exit_code);
   unicache::cli::AddLsCommand(app, &exit_code);
   unicache::cli::AddDemoCommand(app, &exit_code);
+  unicache::cli::AddKvCommand(app, &exit_code);
+  unicache::cli::AddWarmCommand(app, &exit_code);
+  unicache::cli::AddStatusCommand(app, &exit_code);
+  unicache::cli::AddMountCommand(app, &exit_code);
   app.parse_complete_callback([&] {
     if (auto st = unicache::InitLogging(log_level); !st.ok()) {
       throw CLI::ValidationError("--log-level", st.message());

@@ -49,12 +49,31 @@ int RunServe(ServeFlags& flags) {
   return 0;
 }
 
+// CLI11 2.1 reads a subcommand's --config file only when the subcommand is the top-level app;
+// this one reads its own when its options are processed, before the required-option checks.
+// Precedence: flags, then environment, then the file.
+class ServeApp : public CLI::App {
+ public:
+  using CLI::App::App;
+  void ReadConfigFile() {
+    if (config_read_) return;  // _process_config_file() validates --config again: no recursion
+    config_read_ = true;
+    _process_config_file();
+  }
+
+ private:
+  bool config_read_ = false;
+};
+
 }  // namespace
 
 void AddServeCommand(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<ServeFlags>();
-  CLI::App* cmd = app.add_subcommand("serve", "Run a cache node (until SIGINT/SIGTERM)");
-  cmd->set_config("--config", "", "Read options from a TOML file (keys are the long flag names)");
+  auto serve = std::make_shared<ServeApp>("Run a cache node (until SIGINT/SIGTERM)", "serve");
+  CLI::App* cmd = app.add_subcommand(serve);
+  cmd->set_config("--config", "", "Read options from a TOML file (keys are the long flag names)")
+      ->each([raw = serve.get()](const std::string&) { raw->ReadConfigFile(); });
+  cmd->allow_config_extras(CLI::config_extras_mode::error);  // a misspelt key is an error
   NodeOptions& n = flags->node;
   cmd->add_option("--listen", n.listen, "HOST:PORT to serve HTTP on")
       ->envname("UNICACHE_LISTEN")
@@ -110,6 +129,11 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--hot-threshold", n.hot_threshold,
                   "Forwards per second of one block after which a non-owner keeps a copy (0: off)")
       ->capture_default_str();
+  cmd->add_option("--kv-namespace", n.kv_namespaces,
+                  "KV cache namespace NAME=QUOTA[,ttl=DURATION][,replicas=N], e.g. "
+                  "llama3=8GiB,ttl=1h; repeatable (docs/KV.md)");
+  AddSizeOption(*cmd, "--kv-ram", &n.kv_ram_bytes,
+                "Cap on all KV values; the namespace quotas must fit [sum of quotas]");
   cmd->add_option("--etcd-ttl", flags->etcd_ttl, "Lease TTL of this node's etcd registration")
       ->capture_default_str();
   cmd->callback([flags, exit_code] { *exit_code = RunServe(*flags); });

@@ -17,8 +17,10 @@ bool PeerHealth::ShouldTryLocked(std::string_view id, std::chrono::steady_clock:
   auto it = down_.find(std::string(id));
   if (it == down_.end()) return true;
   State& s = it->second;
-  if (s.probing || now < s.down_until) return false;
+  if (now < s.down_until) return false;
+  if (s.probing && now - s.probe_started < options_.probe_timeout) return false;
   s.probing = true;
+  s.probe_started = now;
   return true;
 }
 

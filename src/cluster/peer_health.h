@@ -19,6 +19,9 @@ struct PeerHealthOptions {
   std::chrono::milliseconds initial_backoff{1000};  // down period after the first failure
   std::chrono::milliseconds max_backoff{30000};     // cap for repeated failures
   double multiplier = 2.0;                          // backoff growth per consecutive failure
+  // A granted probe that is never reported (the caller found another member first) is given
+  // up after this, so the peer is not left down forever.
+  std::chrono::milliseconds probe_timeout{3000};
   // Returns the current time; steady_clock::now by default. Tests substitute a fake clock.
   std::function<std::chrono::steady_clock::time_point()> now;
 };
@@ -57,6 +60,7 @@ class PeerHealth {
     int failures = 0;
     std::chrono::steady_clock::time_point down_until;
     bool probing = false;
+    std::chrono::steady_clock::time_point probe_started;
   };
   bool ShouldTryLocked(std::string_view id, std::chrono::steady_clock::time_point now);
 

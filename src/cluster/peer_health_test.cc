@@ -19,6 +19,21 @@ class PeerHealthTest : public ::testing::Test {
   std::chrono::steady_clock::time_point now_{};
 };
 
+TEST_F(PeerHealthTest, AnUnreportedProbeExpires) {
+  PeerHealthOptions o = Options();
+  o.probe_timeout = 500ms;
+  PeerHealth h(o);
+  h.ReportFailure("a");
+  now_ += 100ms;
+  EXPECT_TRUE(h.ShouldTry("a"));  // granted, but the caller never reports back
+  now_ += 499ms;
+  EXPECT_FALSE(h.ShouldTry("a"));
+  now_ += 1ms;
+  EXPECT_TRUE(h.ShouldTry("a"));  // a new probe
+  h.ReportSuccess("a");
+  EXPECT_FALSE(h.IsDown("a"));
+}
+
 TEST_F(PeerHealthTest, UnknownPeersAreUp) {
   PeerHealth h(Options());
   EXPECT_TRUE(h.ShouldTry("a"));

@@ -12,6 +12,7 @@
 #include "common/units.h"
 #include "origin/origin.h"
 #include "server/http_server.h"
+#include "server/kv_routes.h"
 #include "server/object_routes.h"
 #include "server/object_service.h"
 #include "server/peer_client.h"
@@ -67,6 +68,9 @@ Status ValidateNodeOptions(const NodeOptions& o) {
   if (!(o.weight > 0) || o.weight > 1e6) return InvalidArgument("--weight must be > 0");
   if (o.replicas < 1 || o.replicas > 16) return InvalidArgument("--replicas must be in 1..16");
   for (const std::string& rule : o.replica_rules) RETURN_IF_ERROR(ParseReplicaRule(rule).status());
+  for (const std::string& ns : o.kv_namespaces) {
+    RETURN_IF_ERROR(ParseKvNamespace(ns).status().WithContext("--kv-namespace"));
+  }
   std::map<std::string, int> names;
   for (const std::string& text : o.origins) {
     ASSIGN_OR_RETURN(OriginSpec spec, ParseOriginSpec(text));
@@ -104,6 +108,9 @@ struct Node::Impl {
   std::unique_ptr<ObjectService> service;
   Counter* peer_bytes_out = nullptr;
   std::unique_ptr<ObjectRoutes> objects;
+  std::unique_ptr<KvStore> kv_store;
+  std::unique_ptr<KvCluster> kv_cluster;
+  std::unique_ptr<KvRoutes> kv;
   std::unique_ptr<HttpServer> server;
   bool stopped = false;
 
@@ -114,6 +121,7 @@ struct Node::Impl {
     body["block_size"] = options.block_size;
     body["self"] = router->self().id;
     body["replicas"] = options.replicas;
+    body["replica_rules"] = options.replica_rules;  // "ORIGIN/PREFIX=N", for clients
     return body.dump() + "\n";
   }
   asio::awaitable<void> Handle(const Request& req, ResponseWriter& writer);
@@ -145,6 +153,7 @@ asio::awaitable<void> Node::Impl::Handle(const Request& req, ResponseWriter& wri
     if (!read) co_return co_await writer.SendError(405, InvalidArgument("use GET"), Header("Allow", "GET, HEAD"));
     co_return co_await Admin(*target, writer);
   }
+  if (path == "/v1/kv" || path.starts_with("/v1/kv/")) co_return co_await kv->Handle(req, writer, *target);
   constexpr std::string_view kObjects = "/v1/objects/";
   constexpr std::string_view kList = "/v1/list/";
   if (path.starts_with(kObjects)) {
@@ -236,6 +245,17 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
                                                   impl->router.get(), impl->peers.get());
   impl->objects = std::make_unique<ObjectRoutes>(impl->service.get(), impl->pool.get(),
                                                  options.readahead_blocks);
+
+  KvStoreOptions kv_options;
+  for (const std::string& spec : options.kv_namespaces) {
+    ASSIGN_OR_RETURN(KvNamespaceConfig ns, ParseKvNamespace(spec));
+    kv_options.namespaces.push_back(std::move(ns));
+  }
+  kv_options.ram_bytes = options.kv_ram_bytes;
+  kv_options.metrics = &impl->metrics;
+  ASSIGN_OR_RETURN(impl->kv_store, KvStore::Create(std::move(kv_options)));
+  impl->kv_cluster = std::make_unique<KvCluster>(impl->router.get(), &impl->metrics);
+  impl->kv = std::make_unique<KvRoutes>(impl->kv_store.get(), impl->kv_cluster.get(), impl->pool.get());
 
   HttpServerOptions http_options;
   http_options.host = host_port.first;

@@ -39,6 +39,10 @@ struct NodeOptions {
   std::vector<std::string> replica_rules; // ORIGIN[/PREFIX]=N
   uint32_t hot_threshold = 8;             // forwards/s of one block before a local copy is kept
   std::chrono::milliseconds etcd_ttl{10000};
+
+  // Inference KV cache (docs/KV.md).
+  std::vector<std::string> kv_namespaces;  // NAME=QUOTA[,ttl=DURATION][,replicas=N]
+  uint64_t kv_ram_bytes = 0;               // cap on all KV values; 0 = sum of the quotas
 };
 
 // Checks options for mistakes a user can fix (sizes, block size bounds, listen address, origin

@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""KV cache vs Redis (issue #6): put and get of 256 KiB .. 32 MiB values with 1, 8 and 32
+concurrent clients, against one `unicache serve` node and one redis-server, side by side in one
+run, plus the loopback TCP ceiling (iperf3) and prefix-match latency of 1,000 keys.
+
+Both clients are minimal Python clients over raw sockets, one process per client, one request in
+flight per connection, values sent from and received into preallocated buffers (no per-op
+allocation): HTTP/1.1 PUT/GET for unicache, RESP SET/GET for Redis (each command written with one
+sendall). Redis runs with no persistence (--save '' --appendonly no).
+
+    bench/kv_vs_redis.py [--sizes 256KiB,1MiB,4MiB,32MiB] [--clients 1,8,32] [--bytes 256MiB]
+"""
+import argparse
+import multiprocessing as mp
+import os
+import shutil
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import json
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import UNICACHE, Proc, free_port, log, table, wait_http  # noqa: E402
+
+UNITS = {"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
+
+
+def parse_size(s):
+    for u, m in UNITS.items():
+        if s.endswith(u):
+            return int(float(s[:-len(u)]) * m)
+    return int(s)
+
+
+def fmt_size(n):
+    return f"{n >> 20} MiB" if n >= 1 << 20 else f"{n >> 10} KiB"
+
+
+def recv_exact(sock, view):
+    got = 0
+    while got < len(view):
+        n = sock.recv_into(view[got:])
+        if n == 0:
+            raise ConnectionError("closed")
+        got += n
+
+
+def read_line(sock, buf):
+    """Reads until CRLF (small control lines); returns (line, leftover)."""
+    while b"\r\n" not in buf:
+        c = sock.recv(65536)
+        if not c:
+            raise ConnectionError("closed")
+        buf += c
+    line, _, rest = buf.partition(b"\r\n")
+    return line, rest
+
+
+class HttpKv:
+    def __init__(self, port):
+        self.s = socket.create_connection(("127.0.0.1", port))
+        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def _head(self):
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            c = self.s.recv(65536)
+            if not c:
+                raise ConnectionError("closed")
+            buf += c
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            k, _, v = line.partition(b":")
+            if k.strip().lower() == b"content-length":
+                length = int(v)
+        return status, length, rest
+
+    def put(self, key, value):
+        self.s.sendall(b"PUT /v1/kv/bench/%s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" %
+                       (key.hex().encode(), len(value)))
+        self.s.sendall(value)
+        status, length, rest = self._head()
+        if length > len(rest):
+            self.s.recv(length - len(rest), socket.MSG_WAITALL)
+        assert status in (200, 201), status
+
+    def get(self, key, out):
+        self.s.sendall(b"GET /v1/kv/bench/%s HTTP/1.1\r\nHost: x\r\n\r\n" % key.hex().encode())
+        status, length, rest = self._head()
+        assert status == 200 and length <= len(out), (status, length)
+        out[:len(rest)] = rest
+        recv_exact(self.s, out[len(rest):length])
+        return length
+
+
+class RedisKv:
+    def __init__(self, port):
+        self.s = socket.create_connection(("127.0.0.1", port))
+        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def put(self, key, value):
+        head = b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n" % (len(key), key, len(value))
+        self.s.sendall(head)
+        self.s.sendall(value)
+        self.s.sendall(b"\r\n")
+        line, _ = read_line(self.s, b"")
+        assert line == b"+OK", line
+
+    def get(self, key, out):
+        self.s.sendall(b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(key), key))
+        line, rest = read_line(self.s, b"")
+        n = int(line[1:])
+        assert n >= 0 and n <= len(out)
+        take = min(len(rest), n)
+        out[:take] = rest[:take]
+        recv_exact(self.s, out[take:n])
+        tail = rest[take:]
+        if len(tail) < 2:
+            recv_exact(self.s, memoryview(bytearray(2 - len(tail))))
+        return n
+
+
+def client_proc(kind, port, size, ops, cid, run, barrier, q):
+    value = memoryview(os.urandom(size))
+    out = memoryview(bytearray(size))
+    c = HttpKv(port) if kind == "unicache" else RedisKv(port)
+    keys = [f"r{run}-c{cid}-{i}".encode() for i in range(ops)]
+    put_lat, get_lat = [], []
+    barrier.wait()
+    t0 = time.perf_counter()
+    for k in keys:
+        t = time.perf_counter()
+        c.put(k, value)
+        put_lat.append(time.perf_counter() - t)
+    t1 = time.perf_counter()
+    barrier.wait()
+    t2 = time.perf_counter()
+    for k in keys:
+        t = time.perf_counter()
+        assert c.get(k, out) == size
+        get_lat.append(time.perf_counter() - t)
+    t3 = time.perf_counter()
+    q.put((put_lat, get_lat, t0, t1, t2, t3))
+
+
+def run_case(kind, port, size, clients, total_bytes, run):
+    ops = max(2, total_bytes // (size * clients))
+    barrier = mp.Barrier(clients)
+    q = mp.Queue()
+    procs = [mp.Process(target=client_proc, args=(kind, port, size, ops, i, run, barrier, q))
+             for i in range(clients)]
+    for p in procs:
+        p.start()
+    res = [q.get() for _ in procs]
+    for p in procs:
+        p.join()
+    out = {}
+    for phase, (li, a, b) in (("put", (0, 2, 3)), ("get", (1, 4, 5))):
+        lat = sorted(x for r in res for x in r[li])
+        wall = max(r[b] for r in res) - min(r[a] for r in res)
+        out[phase] = {
+            "gbps": len(lat) * size / wall / 1e9,
+            "p50_ms": lat[len(lat) // 2] * 1e3,
+            "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1e3,
+        }
+    return out
+
+
+def iperf_ceiling(workdir):
+    port = free_port()
+    srv = Proc(["iperf3", "-s", "-1", "-p", str(port)], os.path.join(workdir, "iperf.log"))
+    time.sleep(0.5)
+    try:
+        r = subprocess.run(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", "3", "-J"],
+                           capture_output=True, text=True, check=True)
+        return json.loads(r.stdout)["end"]["sum_received"]["bits_per_second"] / 8e9
+    finally:
+        srv.stop()
+
+
+def prefix_match_latency(port, n=1000, rounds=300):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+    from unicache.kv import KvClient
+    from unicache.token_hash import block_hashes
+    kv = KvClient(f"127.0.0.1:{port}")
+    keys = block_hashes(list(range(n * 16)), "bench", 16)
+    for i in range(0, n, 250):
+        kv.batch_put("bench", keys[i:i + 250], [b"x" * 64] * len(keys[i:i + 250]))
+    lat = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        m, _ = kv.prefix_match("bench", keys)
+        lat.append(time.perf_counter() - t)
+        assert m == n
+    lat.sort()
+    return lat[len(lat) // 2] * 1e3, lat[int(len(lat) * 0.99)] * 1e3
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="256KiB,1MiB,4MiB,32MiB")
+    ap.add_argument("--clients", default="1,8,32")
+    ap.add_argument("--bytes", default="256MiB", help="bytes moved per phase and case (at least 2 ops per client)")
+    args = ap.parse_args()
+    sizes = [parse_size(s) for s in args.sizes.split(",")]
+    clients = [int(c) for c in args.clients.split(",")]
+    total = parse_size(args.bytes)
+    workdir = tempfile.mkdtemp(prefix="kv-bench-")
+    procs = []
+    try:
+        uport = free_port()
+        origin = os.path.join(workdir, "origin")
+        os.makedirs(origin)
+        procs.append(Proc([UNICACHE, "serve", "--listen", f"127.0.0.1:{uport}", "--origin", origin,
+                           "--cache-dir", os.path.join(workdir, "cache"), "--ram", "64MiB",
+                           "--kv-namespace", "bench=3GiB"], os.path.join(workdir, "unicache.log")))
+        wait_http(f"http://127.0.0.1:{uport}/healthz")
+        rport = free_port()
+        procs.append(Proc(["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
+                           "--appendonly", "no", "--maxmemory", "3gb", "--maxmemory-policy",
+                           "allkeys-lru", "--proto-max-bulk-len", "128mb"],
+                          os.path.join(workdir, "redis.log")))
+        time.sleep(0.5)
+        ceiling = iperf_ceiling(workdir)
+        log(f"loopback TCP ceiling (iperf3, 1 stream): {ceiling:.2f} GB/s")
+        rows, results = [], []
+        run = 0
+        for size in sizes:
+            for c in clients:
+                r = {}
+                for kind, port in (("unicache", uport), ("redis", rport)):
+                    run += 1
+                    r[kind] = run_case(kind, port, size, c, total, run)
+                    # Free memory between cases: Redis keeps its keys, unicache evicts by quota.
+                    if kind == "redis":
+                        s = socket.create_connection(("127.0.0.1", rport))
+                        s.sendall(b"*1\r\n$8\r\nFLUSHALL\r\n")
+                        s.recv(100)
+                        s.close()
+                for phase in ("put", "get"):
+                    u, rd = r["unicache"][phase], r["redis"][phase]
+                    rows.append([fmt_size(size), c, phase, f"{u['gbps']:.2f}", f"{rd['gbps']:.2f}",
+                                 f"{u['gbps'] / rd['gbps']:.2f}x", f"{u['p50_ms']:.2f} / {u['p99_ms']:.2f}",
+                                 f"{rd['p50_ms']:.2f} / {rd['p99_ms']:.2f}"])
+                    log(" | ".join(str(x) for x in rows[-1]))
+                results.append({"size": size, "clients": c, **r})
+        p50, p99 = prefix_match_latency(uport)
+        print(f"loopback TCP ceiling (iperf3 -c 127.0.0.1 -t 3, one stream): {ceiling:.2f} GB/s\n")
+        print(table(rows, ["value", "clients", "op", "unicache GB/s", "redis GB/s", "ratio",
+                           "unicache p50/p99 ms", "redis p50/p99 ms"]))
+        print(f"\nprefix match of 1,000 keys, one node, one client (client-observed): "
+              f"p50 {p50:.3f} ms, p99 {p99:.3f} ms")
+        with open(os.path.join(workdir, "results.json"), "w") as f:
+            json.dump({"ceiling_gbps": ceiling, "cases": results, "prefix_p50_ms": p50,
+                       "prefix_p99_ms": p99}, f)
+    finally:
+        for p in procs:
+            p.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,392 @@
+#include "client/cluster_client.h"
+
+#include <algorithm>
+#include <atomic>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "client/object_reader.h"
+#include "cluster/etcd_client.h"
+#include "cluster/membership.h"
+#include "common/hash.h"
+#include "common/object_path.h"
+
+namespace unicache {
+namespace {
+
+constexpr auto kStatTtl = std::chrono::seconds(1);
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string item = text.substr(start, comma - start);
+    if (!item.empty()) out.push_back(item);
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string RandomId() {
+  std::random_device rd;
+  return "client-" + std::to_string((uint64_t{rd()} << 32) | rd());
+}
+
+// Parses an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") into Unix milliseconds; 0 if bad.
+int64_t ParseHttpDate(const std::string& text) {
+  std::tm tm{};
+  if (text.empty() || !strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S", &tm)) return 0;
+  return static_cast<int64_t>(timegm(&tm)) * 1000;
+}
+
+std::string Unquote(std::string etag) {
+  if (etag.starts_with("W/")) etag = etag.substr(2);
+  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {
+    etag = etag.substr(1, etag.size() - 2);
+  }
+  return etag;
+}
+
+ObjectStat StatFromJson(const nlohmann::json& o) {
+  ObjectStat s;
+  s.path = o.value("path", "");
+  s.size = o.value("size", uint64_t{0});
+  s.version = o.value("etag", "");
+  s.mtime_ms = o.value("last_modified_ms", int64_t{0});
+  return s;
+}
+
+}  // namespace
+
+std::string ObjectUrl(const std::string& address, const std::string& origin,
+                      const std::string& path) {
+  return "http://" + address + "/v1/objects/" + PercentEncode(origin) + "/" + PercentEncode(path);
+}
+
+Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<ClusterClient> c,
+                   ClusterClient::Create(options, NewHttpTransport()));
+  return std::unique_ptr<Client>(std::move(c));
+}
+
+ClusterClient::ClusterClient(const ClientOptions& options, std::unique_ptr<Transport> transport,
+                             std::string client_id)
+    : options_(options),
+      transport_(std::move(transport)),
+      client_id_(client_id.empty() ? RandomId() : std::move(client_id)),
+      pool_(std::make_unique<WorkPool>(std::max<size_t>(4, options.parallelism * 2))) {}
+
+Result<std::unique_ptr<ClusterClient>> ClusterClient::Create(const ClientOptions& options,
+                                                             std::unique_ptr<Transport> transport,
+                                                             std::string client_id) {
+  if (options.peers.empty() && options.discovery.empty()) {
+    return InvalidArgument("give peers (HOST:PORT,...) or discovery (etcd:URL, dns:NAME)");
+  }
+  if (!options.peers.empty() && !options.discovery.empty()) {
+    return InvalidArgument("give peers or discovery, not both");
+  }
+  std::unique_ptr<ClusterClient> c(
+      new ClusterClient(options, std::move(transport), std::move(client_id)));
+  RETURN_IF_ERROR(c->RefreshMembership());
+  if (options.membership_refresh.count() > 0) {
+    c->refresher_ = std::thread([raw = c.get()] { raw->RefreshLoop(); });
+  }
+  return c;
+}
+
+ClusterClient::~ClusterClient() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (refresher_.joinable()) refresher_.join();
+  pool_.reset();  // runs what is queued while the rest of the client still exists
+}
+
+void ClusterClient::RefreshLoop() {
+  std::unique_lock lock(mu_);
+  while (!stop_cv_.wait_for(lock, options_.membership_refresh, [this] { return stopping_; })) {
+    lock.unlock();
+    RefreshMembership().IgnoreError();  // keep the last view; the next round tries again
+    lock.lock();
+  }
+}
+
+Result<std::vector<std::string>> ClusterClient::SeedAddresses() {
+  if (!options_.peers.empty()) return SplitList(options_.peers);
+  std::string_view d = options_.discovery;
+  std::vector<std::string> seeds;
+  if (d.starts_with("etcd:")) {
+    std::string prefix;
+    ASSIGN_OR_RETURN(std::vector<std::string> endpoints, ParseEtcdTarget(d.substr(5), &prefix));
+    ASSIGN_OR_RETURN(std::unique_ptr<EtcdClient> etcd,
+                     EtcdClient::Create(std::move(endpoints), std::chrono::milliseconds(3000)));
+    ASSIGN_OR_RETURN(EtcdClient::RangeResult range, etcd->RangePrefix(prefix + "/members/"));
+    for (const auto& kv : range.kvs) {
+      if (auto m = MemberFromJson(kv.value); m.ok()) seeds.push_back(m->address);
+    }
+    return seeds;
+  }
+  if (d.starts_with("dns:")) {
+    MembershipOptions mo;
+    mo.discovery = options_.discovery;
+    ASSIGN_OR_RETURN(std::unique_ptr<Membership> dns, OpenMembership(mo));
+    RETURN_IF_ERROR(dns->Start());
+    for (const Member& m : dns->Current()->members) seeds.push_back(m.address);
+    dns->Stop();
+    return seeds;
+  }
+  return InvalidArgument("discovery \"" + options_.discovery + "\" must start with etcd: or dns:");
+}
+
+Status ClusterClient::RefreshMembership() {
+  std::vector<std::string> candidates;
+  // Known members first: they are the freshest source, and the seeds may be gone.
+  if (auto current = info()) {
+    for (const Member* m : health_.Order([&] {
+           std::vector<const Member*> all;
+           for (const Member& m : current->ring->members()) all.push_back(&m);
+           return all;
+         }())) {
+      candidates.push_back(m->address);
+    }
+  }
+  Result<std::vector<std::string>> seeds = SeedAddresses();
+  if (seeds.ok()) candidates.insert(candidates.end(), seeds->begin(), seeds->end());
+  if (candidates.empty()) {
+    return seeds.ok() ? Unavailable("no cluster members found") : seeds.status();
+  }
+  Status last = Unavailable("no node answered");
+  for (const std::string& address : candidates) {
+    HttpRequest req;
+    req.url = "http://" + address + "/v1/members";
+    req.timeout = std::min(options_.timeout, std::chrono::milliseconds(5000));
+    req.connect_timeout = std::chrono::milliseconds(2000);
+    Result<HttpResponse> resp = transport_->Send(req);
+    if (!resp.ok()) {
+      last = resp.status().WithContext("members from " + address);
+      continue;
+    }
+    if (resp->status != 200) {
+      last = StatusFromResponse(*resp, "members from " + address);
+      continue;
+    }
+    Result<std::shared_ptr<const ClusterInfo>> parsed = ParseClusterInfo(resp->body);
+    if (!parsed.ok() || (*parsed)->ring->empty()) {
+      last = parsed.ok() ? Unavailable("empty membership from " + address) : parsed.status();
+      continue;
+    }
+    std::vector<std::string> ids;
+    for (const Member& m : (*parsed)->ring->members()) ids.push_back(m.id);
+    health_.Retain(ids);
+    std::lock_guard lock(mu_);
+    info_ = std::move(parsed).value();
+    return Status::Ok();
+  }
+  return last;
+}
+
+std::shared_ptr<const ClusterInfo> ClusterClient::info() const {
+  std::lock_guard lock(mu_);
+  return info_;
+}
+
+uint64_t ClusterClient::block_size() const { return info()->block_size; }
+
+Result<HttpResponse> ClusterClient::SendToAny(
+    const std::function<HttpRequest(const std::string&)>& build) {
+  std::shared_ptr<const ClusterInfo> current = info();
+  std::vector<const Member*> members;
+  for (const Member& m : current->ring->members()) members.push_back(&m);
+  uint64_t start;
+  {
+    std::lock_guard lock(mu_);
+    start = next_any_++;
+  }
+  std::rotate(members.begin(), members.begin() + static_cast<long>(start % members.size()),
+              members.end());
+  Status last = Unavailable("no cluster member answered");
+  for (const Member* m : health_.Order(members)) {
+    Result<HttpResponse> resp = transport_->Send(build(m->address));
+    health_.Report(m->id, resp.status());
+    if (resp.ok()) return resp;
+    last = resp.status().WithContext(m->address);
+  }
+  return last;
+}
+
+Result<ObjectStat> ClusterClient::Stat(const std::string& origin, const std::string& path) {
+  std::string cache_key = origin + "/" + path;
+  auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mu_);
+    auto it = stats_.find(cache_key);
+    if (it != stats_.end() && now - it->second.second < kStatTtl) return it->second.first;
+  }
+  ASSIGN_OR_RETURN(HttpResponse resp, SendToAny([&](const std::string& address) {
+                     HttpRequest req;
+                     req.method = "HEAD";
+                     req.url = ObjectUrl(address, origin, path);
+                     req.timeout = options_.timeout;
+                     return req;
+                   }));
+  if (resp.status != 200) return StatusFromResponse(resp, origin + "/" + path);
+  ObjectStat stat;
+  stat.path = path;
+  std::string length = resp.Header("content-length");
+  stat.size = length.empty() ? 0 : std::strtoull(length.c_str(), nullptr, 10);
+  stat.version = Unquote(resp.Header("etag"));
+  stat.mtime_ms = ParseHttpDate(resp.Header("last-modified"));
+  std::lock_guard lock(mu_);
+  if (stats_.size() > 10000) stats_.clear();  // a bound, not an LRU: entries live 1 s anyway
+  stats_[cache_key] = {stat, now};
+  return stat;
+}
+
+Status ClusterClient::ReadSpan(const ClusterInfo& info, const std::string& origin,
+                               const ObjectStat& object, const BlockSpan& span,
+                               std::span<std::byte> dst) {
+  Key128 key = BlockKey(origin, object.path, object.version, span.index);
+  std::vector<const Member*> order = OrderMembersForBlock(
+      *info.ring, key, info.ReplicasFor(origin, object.path), client_id_, &health_);
+  Status last = Unavailable("no cluster member could serve block " + std::to_string(span.index));
+  for (const Member* m : order) {
+    HttpRequest req;
+    req.url = ObjectUrl(m->address, origin, object.path);
+    req.headers.emplace_back("Range", "bytes=" + std::to_string(span.object_offset) + "-" +
+                                          std::to_string(span.object_offset + span.length - 1));
+    if (!object.version.empty()) req.headers.emplace_back("If-Match", "\"" + object.version + "\"");
+    req.timeout = options_.timeout;
+    req.body_sink = dst;
+    Result<HttpResponse> resp = transport_->Send(req);
+    if (!resp.ok()) {
+      health_.Report(m->id, resp.status());
+      last = resp.status().WithContext(m->address);
+      if (!last.retryable()) return last;
+      continue;  // refused or timed out: the next member in rendezvous order
+    }
+    health_.ReportSuccess(m->id);
+    if (resp->status == 200 || resp->status == 206) {
+      if (resp->body_bytes == span.length) return Status::Ok();
+      last = Unavailable(m->address + " sent " + std::to_string(resp->body_bytes) + " of " +
+                         std::to_string(span.length) + " bytes");
+      continue;
+    }
+    last = StatusFromResponse(*resp, origin + "/" + object.path);
+    if (!last.retryable()) return last;  // 404, 412, ...: the same everywhere
+  }
+  return last;
+}
+
+Result<size_t> ClusterClient::Read(const std::string& origin, const ObjectStat& object,
+                                   uint64_t offset, std::span<std::byte> dst) {
+  std::shared_ptr<const ClusterInfo> current = info();
+  std::vector<BlockSpan> spans = SplitBlocks(offset, dst.size(), object.size, current->block_size);
+  size_t total = 0;
+  for (const BlockSpan& s : spans) total += s.length;
+  if (spans.size() == 1) {
+    RETURN_IF_ERROR(ReadSpan(*current, origin, object, spans[0], dst.first(spans[0].length)));
+  }
+  if (spans.size() <= 1) return total;
+
+  // The caller and up to parallelism-1 pool tasks claim spans from a shared counter. The caller
+  // waits for every span to complete, not for the tasks: a task that starts late finds nothing
+  // to claim and never touches `dst`. After an error the remaining spans complete unread.
+  struct State {
+    std::vector<BlockSpan> spans;
+    std::atomic<size_t> next{0};
+    std::atomic<bool> failed{false};
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t done = 0;  // guarded by mu
+    Status error;     // guarded by mu; a PreconditionFailed wins over other errors
+  };
+  auto state = std::make_shared<State>();
+  state->spans = std::move(spans);
+  auto work = [this, state, current, origin, object, dst] {
+    for (;;) {
+      size_t i = state->next.fetch_add(1);
+      if (i >= state->spans.size()) return;
+      const BlockSpan& s = state->spans[i];
+      Status st;
+      if (!state->failed.load()) {
+        st = ReadSpan(*current, origin, object, s, dst.subspan(s.dst_offset, s.length));
+      }
+      std::lock_guard lock(state->mu);
+      if (!st.ok()) {
+        state->failed.store(true);
+        if (state->error.ok() || st.code() == StatusCode::kPreconditionFailed) state->error = st;
+      }
+      if (++state->done == state->spans.size()) state->cv.notify_all();
+    }
+  };
+  size_t helpers = std::min(options_.parallelism, state->spans.size());
+  for (size_t i = 1; i < helpers; ++i) pool_->Submit(work);
+  work();
+  std::unique_lock lock(state->mu);
+  state->cv.wait(lock, [&] { return state->done == state->spans.size(); });
+  if (!state->error.ok()) return state->error;
+  return total;
+}
+
+std::unique_ptr<ObjectReader> ClusterClient::Open(const std::string& origin,
+                                                  const ObjectStat& object) {
+  return NewObjectReader(this, origin, object);
+}
+
+Result<ListResult> ClusterClient::List(const std::string& origin, const std::string& prefix,
+                                       const std::string& delimiter, const std::string& token,
+                                       size_t max_keys) {
+  ASSIGN_OR_RETURN(HttpResponse resp, SendToAny([&](const std::string& address) {
+                     HttpRequest req;
+                     req.url = "http://" + address + "/v1/list/" + PercentEncode(origin) + "/" +
+                               PercentEncode(prefix) + "?max-keys=" + std::to_string(max_keys);
+                     if (!delimiter.empty())
+                       req.url += "&delimiter=" + PercentEncode(delimiter, false);
+                     if (!token.empty()) req.url += "&token=" + PercentEncode(token, false);
+                     req.timeout = options_.timeout;
+                     return req;
+                   }));
+  if (resp.status != 200) return StatusFromResponse(resp, "list " + origin + "/" + prefix);
+  auto body = nlohmann::json::parse(resp.body, nullptr, false);
+  if (!body.is_object()) return Internal("list: the node sent malformed JSON");
+  ListResult result;
+  for (const auto& o : body.value("objects", nlohmann::json::array())) {
+    ObjectStat s = StatFromJson(o);
+    result.entries.push_back({s.path, s.size, s.version, s.mtime_ms, false});
+  }
+  for (const auto& p : body.value("prefixes", nlohmann::json::array())) {
+    if (p.is_string()) result.entries.push_back({p.get<std::string>(), 0, "", 0, true});
+  }
+  result.next_token = body.value("next_token", "");
+  return result;
+}
+
+Result<ObjectStat> ClusterClient::Write(const std::string& origin, const std::string& path,
+                                        std::span<const std::byte> data) {
+  std::string body(reinterpret_cast<const char*>(data.data()), data.size());
+  ASSIGN_OR_RETURN(HttpResponse resp, SendToAny([&](const std::string& address) {
+                     HttpRequest req;
+                     req.method = "PUT";
+                     req.url = ObjectUrl(address, origin, path);
+                     req.body = body;
+                     req.timeout = options_.timeout;
+                     return req;
+                   }));
+  if (resp.status != 200 && resp.status != 201) {
+    return StatusFromResponse(resp, "write " + origin + "/" + path);
+  }
+  auto json = nlohmann::json::parse(resp.body, nullptr, false);
+  if (!json.is_object()) return Internal("write: the node sent malformed JSON");
+  ObjectStat stat = StatFromJson(json);
+  if (stat.path.empty()) stat.path = path;
+  std::lock_guard lock(mu_);
+  stats_[origin + "/" + path] = {stat, std::chrono::steady_clock::now()};
+  return stat;
+}
+
+}  // namespace unicache

@@ -1,0 +1,28 @@
+// Transport: how the native client sends one HTTP request to a node. The real implementation
+// wraps HttpClient; tests use the in-memory FakeTransport (fake_transport.h).
+#pragma once
+
+#include <memory>
+
+#include "common/http_client.h"
+#include "common/status.h"
+
+namespace unicache {
+
+// Sends requests to nodes. Implementations are thread-safe.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Sends `req` and returns the response of any HTTP status. Transport failures are
+  // Unavailable (refused, reset) or DeadlineExceeded (timeout), as HttpClient::Send.
+  virtual Result<HttpResponse> Send(const HttpRequest& req) = 0;
+};
+
+// Returns a Transport over libcurl (HttpClient), keeping connections alive.
+std::unique_ptr<Transport> NewHttpTransport();
+
+// Converts a non-2xx response into a Status carrying the node's error message ("error" in a
+// JSON body). 5xx, 429 -> Unavailable, 504 -> DeadlineExceeded, 412 -> PreconditionFailed.
+Status StatusFromResponse(const HttpResponse& resp, const std::string& what);
+
+}  // namespace unicache

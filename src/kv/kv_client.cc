@@ -1,0 +1,220 @@
+// KvClient over HttpClient (libcurl, pooled keep-alive connections).
+#include "unicache/kv.h"
+
+#include <cstring>
+
+#include "common/crypto.h"
+#include "common/http_client.h"
+#include "kv/batch_codec.h"
+
+namespace unicache {
+
+struct KvClient::Impl {
+  KvClientOptions options;
+  std::vector<std::string> nodes;
+  HttpClient http;
+
+  // Sends `req` (url = path) to the first node that answers.
+  Result<HttpResponse> Send(HttpRequest req) {
+    std::string path = req.url;
+    Status last = Unavailable("no node given");
+    for (const std::string& node : nodes) {
+      req.url = "http://" + node + path;
+      req.timeout = options.timeout;
+      Result<HttpResponse> r = http.Send(req);
+      if (r.ok()) return r;
+      last = r.status();
+      if (!last.retryable()) break;
+    }
+    return last.WithContext("unicache kv");
+  }
+};
+
+namespace {
+
+// Returns the error a non-2xx answer carries.
+Status ErrorOf(const HttpResponse& r) {
+  StatusCode code = r.status == 404   ? StatusCode::kNotFound
+                    : r.status == 400 || r.status == 413 ? StatusCode::kInvalidArgument
+                    : r.status == 507 ? StatusCode::kResourceExhausted
+                    : r.status >= 500 ? StatusCode::kUnavailable
+                                      : StatusCode::kInternal;
+  std::string msg = r.body.empty() ? "HTTP " + std::to_string(r.status) : r.body;
+  if (size_t p = msg.find("\"error\":\""); p != std::string::npos) {
+    msg = msg.substr(p + 9, msg.find('"', p + 9) - p - 9);
+  }
+  return Status(code, msg);
+}
+
+std::string KeyPath(std::string_view ns, std::string_view key) {
+  return "/v1/kv/" + std::string(ns) + "/" + HexOf(key);
+}
+
+HttpRequest Post(std::string path, std::string body) {
+  HttpRequest req;
+  req.method = "POST";
+  req.url = std::move(path);
+  req.body = std::move(body);
+  req.headers.emplace_back("Content-Type", std::string(kKvBatchContentType));
+  return req;
+}
+
+}  // namespace
+
+KvClient::KvClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+KvClient::~KvClient() = default;
+
+Result<std::unique_ptr<KvClient>> KvClient::Connect(const KvClientOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  std::string_view rest = options.peers;
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    if (std::string_view n = rest.substr(0, comma); !n.empty()) impl->nodes.emplace_back(n);
+    rest = comma == std::string_view::npos ? "" : rest.substr(comma + 1);
+  }
+  if (impl->nodes.empty()) return InvalidArgument("no KV node given (peers HOST:PORT,...)");
+  return std::unique_ptr<KvClient>(new KvClient(std::move(impl)));
+}
+
+Status KvClient::Put(std::string_view ns, std::string_view key, std::span<const std::byte> value,
+                     std::chrono::milliseconds ttl) {
+  HttpRequest req;
+  req.method = "PUT";
+  req.url = KeyPath(ns, key);
+  if (ttl.count() > 0) req.url += "?ttl=" + std::to_string(ttl.count()) + "ms";
+  if (ttl.count() < 0) req.url += "?ttl=forever";
+  req.body.assign(reinterpret_cast<const char*>(value.data()), value.size());
+  ASSIGN_OR_RETURN(HttpResponse r, impl_->Send(std::move(req)));
+  if (r.status != 200 && r.status != 201) return ErrorOf(r);
+  return Status::Ok();
+}
+
+Result<size_t> KvClient::Get(std::string_view ns, std::string_view key, std::span<std::byte> dst,
+                             std::string_view lease) {
+  HttpRequest req;
+  req.url = KeyPath(ns, key);
+  if (!lease.empty()) req.url += "?lease=" + std::string(lease);
+  req.body_sink = dst;
+  ASSIGN_OR_RETURN(HttpResponse r, impl_->Send(std::move(req)));
+  if (r.status != 200) return Status(r.status == 404 ? StatusCode::kNotFound : ErrorOf(r).code(),
+                                     "no such key");
+  return r.body_bytes;
+}
+
+Result<std::string> KvClient::Get(std::string_view ns, std::string_view key) {
+  HttpRequest req;
+  req.url = KeyPath(ns, key);
+  ASSIGN_OR_RETURN(HttpResponse r, impl_->Send(std::move(req)));
+  if (r.status != 200) return ErrorOf(r);
+  return std::move(r.body);
+}
+
+Result<bool> KvClient::Delete(std::string_view ns, std::string_view key) {
+  HttpRequest req;
+  req.method = "DELETE";
+  req.url = KeyPath(ns, key);
+  ASSIGN_OR_RETURN(HttpResponse r, impl_->Send(std::move(req)));
+  if (r.status == 404) return false;
+  if (r.status != 200) return ErrorOf(r);
+  return true;
+}
+
+Result<std::vector<Status>> KvClient::BatchPut(std::string_view ns,
+                                               std::span<const KvPutSpec> items) {
+  std::vector<KvPutItem> wire;
+  wire.reserve(items.size());
+  for (const KvPutSpec& it : items) {
+    uint64_t ttl = it.ttl.count() < 0 ? UINT64_MAX : static_cast<uint64_t>(it.ttl.count());
+    wire.push_back(KvPutItem{it.key,
+                             std::string_view(reinterpret_cast<const char*>(it.value.data()),
+                                              it.value.size()),
+                             ttl});
+  }
+  ASSIGN_OR_RETURN(HttpResponse r,
+                   impl_->Send(Post("/v1/kv/" + std::string(ns) + "/batch-put", EncodePutBatch(wire))));
+  if (r.status != 200) return ErrorOf(r);
+  ASSIGN_OR_RETURN(std::vector<KvItemStatus> st, DecodeStatusList(r.body));
+  if (st.size() != items.size()) return Internal("batch-put answer has the wrong item count");
+  std::vector<Status> out;
+  for (KvItemStatus s : st) out.push_back(StatusOfItem(s));
+  return out;
+}
+
+Result<std::vector<KvGetOutcome>> KvClient::BatchGet(std::string_view ns,
+                                                     std::span<const std::string> keys,
+                                                     std::span<const std::span<std::byte>> dsts,
+                                                     std::string_view lease) {
+  if (dsts.size() != keys.size()) return InvalidArgument("one destination buffer per key");
+  std::string path = "/v1/kv/" + std::string(ns) + "/batch-get";
+  if (!lease.empty()) path += "?lease=" + std::string(lease);
+  ASSIGN_OR_RETURN(HttpResponse r, impl_->Send(Post(path, EncodeKeyList(keys))));
+  if (r.status != 200) return ErrorOf(r);
+  ASSIGN_OR_RETURN(KvGetHead head, DecodeGetHead(r.body));
+  if (head.statuses.size() != keys.size()) return Internal("batch-get answer has the wrong count");
+  std::vector<KvGetOutcome> out(keys.size());
+  size_t offset = GetHeadSize(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    out[i].status = StatusOfItem(head.statuses[i]);
+    if (head.statuses[i] != KvItemStatus::kOk) continue;
+    size_t len = head.lengths[i];
+    if (offset + len > r.body.size()) return Unavailable("batch-get answer cut short");
+    out[i].size = len;
+    if (len > dsts[i].size()) {
+      out[i].status = ResourceExhausted("buffer of " + std::to_string(dsts[i].size()) +
+                                        " bytes for a value of " + std::to_string(len));
+    } else {
+      std::memcpy(dsts[i].data(), r.body.data() + offset, len);
+    }
+    offset += len;
+  }
+  return out;
+}
+
+Result<std::vector<bool>> KvClient::BatchExists(std::string_view ns,
+                                                std::span<const std::string> keys) {
+  ASSIGN_OR_RETURN(HttpResponse r, impl_->Send(Post("/v1/kv/" + std::string(ns) + "/batch-exists",
+                                                    EncodeKeyList(keys))));
+  if (r.status != 200) return ErrorOf(r);
+  ASSIGN_OR_RETURN(std::vector<KvItemStatus> st, DecodeStatusList(r.body));
+  std::vector<bool> out;
+  for (KvItemStatus s : st) out.push_back(s == KvItemStatus::kOk);
+  return out;
+}
+
+Result<KvClient::PrefixMatchResult> KvClient::PrefixMatch(std::string_view ns,
+                                                          std::span<const std::string> keys,
+                                                          std::chrono::milliseconds lease) {
+  std::string path = "/v1/kv/" + std::string(ns) + "/prefix-match";
+  if (lease.count() > 0) path += "?lease=" + std::to_string(lease.count());
+  ASSIGN_OR_RETURN(HttpResponse r, impl_->Send(Post(path, EncodeKeyList(keys))));
+  if (r.status != 200) return ErrorOf(r);
+  ASSIGN_OR_RETURN(auto answer, DecodePrefixAnswer(r.body));
+  return PrefixMatchResult{answer.first, std::move(answer.second)};
+}
+
+Result<bool> KvClient::Release(std::string_view ns, std::string_view lease) {
+  ASSIGN_OR_RETURN(HttpResponse r, impl_->Send(Post("/v1/kv/" + std::string(ns) +
+                                                        "/release?lease=" + std::string(lease),
+                                                    "")));
+  if (r.status != 200) return ErrorOf(r);
+  return r.body.find("true") != std::string::npos;
+}
+
+Result<std::string> KvClient::StatsJson() {
+  HttpRequest req;
+  req.url = "/v1/kv";
+  ASSIGN_OR_RETURN(HttpResponse r, impl_->Send(std::move(req)));
+  if (r.status != 200) return ErrorOf(r);
+  return std::move(r.body);
+}
+
+Result<std::string> KvClient::ListJson(std::string_view ns, size_t limit) {
+  HttpRequest req;
+  req.url = "/v1/kv/" + std::string(ns) + "?limit=" + std::to_string(limit);
+  ASSIGN_OR_RETURN(HttpResponse r, impl_->Send(std::move(req)));
+  if (r.status != 200) return ErrorOf(r);
+  return std::move(r.body);
+}
+
+}  // namespace unicache

@@ -1,0 +1,71 @@
+// KvRoutes: the HTTP front-end of the inference KV cache (docs/KV.md):
+//   PUT|GET|HEAD|DELETE /v1/kv/<ns>/<hex key>
+//   POST /v1/kv/<ns>/{batch-get,batch-put,batch-exists,prefix-match,release}
+//   GET /v1/kv (stats of every member), GET /v1/kv/<ns> (list keys, all members)
+// A node that does not own a key forwards it (one hop); a batch is split by owner and sent as one
+// sub-batch per owner, in parallel. Requests carrying kForwardedHeader are served locally only.
+#pragma once
+
+#include <utility>  // before Asio: its awaitable.hpp uses std::exchange
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kv/kv_store.h"
+#include "server/http_server.h"
+#include "server/kv_cluster.h"
+#include "server/request_target.h"
+
+namespace unicache {
+
+// Thread-safe; borrows the store, the cluster helper and the blocking pool, which must outlive it.
+class KvRoutes {
+ public:
+  KvRoutes(KvStore* store, KvCluster* cluster, boost::asio::thread_pool* pool);
+
+  // Serves a request whose path starts with "/v1/kv". May move the request body out (values are
+  // kept without a copy); the caller must not use it afterwards.
+  boost::asio::awaitable<void> Handle(const Request& req, ResponseWriter& writer,
+                                      const RequestTarget& target);
+
+ private:
+  // One request being served.
+  struct Call {
+    const Request* req = nullptr;
+    const RequestTarget* target = nullptr;
+    std::string ns;
+    const KvNamespaceConfig* config = nullptr;  // null: unknown namespace
+    std::string key;                            // raw bytes (single-key requests)
+    bool forwarded = false;                     // from another node: serve locally only
+    std::string body;                           // moved out of the request
+  };
+
+  boost::asio::awaitable<void> GetOne(Call& c, ResponseWriter& w);
+  boost::asio::awaitable<void> PutOne(Call& c, ResponseWriter& w);
+  boost::asio::awaitable<void> DeleteOne(Call& c, ResponseWriter& w);
+  boost::asio::awaitable<void> BatchGet(Call& c, ResponseWriter& w, bool exists_only);
+  boost::asio::awaitable<void> BatchPut(Call& c, ResponseWriter& w);
+  boost::asio::awaitable<void> PrefixMatch(Call& c, ResponseWriter& w);
+  boost::asio::awaitable<void> Release(Call& c, ResponseWriter& w);
+  boost::asio::awaitable<void> Stats(Call& c, ResponseWriter& w);
+  boost::asio::awaitable<void> List(Call& c, ResponseWriter& w);
+
+  // Runs `part_fn` for the parts of `pending` at rank 0, then again for the keys whose member
+  // failed at the next rank, and so on; returns the keys no candidate could serve.
+  boost::asio::awaitable<std::vector<size_t>> FanOut(
+      const std::vector<KvOwners>& owners, const std::vector<size_t>& keys,
+      const std::function<void(const KvPart&, std::vector<size_t>*)>& part_fn);
+  // Sends `method target` to every other member in parallel; returns the bodies of 2xx answers.
+  boost::asio::awaitable<std::vector<std::string>> Broadcast(const std::string& method,
+                                                             const std::string& target);
+
+  KvStore* const store_;
+  KvCluster* const cluster_;
+  boost::asio::thread_pool* const pool_;
+};
+
+}  // namespace unicache
