@@ -37,7 +37,8 @@ Status MakeDataset(const fs::path& dir, const DemoFlags& f) {
     char name[64];
     std::snprintf(name, sizeof name, "train/shard-%05d.bin", i);
     std::ofstream out(dir / name, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(buf.data()), static_cast<std::streamsize>(f.file_bytes));
+    out.write(reinterpret_cast<const char*>(buf.data()),
+              static_cast<std::streamsize>(f.file_bytes));
     if (!out) return Internal("cannot write the demo dataset under " + dir.string());
   }
   return Status::Ok();
@@ -50,7 +51,8 @@ Result<uint64_t> ReadAll(ObjectClient& client, const std::vector<ObjectInfo>& ob
   for (const ObjectInfo& o : objects) {
     for (uint64_t off = 0; off < o.size; off += buf.size()) {
       size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), o.size - off));
-      ASSIGN_OR_RETURN(size_t n, client.Read("data", o.path, o.version, off, std::span(buf.data(), want)));
+      ASSIGN_OR_RETURN(size_t n,
+                       client.Read("data", o.path, o.version, off, std::span(buf.data(), want)));
       total += n;
     }
   }
@@ -101,20 +103,27 @@ int RunDemo(const DemoFlags& f) {
       break;
     }
     std::string after = client.GetText("/metrics").value();
-    auto delta = [&](const std::string& s) { return MetricValue(after, s) - MetricValue(before, s); };
+    auto delta = [&](const std::string& s) {
+      return MetricValue(after, s) - MetricValue(before, s);
+    };
     uint64_t hits = delta("unicache_cache_hits_total{tier=\"ram\"}") +
                     delta("unicache_cache_hits_total{tier=\"ssd\"}");
     uint64_t misses = delta("unicache_cache_misses_total");
-    double ratio = hits + misses ? 100.0 * static_cast<double>(hits) / static_cast<double>(hits + misses) : 0;
-    std::printf("demo: %-4s pass: %s in %.3f s = %s/s, block hit ratio %.1f%% (%llu hits, %llu misses), origin bytes +%s\n",
-                pass, FormatSize(*bytes).c_str(), secs,
-                FormatSize(static_cast<uint64_t>(static_cast<double>(*bytes) / secs)).c_str(), ratio,
-                static_cast<unsigned long long>(hits), static_cast<unsigned long long>(misses),
-                FormatSize(delta("unicache_origin_bytes_total{origin=\"data\"}")).c_str());
+    double ratio =
+        hits + misses ? 100.0 * static_cast<double>(hits) / static_cast<double>(hits + misses) : 0;
+    std::printf(
+        "demo: %-4s pass: %s in %.3f s = %s/s, block hit ratio %.1f%% (%llu hits, %llu misses), "
+        "origin bytes +%s\n",
+        pass, FormatSize(*bytes).c_str(), secs,
+        FormatSize(static_cast<uint64_t>(static_cast<double>(*bytes) / secs)).c_str(), ratio,
+        static_cast<unsigned long long>(hits), static_cast<unsigned long long>(misses),
+        FormatSize(delta("unicache_origin_bytes_total{origin=\"data\"}")).c_str());
   }
   (*node)->Stop();
-  if (!f.keep) fs::remove_all(root);
-  else std::printf("demo: kept %s\n", root.c_str());
+  if (!f.keep)
+    fs::remove_all(root);
+  else
+    std::printf("demo: kept %s\n", root.c_str());
   if (rc == 0) std::printf("demo: ok\n");
   return rc;
 }
@@ -124,8 +133,11 @@ int RunDemo(const DemoFlags& f) {
 void AddDemoCommand(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<DemoFlags>();
   CLI::App* cmd = app.add_subcommand(
-      "demo", "Generate a small dataset, serve it from a local node, read it twice, print hit ratio");
-  cmd->add_option("--files", flags->files, "Number of files")->capture_default_str()->check(CLI::Range(1, 10000));
+      "demo",
+      "Generate a small dataset, serve it from a local node, read it twice, print hit ratio");
+  cmd->add_option("--files", flags->files, "Number of files")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
   AddSizeOption(*cmd, "--file-size", &flags->file_bytes, "Size of each file [8MiB]");
   cmd->add_flag("--keep", flags->keep, "Keep the temporary directory");
   cmd->callback([flags, exit_code] { *exit_code = RunDemo(*flags); });

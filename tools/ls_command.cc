@@ -57,7 +57,8 @@ void AddLsCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("target", flags->target, "ORIGIN[/PREFIX]")->required();
   cmd->add_flag("-r,--recursive", flags->recursive, "List everything below the prefix");
   cmd->add_flag("-l,--long", flags->long_format, "Show sizes");
-  cmd->add_option("--peers", flags->peers, "HOST:PORT of a node (default: $UNICACHE_PEERS or 127.0.0.1:8470)");
+  cmd->add_option("--peers", flags->peers,
+                  "HOST:PORT of a node (default: $UNICACHE_PEERS or 127.0.0.1:8470)");
   cmd->callback([flags, exit_code] { *exit_code = RunLs(*flags); });
 }
 

@@ -19,14 +19,23 @@ Status ObjectClient::ErrorFrom(const HttpResponse& resp, const std::string& what
     message += ": " + body["error"].get<std::string>();
   }
   switch (resp.status) {
-    case 400: return InvalidArgument(message);
-    case 403: return PermissionDenied(message);
-    case 404: return NotFound(message);
-    case 412: return PreconditionFailed(message);
-    case 416: return OutOfRange(message);
-    case 429: case 503: return Unavailable(message);
-    case 504: return DeadlineExceeded(message);
-    default: return resp.status >= 500 ? Unavailable(message) : InvalidArgument(message);
+    case 400:
+      return InvalidArgument(message);
+    case 403:
+      return PermissionDenied(message);
+    case 404:
+      return NotFound(message);
+    case 412:
+      return PreconditionFailed(message);
+    case 416:
+      return OutOfRange(message);
+    case 429:
+    case 503:
+      return Unavailable(message);
+    case 504:
+      return DeadlineExceeded(message);
+    default:
+      return resp.status >= 500 ? Unavailable(message) : InvalidArgument(message);
   }
 }
 
@@ -49,9 +58,11 @@ Result<ObjectInfo> ObjectClient::Head(const std::string& origin, const std::stri
   }
   ObjectInfo info;
   info.path = path;
-  info.size = std::stoull(resp.Header("content-length").empty() ? "0" : resp.Header("content-length"));
+  info.size =
+      std::stoull(resp.Header("content-length").empty() ? "0" : resp.Header("content-length"));
   std::string etag = resp.Header("etag");
-  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
+  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"')
+    etag = etag.substr(1, etag.size() - 2);
   info.version = etag;
   return info;
 }
@@ -62,8 +73,8 @@ Result<size_t> ObjectClient::Read(const std::string& origin, const std::string& 
   if (dst.empty()) return size_t{0};
   HttpRequest req;
   req.url = ObjectUrl(origin, path);
-  req.headers.emplace_back("Range", "bytes=" + std::to_string(offset) + "-" +
-                                        std::to_string(offset + dst.size() - 1));
+  req.headers.emplace_back(
+      "Range", "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + dst.size() - 1));
   if (!version.empty()) req.headers.emplace_back("If-Match", "\"" + version + "\"");
   req.body_sink = dst;
   ASSIGN_OR_RETURN(HttpResponse resp, http_.Send(req));
@@ -75,7 +86,8 @@ Result<ListPage> ObjectClient::List(const std::string& origin, const ListOptions
   HttpRequest req;
   req.url = "http://" + node_ + "/v1/list/" + PercentEncode(origin) + "/" +
             PercentEncode(options.prefix) + "?max-keys=" + std::to_string(options.max_keys);
-  if (!options.delimiter.empty()) req.url += "&delimiter=" + PercentEncode(options.delimiter, false);
+  if (!options.delimiter.empty())
+    req.url += "&delimiter=" + PercentEncode(options.delimiter, false);
   if (!options.token.empty()) req.url += "&token=" + PercentEncode(options.token, false);
   ASSIGN_OR_RETURN(HttpResponse resp, http_.Send(req));
   if (resp.status != 200) return ErrorFrom(resp, "list " + origin + "/" + options.prefix);

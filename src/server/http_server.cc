@@ -5,10 +5,10 @@
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/read.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -32,47 +32,83 @@ using tcp = asio::ip::tcp;
 
 std::string_view ReasonPhrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 416: return "Range Not Satisfiable";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 507: return "Insufficient Storage";
-    default: return "Unknown";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 206:
+      return "Partial Content";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 412:
+      return "Precondition Failed";
+    case 413:
+      return "Content Too Large";
+    case 416:
+      return "Range Not Satisfiable";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 507:
+      return "Insufficient Storage";
+    default:
+      return "Unknown";
   }
 }
 
 int HttpStatusFor(const Status& status) {
   switch (status.code()) {
-    case StatusCode::kOk: return 200;
-    case StatusCode::kInvalidArgument: return 400;
-    case StatusCode::kNotFound: return 404;
-    case StatusCode::kAlreadyExists: return 409;
-    case StatusCode::kPermissionDenied: return 403;
-    case StatusCode::kOutOfRange: return 416;
-    case StatusCode::kPreconditionFailed: return 412;
-    case StatusCode::kResourceExhausted: return 503;
-    case StatusCode::kUnavailable: return 502;
-    case StatusCode::kDeadlineExceeded: return 504;
-    case StatusCode::kChecksumMismatch: return 502;
-    case StatusCode::kUnimplemented: return 501;
-    case StatusCode::kInternal: return 500;
+    case StatusCode::kOk:
+      return 200;
+    case StatusCode::kInvalidArgument:
+      return 400;
+    case StatusCode::kNotFound:
+      return 404;
+    case StatusCode::kAlreadyExists:
+      return 409;
+    case StatusCode::kPermissionDenied:
+      return 403;
+    case StatusCode::kOutOfRange:
+      return 416;
+    case StatusCode::kPreconditionFailed:
+      return 412;
+    case StatusCode::kResourceExhausted:
+      return 503;
+    case StatusCode::kUnavailable:
+      return 502;
+    case StatusCode::kDeadlineExceeded:
+      return 504;
+    case StatusCode::kChecksumMismatch:
+      return 502;
+    case StatusCode::kUnimplemented:
+      return 501;
+    case StatusCode::kInternal:
+      return 500;
   }
   return 500;
 }
@@ -160,7 +196,8 @@ HttpServer::~HttpServer() { Stop(); }
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
                                                       Handler handler, MetricsRegistry* metrics) {
   std::unique_ptr<HttpServer> server(new HttpServer(options, std::move(handler), metrics));
-  size_t threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  size_t threads =
+      options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   boost::system::error_code ec;
   auto address = asio::ip::make_address(options.host, ec);
   if (ec) return InvalidArgument("bad listen address '" + options.host + "': " + ec.message());
@@ -172,7 +209,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
     acceptor->open(ep.protocol(), ec);
     if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
     int one = 1;
-    if (!ec && ::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    if (!ec &&
+        ::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
       return ErrnoStatus("setsockopt(SO_REUSEPORT)", errno);
     }
     if (!ec) acceptor->bind(ep, ec);
@@ -204,7 +242,8 @@ void HttpServer::Stop() {
 asio::awaitable<void> HttpServer::Accept(Loop& loop) {
   for (;;) {
     boost::system::error_code ec;
-    tcp::socket socket = co_await loop.acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    tcp::socket socket =
+        co_await loop.acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (ec == asio::error::operation_aborted) co_return;
       spdlog::warn("accept failed: {}", ec.message());
@@ -224,12 +263,14 @@ asio::awaitable<void> HttpServer::Accept(Loop& loop) {
 
 void HttpServer::Record(std::string_view frontend, int status, double seconds, uint64_t bytes) {
   // Looked up per request; the registry's map lookups are cheap next to an HTTP round trip.
-  metrics_->GetCounter("unicache_requests_total",
-                       {{"frontend", std::string(frontend)}, {"code", std::to_string(status)}},
-                       "HTTP requests answered, by front-end and status code.")
+  metrics_
+      ->GetCounter("unicache_requests_total",
+                   {{"frontend", std::string(frontend)}, {"code", std::to_string(status)}},
+                   "HTTP requests answered, by front-end and status code.")
       .Inc();
-  metrics_->GetHistogram("unicache_request_seconds", {{"frontend", std::string(frontend)}},
-                         "Request latency in seconds, by front-end.")
+  metrics_
+      ->GetHistogram("unicache_request_seconds", {{"frontend", std::string(frontend)}},
+                     "Request latency in seconds, by front-end.")
       .Observe(seconds);
   served_bytes_->Inc(bytes);
 }
@@ -244,7 +285,7 @@ asio::awaitable<void> HttpServer::Serve(beast::tcp_stream stream) {
   beast::flat_buffer buffer;
   for (;;) {
     http::request_parser<http::string_body> parser;
-    bool direct = false;      // the body was read by hand into direct_body
+    bool direct = false;  // the body was read by hand into direct_body
     std::string direct_body;
     parser.header_limit(options_.header_limit);
     parser.body_limit(options_.body_limit);
@@ -275,7 +316,8 @@ asio::awaitable<void> HttpServer::Serve(beast::tcp_stream stream) {
           direct = true;
         }
       } else {
-        co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+        co_await http::async_read(stream, buffer, parser,
+                                  asio::redirect_error(asio::use_awaitable, ec));
       }
     }
     if (ec == http::error::end_of_stream || ec == asio::error::eof ||
@@ -302,7 +344,8 @@ asio::awaitable<void> HttpServer::Serve(beast::tcp_stream stream) {
     }
     Request req = parser.release();
     if (direct) req.body() = std::move(direct_body);
-    ResponseWriter writer(stream, req.method() == http::verb::head, req.keep_alive() && !over_limit);
+    ResponseWriter writer(stream, req.method() == http::verb::head,
+                          req.keep_alive() && !over_limit);
     if (over_limit) {
       co_await writer.SendError(503, ResourceExhausted("too many connections; retry shortly"),
                                 Header("Retry-After", "1"));

@@ -3,13 +3,11 @@
 // so a connection lives on one thread for its whole life and sessions need no locks.
 #pragma once
 
-#include <utility>  // before Asio: its awaitable.hpp uses std::exchange
-
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -17,6 +15,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <utility>  // before Asio: its awaitable.hpp uses std::exchange
 #include <utility>
 #include <vector>
 
@@ -91,11 +90,11 @@ using Handler = std::function<boost::asio::awaitable<void>(const Request&, Respo
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
-  uint16_t port = 0;  // 0: pick a free port
+  uint16_t port = 0;   // 0: pick a free port
   size_t threads = 0;  // 0: one per core
   size_t max_connections = 4096;
-  uint32_t header_limit = 16 * 1024;    // larger headers get 431
-  uint64_t body_limit = 80ull << 20;    // larger bodies get 413
+  uint32_t header_limit = 16 * 1024;  // larger headers get 431
+  uint64_t body_limit = 80ull << 20;  // larger bodies get 413
   std::chrono::seconds idle_timeout{60};
   std::chrono::seconds write_timeout{60};
 };
@@ -107,8 +106,8 @@ class HttpServer {
   // request; malformed ones are answered by the server itself (400/413/431) and the connection
   // closed. `metrics` (borrowed) gets unicache_requests_total, unicache_request_seconds and
   // unicache_served_bytes_total.
-  static Result<std::unique_ptr<HttpServer>> Start(const HttpServerOptions& options, Handler handler,
-                                                   MetricsRegistry* metrics);
+  static Result<std::unique_ptr<HttpServer>> Start(const HttpServerOptions& options,
+                                                   Handler handler, MetricsRegistry* metrics);
   ~HttpServer();
 
   uint16_t port() const { return port_; }

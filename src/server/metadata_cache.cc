@@ -25,9 +25,10 @@ std::optional<ObjectInfo> MetadataCache::Get(const std::string& origin, const st
 
 void MetadataCache::Put(const std::string& origin, const ObjectInfo& info) {
   auto now = std::chrono::steady_clock::now();
-  auto expires = ttl_ == std::chrono::milliseconds::max() || ttl_ > std::chrono::hours(24 * 365 * 100)
-                     ? std::chrono::steady_clock::time_point::max()
-                     : now + ttl_;
+  auto expires =
+      ttl_ == std::chrono::milliseconds::max() || ttl_ > std::chrono::hours(24 * 365 * 100)
+          ? std::chrono::steady_clock::time_point::max()
+          : now + ttl_;
   std::string key = KeyOf(origin, info.path);
   std::lock_guard lock(mu_);
   auto [it, inserted] = entries_.insert_or_assign(key, Entry{info, expires});

@@ -3,8 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <charconv>
 #include <boost/asio/post.hpp>
+#include <charconv>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -31,7 +31,8 @@ bool IfMatchAccepts(std::string_view header, const std::string& version) {
   size_t pos = 0;
   while (pos < header.size()) {
     size_t comma = header.find(',', pos);
-    std::string_view tag = header.substr(pos, comma == std::string_view::npos ? header.npos : comma - pos);
+    std::string_view tag =
+        header.substr(pos, comma == std::string_view::npos ? header.npos : comma - pos);
     while (!tag.empty() && tag.front() == ' ') tag.remove_prefix(1);
     while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
     if (tag.starts_with("W/")) tag.remove_prefix(2);
@@ -46,10 +47,8 @@ bool IfMatchAccepts(std::string_view header, const std::string& version) {
 HttpHeaders ObjectHeaders(const ObjectInfo& info, const std::optional<ByteRange>& range,
                           const char* cache_status) {
   HttpHeaders h = {
-      {"ETag", Quoted(info.version)},
-      {"Last-Modified", HttpDate(info.mtime_ms)},
-      {"Accept-Ranges", "bytes"},
-      {"Content-Type", "application/octet-stream"},
+      {"ETag", Quoted(info.version)},     {"Last-Modified", HttpDate(info.mtime_ms)},
+      {"Accept-Ranges", "bytes"},         {"Content-Type", "application/octet-stream"},
       {"X-Unicache-Cache", cache_status},
   };
   if (range) {
@@ -62,8 +61,8 @@ HttpHeaders ObjectHeaders(const ObjectInfo& info, const std::optional<ByteRange>
 
 // Returns {"path","size","etag","last_modified_ms"} of one object.
 std::string ObjectJson(const ObjectInfo& o) {
-  nlohmann::json j = {{"path", o.path}, {"size", o.size}, {"etag", o.version},
-                      {"last_modified_ms", o.mtime_ms}};
+  nlohmann::json j = {
+      {"path", o.path}, {"size", o.size}, {"etag", o.version}, {"last_modified_ms", o.mtime_ms}};
   return j.dump() + "\n";
 }
 
@@ -71,11 +70,15 @@ std::string ObjectJson(const ObjectInfo& o) {
 std::string ListJson(const std::string& origin, const std::string& prefix, const ListPage& page) {
   nlohmann::json objects = nlohmann::json::array();
   for (const ObjectInfo& o : page.objects) {
-    objects.push_back({{"path", o.path}, {"size", o.size}, {"etag", o.version},
+    objects.push_back({{"path", o.path},
+                       {"size", o.size},
+                       {"etag", o.version},
                        {"last_modified_ms", o.mtime_ms}});
   }
-  nlohmann::json body = {{"origin", origin},   {"prefix", prefix},
-                         {"objects", objects}, {"prefixes", page.prefixes},
+  nlohmann::json body = {{"origin", origin},
+                         {"prefix", prefix},
+                         {"objects", objects},
+                         {"prefixes", page.prefixes},
                          {"next_token", page.next_token}};
   return body.dump() + "\n";
 }
@@ -145,32 +148,35 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
   std::optional<ByteRange> range;
   bool first_cached = false;  // the first block was in the store before this request
   for (int attempt = 0; attempt < 3; ++attempt) {
-    std::optional<ObjectInfo> cached = attempt == 0 ? service_->CachedStat(origin, path) : std::nullopt;
+    std::optional<ObjectInfo> cached =
+        attempt == 0 ? service_->CachedStat(origin, path) : std::nullopt;
     if (cached) {
       info = *cached;
     } else {
       Result<ObjectInfo> stat = co_await RunBlocking(*pool_, [this, &origin, &path, attempt] {
         return service_->StatBlocking(origin, path, attempt > 0);
       });
-      if (!stat.ok()) co_return co_await writer.SendError(HttpStatusFor(stat.status()), stat.status());
+      if (!stat.ok())
+        co_return co_await writer.SendError(HttpStatusFor(stat.status()), stat.status());
       info = std::move(stat).value();
     }
     auto if_match = req.find(http::field::if_match);
     if (if_match != req.end() && !IfMatchAccepts(if_match->value(), info.version)) {
-      co_return co_await writer.SendError(412, PreconditionFailed("object version does not match If-Match"),
-                                          Header("ETag", Quoted(info.version)));
+      co_return co_await writer.SendError(
+          412, PreconditionFailed("object version does not match If-Match"),
+          Header("ETag", Quoted(info.version)));
     }
     auto range_header = req.find(http::field::range);
-    Result<std::optional<ByteRange>> parsed =
-        ParseRange(range_header == req.end() ? std::string_view() : range_header->value(), info.size);
+    Result<std::optional<ByteRange>> parsed = ParseRange(
+        range_header == req.end() ? std::string_view() : range_header->value(), info.size);
     if (!parsed.ok()) {
       int status = parsed.status().code() == StatusCode::kOutOfRange ? 416 : 400;
       if (range_header != req.end() && parsed.status().code() == StatusCode::kInvalidArgument &&
           parsed.status().message().find("multiple") != std::string::npos) {
         status = 416;
       }
-      co_return co_await writer.SendError(status, parsed.status(),
-                                          Header("Content-Range", "bytes */" + std::to_string(info.size)));
+      co_return co_await writer.SendError(
+          status, parsed.status(), Header("Content-Range", "bytes */" + std::to_string(info.size)));
     }
     range = *parsed;
     if (info.size == 0 || req.method() == http::verb::head) break;
@@ -192,12 +198,11 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
   for (uint64_t i = first_block + 1; i < end_block && all_cached; ++i) {
     all_cached = service_->HasBlock(origin, info, i);
   }
-  bool hit = all_cached && (info.size == 0 || req.method() == http::verb::head ||
-                           first_cached);
-  const char* cache_status = hit ? "hit"
-                             : !forwarded && info.size > 0 && service_->OwnedElsewhere(origin, info, first_block)
-                                 ? "peer"
-                                 : "miss";
+  bool hit = all_cached && (info.size == 0 || req.method() == http::verb::head || first_cached);
+  const char* cache_status =
+      hit                                                                                  ? "hit"
+      : !forwarded && info.size > 0 && service_->OwnedElsewhere(origin, info, first_block) ? "peer"
+                                                                                           : "miss";
   if (forwarded) writer.set_frontend("peer");
   writer.Start(range ? 206 : 200, length, ObjectHeaders(info, range, cache_status));
   if (req.method() == http::verb::head || length == 0) {
@@ -245,13 +250,16 @@ asio::awaitable<void> ObjectRoutes::PutObject(const Request& req, ResponseWriter
   }
   const std::string& body = req.body();
   Result<ObjectInfo> info = co_await RunBlocking(*pool_, [this, &origin, &path, &body] {
-    return service_->WriteBlocking(origin, path, std::as_bytes(std::span(body.data(), body.size())));
+    return service_->WriteBlocking(origin, path,
+                                   std::as_bytes(std::span(body.data(), body.size())));
   });
   if (!info.ok()) {
-    int status = info.status().code() == StatusCode::kUnimplemented ? 405 : HttpStatusFor(info.status());
+    int status =
+        info.status().code() == StatusCode::kUnimplemented ? 405 : HttpStatusFor(info.status());
     co_return co_await writer.SendError(status, info.status());
   }
-  co_await writer.Send(201, ObjectJson(*info), "application/json", Header("ETag", Quoted(info->version)));
+  co_await writer.Send(201, ObjectJson(*info), "application/json",
+                       Header("ETag", Quoted(info->version)));
 }
 
 asio::awaitable<void> ObjectRoutes::List(const RequestTarget& target, ResponseWriter& writer,
@@ -270,9 +278,8 @@ asio::awaitable<void> ObjectRoutes::List(const RequestTarget& target, ResponseWr
   if (!options.delimiter.empty() && options.delimiter != "/") {
     co_return co_await writer.SendError(400, InvalidArgument("delimiter must be '/' or empty"));
   }
-  Result<ListPage> page = co_await RunBlocking(*pool_, [this, &origin, &options] {
-    return service_->ListBlocking(origin, options);
-  });
+  Result<ListPage> page = co_await RunBlocking(
+      *pool_, [this, &origin, &options] { return service_->ListBlocking(origin, options); });
   if (!page.ok()) co_return co_await writer.SendError(HttpStatusFor(page.status()), page.status());
   co_await writer.Send(200, ListJson(origin, prefix, *page), "application/json");
 }

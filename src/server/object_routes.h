@@ -2,12 +2,11 @@
 // (single Range) and GET /v1/list/<origin>/<prefix>.
 #pragma once
 
-#include <utility>  // before Asio: its awaitable.hpp uses std::exchange
-
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <atomic>
 #include <string>
+#include <utility>  // before Asio: its awaitable.hpp uses std::exchange
 
 #include "server/http_server.h"
 #include "server/object_service.h"

@@ -129,7 +129,8 @@ Result<BlockRef> ObjectService::FetchMissing(const std::string& origin_name, Ori
   BlockPlan plan = router_->Plan(key, origin_name, info.path);
   if (plan.fetch_from_origin) return FetchFromOrigin(origin_name, origin, info, index, key);
   for (const Member* peer : plan.candidates) {
-    Result<BlockRef> block = peers_->FetchBlock(*peer, origin_name, info, index, options_.block_size);
+    Result<BlockRef> block =
+        peers_->FetchBlock(*peer, origin_name, info, index, options_.block_size);
     router_->health().Report(peer->id, block.status());
     if (block.ok()) {
       *source = BlockSource::kPeer;
@@ -166,8 +167,8 @@ bool ObjectService::HasBlock(const std::string& origin, const ObjectInfo& info,
 }
 
 Result<ObjectInfo> ObjectService::WriteBlocking(const std::string& origin_name,
-                                               const std::string& path,
-                                               std::span<const std::byte> data) {
+                                                const std::string& path,
+                                                std::span<const std::byte> data) {
   ASSIGN_OR_RETURN(Origin * origin, FindOrigin(origin_name));
   OriginMetrics& m = origin_metrics_.at(origin_name);
   m.requests->Inc();

@@ -23,8 +23,8 @@ Result<BlockRef> PeerClient::FetchBlock(const Member& peer, const std::string& o
   HttpRequest req;
   req.url = "http://" + peer.address + "/v1/objects/" + PercentEncode(origin) + "/" +
             PercentEncode(info.path);
-  req.headers.emplace_back("Range", "bytes=" + std::to_string(first) + "-" +
-                                        std::to_string(first + length - 1));
+  req.headers.emplace_back(
+      "Range", "bytes=" + std::to_string(first) + "-" + std::to_string(first + length - 1));
   req.headers.emplace_back("If-Match", "\"" + info.version + "\"");
   req.headers.emplace_back(kForwardedHeader, self_id_);
   req.timeout = timeout_;

@@ -10,7 +10,7 @@
 namespace unicache {
 
 struct RequestTarget {
-  std::string path;  // percent-decoded
+  std::string path;                          // percent-decoded
   std::map<std::string, std::string> query;  // decoded; the last value of a repeated name wins
 
   // Returns the query value or `fallback`.

@@ -12,13 +12,15 @@ namespace unicache {
 Result<ReplicaRule> ParseReplicaRule(std::string_view text) {
   size_t eq = text.rfind('=');
   if (eq == std::string_view::npos || eq == 0) {
-    return InvalidArgument("bad replica rule '" + std::string(text) + "': expected ORIGIN[/PREFIX]=N");
+    return InvalidArgument("bad replica rule '" + std::string(text) +
+                           "': expected ORIGIN[/PREFIX]=N");
   }
   ReplicaRule rule;
   std::string_view target = text.substr(0, eq);
   std::string_view count = text.substr(eq + 1);
   auto [p, ec] = std::from_chars(count.data(), count.data() + count.size(), rule.replicas);
-  if (ec != std::errc() || p != count.data() + count.size() || rule.replicas < 1 || rule.replicas > 16) {
+  if (ec != std::errc() || p != count.data() + count.size() || rule.replicas < 1 ||
+      rule.replicas > 16) {
     return InvalidArgument("bad replica count in '" + std::string(text) + "': use 1..16");
   }
   size_t slash = target.find('/');
@@ -36,7 +38,8 @@ Router::Router(Member self, std::unique_ptr<Membership> membership, RouterOption
 
 Result<std::unique_ptr<Router>> Router::Start(Member self, std::unique_ptr<Membership> membership,
                                               RouterOptions options, MetricsRegistry* metrics) {
-  std::unique_ptr<Router> router(new Router(std::move(self), std::move(membership), std::move(options)));
+  std::unique_ptr<Router> router(
+      new Router(std::move(self), std::move(membership), std::move(options)));
   router->members_gauge_ = &metrics->GetGauge("unicache_cluster_members", {},
                                               "Members in this node's current membership view.");
   Router* raw = router.get();
@@ -114,7 +117,8 @@ BlockPlan Router::Plan(const Key128& key, const std::string& origin, const std::
   }
   size_t replicas = std::min(ReplicasFor(origin, path), plan.ring->size());
   // Owners first, then two more members in rendezvous order as fallbacks.
-  std::vector<const Member*> ranked = plan.ring->Owners(key, std::min(plan.ring->size(), replicas + 2));
+  std::vector<const Member*> ranked =
+      plan.ring->Owners(key, std::min(plan.ring->size(), replicas + 2));
   auto self_at = std::find_if(ranked.begin(), ranked.end(),
                               [&](const Member* m) { return m->id == self_.id; });
   size_t self_rank = static_cast<size_t>(self_at - ranked.begin());

@@ -29,7 +29,7 @@ struct ReplicaRule {
 Result<ReplicaRule> ParseReplicaRule(std::string_view text);
 
 struct RouterOptions {
-  size_t replicas = 1;  // default owners per block
+  size_t replicas = 1;             // default owners per block
   std::vector<ReplicaRule> rules;  // the longest matching prefix wins
   // A non-owner that forwards more than this many requests for one block within a second keeps
   // a local copy of it (an automatic extra replica). 0 disables.
@@ -38,10 +38,10 @@ struct RouterOptions {
 
 // What a node should do about a block it does not hold.
 struct BlockPlan {
-  std::shared_ptr<const HashRing> ring;  // keeps `candidates` valid
-  bool fetch_from_origin = false;        // this node is the primary owner (or alone)
-  bool keep_copy = false;                // store the block here once fetched from a peer
-  std::vector<const Member*> candidates; // peers to try in order; the origin comes after them
+  std::shared_ptr<const HashRing> ring;   // keeps `candidates` valid
+  bool fetch_from_origin = false;         // this node is the primary owner (or alone)
+  bool keep_copy = false;                 // store the block here once fetched from a peer
+  std::vector<const Member*> candidates;  // peers to try in order; the origin comes after them
 };
 
 // Thread-safe. Owns the membership provider.
