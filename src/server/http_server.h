@@ -3,6 +3,8 @@
 // so a connection lives on one thread for its whole life and sessions need no locks.
 #pragma once
 
+#include <utility>  // before Asio: g++ 12 needs it for awaitable.hpp (std::exchange)
+
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -15,7 +17,6 @@
 #include <span>
 #include <string>
 #include <thread>
-#include <utility>  // before Asio: its awaitable.hpp uses std::exchange
 #include <utility>
 #include <vector>
 

@@ -2,11 +2,12 @@
 // (single Range) and GET /v1/list/<origin>/<prefix>.
 #pragma once
 
+#include <utility>  // before Asio: g++ 12 needs it for awaitable.hpp (std::exchange)
+
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <string>
-#include <utility>  // before Asio: its awaitable.hpp uses std::exchange
 
 #include "server/http_server.h"
 #include "server/object_service.h"

@@ -2,6 +2,8 @@
 // executor with the result, so origin and disk I/O never run on the event loop.
 #pragma once
 
+#include <utility>  // before Asio: g++ 12 needs it for awaitable.hpp (std::exchange)
+
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -11,7 +13,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <memory>
 #include <optional>
-#include <utility>  // before Asio: its awaitable.hpp uses std::exchange
 #include <utility>
 
 namespace unicache {
