@@ -90,6 +90,12 @@ class HttpKv:
             self.s.recv(length - len(rest), socket.MSG_WAITALL)
         assert status in (200, 201), status
 
+    def delete(self, key):
+        self.s.sendall(b"DELETE /v1/kv/bench/%s HTTP/1.1\r\nHost: x\r\n\r\n" % key.hex().encode())
+        status, length, rest = self._head()
+        if length > len(rest):
+            self.s.recv(length - len(rest), socket.MSG_WAITALL)
+
     def get(self, key, out):
         self.s.sendall(b"GET /v1/kv/bench/%s HTTP/1.1\r\nHost: x\r\n\r\n" % key.hex().encode())
         status, length, rest = self._head()
@@ -146,6 +152,9 @@ def client_proc(kind, port, size, ops, cid, run, barrier, q):
         assert c.get(k, out) == size
         get_lat.append(time.perf_counter() - t)
     t3 = time.perf_counter()
+    if kind == "unicache":  # untimed: free the namespace for the next case
+        for k in keys:
+            c.delete(k)
     q.put((put_lat, get_lat, t0, t1, t2, t3))
 
 
