@@ -2,10 +2,10 @@
 // hash chain, for checking keys against an engine's).
 #include <cstdio>
 #include <fstream>
+#include <iostream>
 #include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <iostream>
 #include <sstream>
 
 #include "cli_util.h"
@@ -32,8 +32,9 @@ Result<std::unique_ptr<KvClient>> Connect(const KvFlags& f) {
 }
 
 int KvFail(const std::string& cmd, const Status& st) {
-  return Fail("kv " + cmd, st,
-              st.code() == StatusCode::kUnavailable ? "is a node running? (--peers HOST:PORT)" : "");
+  return Fail(
+      "kv " + cmd, st,
+      st.code() == StatusCode::kUnavailable ? "is a node running? (--peers HOST:PORT)" : "");
 }
 
 int RunPut(const KvFlags& f) {
@@ -134,7 +135,8 @@ int RunHash(const KvFlags& f) {
     if (item.empty()) continue;
     char* end = nullptr;
     unsigned long long t = std::strtoull(item.c_str(), &end, 10);
-    if (*end != '\0' || t > UINT32_MAX) return KvFail("hash", InvalidArgument("bad token id " + item));
+    if (*end != '\0' || t > UINT32_MAX)
+      return KvFail("hash", InvalidArgument("bad token id " + item));
     tokens.push_back(static_cast<uint32_t>(t));
   }
   for (const std::string& k : TokenBlockHashes(tokens, o)) std::printf("%s\n", HexOf(k).c_str());
@@ -148,7 +150,8 @@ void AddKvCommand(CLI::App& app, int* exit_code) {
   CLI::App* kv = app.add_subcommand("kv", "Inference KV cache: put, get, ls, stats, hash");
   kv->require_subcommand(1);
   auto peers = [&f](CLI::App* c) {
-    c->add_option("--peers", f->peers, "Node HOST:PORT (default: $UNICACHE_PEERS or 127.0.0.1:8470)");
+    c->add_option("--peers", f->peers,
+                  "Node HOST:PORT (default: $UNICACHE_PEERS or 127.0.0.1:8470)");
   };
   CLI::App* put = kv->add_subcommand("put", "Store a value (from FILE or stdin) under a hex KEY");
   put->add_option("NAMESPACE", f->ns)->required();
@@ -171,7 +174,8 @@ void AddKvCommand(CLI::App& app, int* exit_code) {
   CLI::App* stats = kv->add_subcommand("stats", "Per node and namespace: bytes, quota, keys, hits");
   peers(stats);
   stats->callback([f, exit_code] { *exit_code = RunStats(*f); });
-  CLI::App* hash = kv->add_subcommand("hash", "Print the block keys (hex) of comma-separated token ids");
+  CLI::App* hash =
+      kv->add_subcommand("hash", "Print the block keys (hex) of comma-separated token ids");
   hash->add_option("TOKENS", f->tokens, "Token ids: 1,2,3,...")->required();
   hash->add_option("--model", f->model, "Model id")->required();
   hash->add_option("--block-tokens", f->block_tokens, "Tokens per block")->capture_default_str();

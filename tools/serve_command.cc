@@ -88,7 +88,8 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
       ->required();
   AddSizeOption(*cmd, "--ram", &n.ram_bytes, "RAM tier size [1GiB]")->envname("UNICACHE_RAM");
   AddSizeOption(*cmd, "--ssd", &n.ssd_bytes, "SSD tier size [10GiB]")->envname("UNICACHE_SSD");
-  AddSizeOption(*cmd, "--max-upload", &n.max_upload_bytes, "Largest PUT (write-through) body [1GiB]");
+  AddSizeOption(*cmd, "--max-upload", &n.max_upload_bytes,
+                "Largest PUT (write-through) body [1GiB]");
   AddSizeOption(*cmd, "--block-size", &n.block_size, "Block size [4MiB]")
       ->envname("UNICACHE_BLOCK_SIZE");
   auto* ttl = cmd->add_option("--metadata-ttl", flags->metadata_ttl,
@@ -108,9 +109,10 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--max-connections", n.max_connections,
                   "Connections beyond this get 503 + Retry-After")
       ->capture_default_str();
-  auto* peers = cmd->add_option("--peers", n.peers,
-                                "Static cluster: HOST:PORT,... of every member (this node included)")
-                    ->envname("UNICACHE_PEERS");
+  auto* peers =
+      cmd->add_option("--peers", n.peers,
+                      "Static cluster: HOST:PORT,... of every member (this node included)")
+          ->envname("UNICACHE_PEERS");
   cmd->add_option("--discovery", n.discovery,
                   "Dynamic cluster: dns:NAME[:PORT] (Kubernetes headless service) or "
                   "etcd:http://HOST:PORT[,...][/prefix]")

@@ -70,8 +70,9 @@ class KvClient {
   };
   // Returns how many leading `keys` are cached. With lease > 0, the matched values are kept from
   // eviction until read with the lease id, Release()d, or the lease expires.
-  Result<PrefixMatchResult> PrefixMatch(std::string_view ns, std::span<const std::string> keys,
-                                        std::chrono::milliseconds lease = std::chrono::milliseconds(0));
+  Result<PrefixMatchResult> PrefixMatch(
+      std::string_view ns, std::span<const std::string> keys,
+      std::chrono::milliseconds lease = std::chrono::milliseconds(0));
   // Drops a lease on every node; returns whether any node held it.
   Result<bool> Release(std::string_view ns, std::string_view lease);
 

@@ -73,24 +73,36 @@ std::string Header(size_t count) {
 
 KvItemStatus ItemStatusOf(const Status& status) {
   switch (status.code()) {
-    case StatusCode::kOk: return KvItemStatus::kOk;
-    case StatusCode::kNotFound: return KvItemStatus::kNotFound;
-    case StatusCode::kInvalidArgument: return KvItemStatus::kInvalidArgument;
-    case StatusCode::kResourceExhausted: return KvItemStatus::kResourceExhausted;
+    case StatusCode::kOk:
+      return KvItemStatus::kOk;
+    case StatusCode::kNotFound:
+      return KvItemStatus::kNotFound;
+    case StatusCode::kInvalidArgument:
+      return KvItemStatus::kInvalidArgument;
+    case StatusCode::kResourceExhausted:
+      return KvItemStatus::kResourceExhausted;
     case StatusCode::kUnavailable:
-    case StatusCode::kDeadlineExceeded: return KvItemStatus::kUnavailable;
-    default: return KvItemStatus::kInternal;
+    case StatusCode::kDeadlineExceeded:
+      return KvItemStatus::kUnavailable;
+    default:
+      return KvItemStatus::kInternal;
   }
 }
 
 Status StatusOfItem(KvItemStatus s) {
   switch (s) {
-    case KvItemStatus::kOk: return Status::Ok();
-    case KvItemStatus::kNotFound: return NotFound("no such key");
-    case KvItemStatus::kInvalidArgument: return InvalidArgument("bad key or value");
-    case KvItemStatus::kResourceExhausted: return ResourceExhausted("namespace quota exceeded");
-    case KvItemStatus::kUnavailable: return Unavailable("owner unavailable");
-    default: return Internal("internal error");
+    case KvItemStatus::kOk:
+      return Status::Ok();
+    case KvItemStatus::kNotFound:
+      return NotFound("no such key");
+    case KvItemStatus::kInvalidArgument:
+      return InvalidArgument("bad key or value");
+    case KvItemStatus::kResourceExhausted:
+      return ResourceExhausted("namespace quota exceeded");
+    case KvItemStatus::kUnavailable:
+      return Unavailable("owner unavailable");
+    default:
+      return Internal("internal error");
   }
 }
 

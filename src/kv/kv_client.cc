@@ -34,11 +34,11 @@ namespace {
 
 // Returns the error a non-2xx answer carries.
 Status ErrorOf(const HttpResponse& r) {
-  StatusCode code = r.status == 404   ? StatusCode::kNotFound
+  StatusCode code = r.status == 404                      ? StatusCode::kNotFound
                     : r.status == 400 || r.status == 413 ? StatusCode::kInvalidArgument
-                    : r.status == 507 ? StatusCode::kResourceExhausted
-                    : r.status >= 500 ? StatusCode::kUnavailable
-                                      : StatusCode::kInternal;
+                    : r.status == 507                    ? StatusCode::kResourceExhausted
+                    : r.status >= 500                    ? StatusCode::kUnavailable
+                                                         : StatusCode::kInternal;
   std::string msg = r.body.empty() ? "HTTP " + std::to_string(r.status) : r.body;
   if (size_t p = msg.find("\"error\":\""); p != std::string::npos) {
     msg = msg.substr(p + 9, msg.find('"', p + 9) - p - 9);
@@ -97,8 +97,8 @@ Result<size_t> KvClient::Get(std::string_view ns, std::string_view key, std::spa
   if (!lease.empty()) req.url += "?lease=" + std::string(lease);
   req.body_sink = dst;
   ASSIGN_OR_RETURN(HttpResponse r, impl_->Send(std::move(req)));
-  if (r.status != 200) return Status(r.status == 404 ? StatusCode::kNotFound : ErrorOf(r).code(),
-                                     "no such key");
+  if (r.status != 200)
+    return Status(r.status == 404 ? StatusCode::kNotFound : ErrorOf(r).code(), "no such key");
   return r.body_bytes;
 }
 
@@ -126,13 +126,12 @@ Result<std::vector<Status>> KvClient::BatchPut(std::string_view ns,
   wire.reserve(items.size());
   for (const KvPutSpec& it : items) {
     uint64_t ttl = it.ttl.count() < 0 ? UINT64_MAX : static_cast<uint64_t>(it.ttl.count());
-    wire.push_back(KvPutItem{it.key,
-                             std::string_view(reinterpret_cast<const char*>(it.value.data()),
-                                              it.value.size()),
-                             ttl});
+    wire.push_back(KvPutItem{
+        it.key, std::string_view(reinterpret_cast<const char*>(it.value.data()), it.value.size()),
+        ttl});
   }
-  ASSIGN_OR_RETURN(HttpResponse r,
-                   impl_->Send(Post("/v1/kv/" + std::string(ns) + "/batch-put", EncodePutBatch(wire))));
+  ASSIGN_OR_RETURN(HttpResponse r, impl_->Send(Post("/v1/kv/" + std::string(ns) + "/batch-put",
+                                                    EncodePutBatch(wire))));
   if (r.status != 200) return ErrorOf(r);
   ASSIGN_OR_RETURN(std::vector<KvItemStatus> st, DecodeStatusList(r.body));
   if (st.size() != items.size()) return Internal("batch-put answer has the wrong item count");
@@ -194,9 +193,9 @@ Result<KvClient::PrefixMatchResult> KvClient::PrefixMatch(std::string_view ns,
 }
 
 Result<bool> KvClient::Release(std::string_view ns, std::string_view lease) {
-  ASSIGN_OR_RETURN(HttpResponse r, impl_->Send(Post("/v1/kv/" + std::string(ns) +
-                                                        "/release?lease=" + std::string(lease),
-                                                    "")));
+  ASSIGN_OR_RETURN(
+      HttpResponse r,
+      impl_->Send(Post("/v1/kv/" + std::string(ns) + "/release?lease=" + std::string(lease), "")));
   if (r.status != 200) return ErrorOf(r);
   return r.body.find("true") != std::string::npos;
 }

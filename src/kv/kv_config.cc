@@ -14,7 +14,8 @@ Status ValidateKvNamespaceName(std::string_view name) {
   for (char c : name) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '.' || c == '_' || c == '-';
-    if (!ok) return InvalidArgument("namespace name '" + std::string(name) + "': use [A-Za-z0-9._-]");
+    if (!ok)
+      return InvalidArgument("namespace name '" + std::string(name) + "': use [A-Za-z0-9._-]");
   }
   return Status::Ok();
 }
@@ -62,7 +63,8 @@ Result<KvNamespaceConfig> ParseKvNamespace(std::string_view spec) {
     if (part.starts_with("ttl=")) {
       Result<std::chrono::milliseconds> ttl = ParseDuration(part.substr(4));
       if (!ttl.ok()) return ttl.status().WithContext("ttl of namespace " + ns.name);
-      ns.default_ttl = *ttl == std::chrono::milliseconds::max() ? std::chrono::milliseconds(0) : *ttl;
+      ns.default_ttl =
+          *ttl == std::chrono::milliseconds::max() ? std::chrono::milliseconds(0) : *ttl;
     } else if (part.starts_with("replicas=")) {
       std::string_view n = part.substr(9);
       auto [p, ec] = std::from_chars(n.data(), n.data() + n.size(), ns.replicas);

@@ -14,14 +14,14 @@
 namespace unicache {
 
 inline constexpr uint64_t kKvMaxValueBytes = 64ull << 20;  // largest value
-inline constexpr size_t kKvMaxKeyBytes = 1024;               // largest key (opaque bytes)
-inline constexpr size_t kKvMaxBatchKeys = 100000;            // keys in one batch request
-inline constexpr size_t kKvMaxNamespaceBytes = 128;          // namespace name length
+inline constexpr size_t kKvMaxKeyBytes = 1024;             // largest key (opaque bytes)
+inline constexpr size_t kKvMaxBatchKeys = 100000;          // keys in one batch request
+inline constexpr size_t kKvMaxNamespaceBytes = 128;        // namespace name length
 
 // One namespace. Value type; thread-compatible.
 struct KvNamespaceConfig {
   std::string name;
-  uint64_t quota_bytes = 0;                // bytes of values this node holds for it
+  uint64_t quota_bytes = 0;                  // bytes of values this node holds for it
   std::chrono::milliseconds default_ttl{0};  // 0: values live until evicted or deleted
   size_t replicas = 1;                       // owners per key (hot prefixes: 2..16)
 };

@@ -20,7 +20,8 @@ Result<std::unique_ptr<KvStore>> KvStore::Create(KvStoreOptions options) {
   }
   if (options.ram_bytes != 0 && total > options.ram_bytes) {
     return InvalidArgument("KV namespace quotas add up to " + std::to_string(total) +
-                           " bytes, more than --kv-ram (" + std::to_string(options.ram_bytes) + ")");
+                           " bytes, more than --kv-ram (" + std::to_string(options.ram_bytes) +
+                           ")");
   }
   if (options.metrics != nullptr) {
     KvStore* raw = store.get();
@@ -29,7 +30,8 @@ Result<std::unique_ptr<KvStore>> KvStore::Create(KvStoreOptions options) {
       for (const KvNamespaceStats& s : raw->Stats()) {
         Labels l{{"namespace", s.name}};
         m->GetGauge("unicache_kv_bytes", l, "Bytes of KV values held, by namespace.").Set(s.bytes);
-        m->GetGauge("unicache_kv_quota_bytes", l, "KV namespace quota on this node.").Set(s.quota_bytes);
+        m->GetGauge("unicache_kv_quota_bytes", l, "KV namespace quota on this node.")
+            .Set(s.quota_bytes);
         m->GetGauge("unicache_kv_keys", l, "KV values held, by namespace.").Set(s.keys);
         m->GetGauge("unicache_kv_pinned_bytes", l, "KV bytes held by leases.").Set(s.pinned_bytes);
       }
@@ -111,10 +113,9 @@ Result<KvPutResult> KvStore::Put(std::string_view ns, std::string_view key, KvVa
     return KvPutResult{false, e->etag};
   }
   if (!n->policy.Insert(k, weight, &evicted)) {
-    return ResourceExhausted("namespace " + n->config.name + " is full: " +
-                             std::to_string(n->policy.pinned_bytes()) +
-                             " bytes are held by leases, quota " +
-                             std::to_string(n->config.quota_bytes));
+    return ResourceExhausted(
+        "namespace " + n->config.name + " is full: " + std::to_string(n->policy.pinned_bytes()) +
+        " bytes are held by leases, quota " + std::to_string(n->config.quota_bytes));
   }
   for (auto& [ek, w] : evicted) {
     auto it = n->entries.find(ek);

@@ -123,9 +123,9 @@ class KvStore {
     explicit Namespace(KvNamespaceConfig c) : config(std::move(c)), policy(config.quota_bytes) {}
     const KvNamespaceConfig config;
     mutable std::mutex mu;
-    std::unordered_map<std::string, Entry> entries;  // GUARDED_BY(mu)
-    S3Fifo<std::string> policy;                      // GUARDED_BY(mu)
-    std::unordered_map<std::string, Lease> leases;   // GUARDED_BY(mu)
+    std::unordered_map<std::string, Entry> entries;                           // GUARDED_BY(mu)
+    S3Fifo<std::string> policy;                                               // GUARDED_BY(mu)
+    std::unordered_map<std::string, Lease> leases;                            // GUARDED_BY(mu)
     uint64_t hits = 0, misses = 0, puts = 0, evictions = 0, expirations = 0;  // GUARDED_BY(mu)
   };
 

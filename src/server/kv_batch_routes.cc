@@ -103,7 +103,8 @@ asio::awaitable<void> KvRoutes::BatchGet(Call& c, ResponseWriter& w, bool exists
     local(pending);
   } else {
     std::vector<KvOwners> owners(n);
-    for (size_t i : pending) owners[i] = cluster_->OwnersOf(*ring, c.ns, keys[i], c.config->replicas);
+    for (size_t i : pending)
+      owners[i] = cluster_->OwnersOf(*ring, c.ns, keys[i], c.config->replicas);
     std::string target = "/v1/kv/" + c.ns + (exists_only ? "/batch-exists" : "/batch-get");
     if (!lease.empty()) target += "?lease=" + lease;
     std::function<void(const KvPart&, std::vector<size_t>*)> part_fn =
@@ -146,7 +147,8 @@ asio::awaitable<void> KvRoutes::BatchGet(Call& c, ResponseWriter& w, bool exists
   head.lengths.resize(n);
   uint64_t total = 0;
   for (size_t i = 0; i < n; ++i) {
-    head.lengths[i] = statuses[i] == KvItemStatus::kOk ? static_cast<uint32_t>(values[i].size()) : 0;
+    head.lengths[i] =
+        statuses[i] == KvItemStatus::kOk ? static_cast<uint32_t>(values[i].size()) : 0;
     total += head.lengths[i];
   }
   std::string buffer = EncodeGetHead(head);
@@ -186,21 +188,22 @@ asio::awaitable<void> KvRoutes::BatchPut(Call& c, ResponseWriter& w) {
   auto local = [&](std::span<const size_t> idx) {
     for (size_t i : idx) {
       auto value = std::make_shared<const std::string>(items[i].value);
-      statuses[i] = ItemStatusOf(store_->Put(c.ns, items[i].key, std::move(value),
-                                             ItemTtl(items[i].ttl_ms)).status());
+      statuses[i] = ItemStatusOf(
+          store_->Put(c.ns, items[i].key, std::move(value), ItemTtl(items[i].ttl_ms)).status());
     }
   };
   auto ring = cluster_->ring();
   std::vector<KvOwners> owners(n);
   bool alone = c.forwarded || !ring || ring->size() <= 1;
   if (!alone) {
-    for (size_t i : pending) owners[i] = cluster_->OwnersOf(*ring, c.ns, items[i].key, c.config->replicas);
+    for (size_t i : pending)
+      owners[i] = cluster_->OwnersOf(*ring, c.ns, items[i].key, c.config->replicas);
   }
   auto send = [&](const KvPart& part, std::vector<KvItemStatus>* out) -> bool {
     std::vector<KvPutItem> sub;
     for (size_t i : part.indices) sub.push_back(items[i]);
-    Result<HttpResponse> r = cluster_->Send(*part.member, "POST", "/v1/kv/" + c.ns + "/batch-put",
-                                            EncodePutBatch(sub));
+    Result<HttpResponse> r =
+        cluster_->Send(*part.member, "POST", "/v1/kv/" + c.ns + "/batch-put", EncodePutBatch(sub));
     if (!r.ok() || r->status != 200) return false;
     Result<std::vector<KvItemStatus>> s = DecodeStatusList(r->body);
     if (!s.ok() || s->size() != part.indices.size()) return false;
@@ -234,7 +237,9 @@ asio::awaitable<void> KvRoutes::BatchPut(Call& c, ResponseWriter& w) {
           if (part.local) {
             for (size_t i : part.indices) {
               auto value = std::make_shared<const std::string>(items[i].value);
-              store_->Put(c.ns, items[i].key, std::move(value), ItemTtl(items[i].ttl_ms)).status().IgnoreError();
+              store_->Put(c.ns, items[i].key, std::move(value), ItemTtl(items[i].ttl_ms))
+                  .status()
+                  .IgnoreError();
             }
             return;
           }

@@ -52,8 +52,8 @@ class KvCluster {
 
   // Sends `method` `target` (path + query) with `body` to `peer`, marked as forwarded. Blocking.
   // Reports transport failures to the peer health tracker.
-  Result<HttpResponse> Send(const Member& peer, const std::string& method, const std::string& target,
-                            std::string body);
+  Result<HttpResponse> Send(const Member& peer, const std::string& method,
+                            const std::string& target, std::string body);
 
   // Returns every member of the current ring.
   std::vector<Member> Members() const;

@@ -39,8 +39,8 @@ HttpHeaders ValueHeaders(const std::string& cache, const std::string& etag) {
 // The outcome of a single-key operation, local or relayed from the owner.
 struct OneAnswer {
   int status = 404;
-  KvValue value;           // GET hit
-  std::string etag;        // quoted
+  KvValue value;     // GET hit
+  std::string etag;  // quoted
   std::string cache = "miss";
   std::string error_body;  // JSON error relayed from a peer (status >= 400)
   Status error;            // local error (status >= 400, error_body empty)
@@ -83,7 +83,8 @@ asio::awaitable<void> KvRoutes::Handle(const Request& req, ResponseWriter& w,
   }
   if (slash == std::string_view::npos) {
     if (req.method() != http::verb::get) {
-      co_return co_await w.SendError(405, InvalidArgument("use GET to list"), Header("Allow", "GET"));
+      co_return co_await w.SendError(405, InvalidArgument("use GET to list"),
+                                     Header("Allow", "GET"));
     }
     co_return co_await List(c, w);
   }
@@ -103,16 +104,19 @@ asio::awaitable<void> KvRoutes::Handle(const Request& req, ResponseWriter& w,
   if (tail.empty()) co_return co_await w.SendError(400, InvalidArgument("empty key"));
   Result<std::string> key = FromHex(tail);
   if (!key.ok()) {
-    co_return co_await w.SendError(400, InvalidArgument("KV keys go in URLs as hex: " +
-                                                        key.status().message()));
+    co_return co_await w.SendError(
+        400, InvalidArgument("KV keys go in URLs as hex: " + key.status().message()));
   }
   c.key = std::move(key).value();
   if (Status st = ValidateKvKey(c.key); !st.ok()) co_return co_await w.SendError(400, st);
   switch (req.method()) {
     case http::verb::get:
-    case http::verb::head: co_return co_await GetOne(c, w);
-    case http::verb::put: co_return co_await PutOne(c, w);
-    case http::verb::delete_: co_return co_await DeleteOne(c, w);
+    case http::verb::head:
+      co_return co_await GetOne(c, w);
+    case http::verb::put:
+      co_return co_await PutOne(c, w);
+    case http::verb::delete_:
+      co_return co_await DeleteOne(c, w);
     default:
       co_return co_await w.SendError(405, InvalidArgument("use GET, HEAD, PUT or DELETE"),
                                      Header("Allow", "GET, HEAD, PUT, DELETE"));

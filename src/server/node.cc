@@ -9,6 +9,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "cluster/member.h"
+#include "cluster/membership.h"
 #include "common/units.h"
 #include "origin/origin.h"
 #include "server/http_server.h"
@@ -16,10 +18,8 @@
 #include "server/object_routes.h"
 #include "server/object_service.h"
 #include "server/peer_client.h"
-#include "server/router.h"
-#include "cluster/member.h"
-#include "cluster/membership.h"
 #include "server/request_target.h"
+#include "server/router.h"
 #include "store/block_store.h"
 
 namespace unicache {
@@ -33,7 +33,8 @@ Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& t
     return InvalidArgument("bad address '" + text + "': expected HOST:PORT, e.g. 127.0.0.1:8470");
   }
   std::string host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   std::string port_text = text.substr(colon + 1);
   unsigned port = 0;
   auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
@@ -61,10 +62,13 @@ Status ValidateNodeOptions(const NodeOptions& o) {
   }
   bool clustered = !o.peers.empty() || !o.discovery.empty();
   ASSIGN_OR_RETURN(auto listen, ParseListenAddress(o.listen));
-  if (clustered && o.advertise.empty() && (listen.second == 0 || listen.first == "0.0.0.0" || listen.first == "::")) {
-    return InvalidArgument("in a cluster, give --advertise HOST:PORT (or a concrete --listen address and port)");
+  if (clustered && o.advertise.empty() &&
+      (listen.second == 0 || listen.first == "0.0.0.0" || listen.first == "::")) {
+    return InvalidArgument(
+        "in a cluster, give --advertise HOST:PORT (or a concrete --listen address and port)");
   }
-  if (!o.advertise.empty()) RETURN_IF_ERROR(ParseHostPort(o.advertise).status().WithContext("--advertise"));
+  if (!o.advertise.empty())
+    RETURN_IF_ERROR(ParseHostPort(o.advertise).status().WithContext("--advertise"));
   if (!(o.weight > 0) || o.weight > 1e6) return InvalidArgument("--weight must be > 0");
   if (o.replicas < 1 || o.replicas > 16) return InvalidArgument("--replicas must be in 1..16");
   for (const std::string& rule : o.replica_rules) RETURN_IF_ERROR(ParseReplicaRule(rule).status());
@@ -150,25 +154,36 @@ asio::awaitable<void> Node::Impl::Handle(const Request& req, ResponseWriter& wri
     return std::make_pair(std::string(rest.substr(0, slash)), std::string(rest.substr(slash + 1)));
   };
   if (path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/v1/members") {
-    if (!read) co_return co_await writer.SendError(405, InvalidArgument("use GET"), Header("Allow", "GET, HEAD"));
+    if (!read)
+      co_return co_await writer.SendError(405, InvalidArgument("use GET"),
+                                          Header("Allow", "GET, HEAD"));
     co_return co_await Admin(*target, writer);
   }
-  if (path == "/v1/kv" || path.starts_with("/v1/kv/")) co_return co_await kv->Handle(req, writer, *target);
+  if (path == "/v1/kv" || path.starts_with("/v1/kv/"))
+    co_return co_await kv->Handle(req, writer, *target);
   constexpr std::string_view kObjects = "/v1/objects/";
   constexpr std::string_view kList = "/v1/list/";
   if (path.starts_with(kObjects)) {
     auto [origin, object] = split_origin(std::string_view(path).substr(kObjects.size()));
-    if (req.method() == http::verb::put) co_return co_await objects->PutObject(req, writer, origin, object);
-    if (!read) co_return co_await writer.SendError(405, InvalidArgument("use GET, HEAD or PUT"), Header("Allow", "GET, HEAD, PUT"));
+    if (req.method() == http::verb::put)
+      co_return co_await objects->PutObject(req, writer, origin, object);
+    if (!read)
+      co_return co_await writer.SendError(405, InvalidArgument("use GET, HEAD or PUT"),
+                                          Header("Allow", "GET, HEAD, PUT"));
     co_await objects->GetObject(req, writer, origin, object);
     if (writer.frontend() == "peer") peer_bytes_out->Inc(writer.body_bytes());
     co_return;
   }
   if (path.starts_with(kList) || path + "/" == kList) {
-    if (!read) co_return co_await writer.SendError(405, InvalidArgument("use GET"), Header("Allow", "GET, HEAD"));
-    std::string_view rest = path.size() > kList.size() ? std::string_view(path).substr(kList.size()) : "";
+    if (!read)
+      co_return co_await writer.SendError(405, InvalidArgument("use GET"),
+                                          Header("Allow", "GET, HEAD"));
+    std::string_view rest =
+        path.size() > kList.size() ? std::string_view(path).substr(kList.size()) : "";
     auto [origin, prefix] = split_origin(rest);
-    if (origin.empty()) co_return co_await writer.SendError(400, InvalidArgument("missing origin name: /v1/list/<origin>/<prefix>"));
+    if (origin.empty())
+      co_return co_await writer.SendError(
+          400, InvalidArgument("missing origin name: /v1/list/<origin>/<prefix>"));
     co_return co_await objects->List(*target, writer, origin, prefix);
   }
   co_await writer.SendError(404, NotFound("no such endpoint: " + path));
@@ -215,7 +230,8 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   self.weight = options.weight;
   self.zone = options.zone;
   MembershipOptions membership_options;
-  membership_options.peers = options.peers.empty() && options.discovery.empty() ? self.address : options.peers;
+  membership_options.peers =
+      options.peers.empty() && options.discovery.empty() ? self.address : options.peers;
   membership_options.discovery = options.discovery;
   membership_options.self = self;
   membership_options.etcd_ttl = options.etcd_ttl;
@@ -227,22 +243,26 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
     ASSIGN_OR_RETURN(ReplicaRule r, ParseReplicaRule(rule));
     router_options.rules.push_back(std::move(r));
   }
-  ASSIGN_OR_RETURN(impl->router, Router::Start(self, std::move(membership), router_options, &impl->metrics));
+  ASSIGN_OR_RETURN(impl->router,
+                   Router::Start(self, std::move(membership), router_options, &impl->metrics));
   if (!options.peers.empty() && impl->router->ring()->Find(self.id) == nullptr) {
-    spdlog::warn("this node ({}) is not in --peers: it will forward every miss to the listed members", self.id);
+    spdlog::warn(
+        "this node ({}) is not in --peers: it will forward every miss to the listed members",
+        self.id);
   }
   impl->peers = std::make_unique<PeerClient>(self.id, &impl->metrics);
-  impl->peer_bytes_out = &impl->metrics.GetCounter("unicache_peer_bytes_total", {{"direction", "out"}},
-                                                   "Block bytes exchanged with other nodes.");
+  impl->peer_bytes_out =
+      &impl->metrics.GetCounter("unicache_peer_bytes_total", {{"direction", "out"}},
+                                "Block bytes exchanged with other nodes.");
 
   impl->pool = std::make_unique<asio::thread_pool>(options.blocking_threads);
   ObjectServiceOptions service_options;
   service_options.block_size = options.block_size;
   service_options.metadata_ttl =
       options.immutable ? std::chrono::milliseconds::max() : options.metadata_ttl;
-  impl->service = std::make_unique<ObjectService>(service_options, impl->store.get(),
-                                                  std::move(origins), &impl->metrics,
-                                                  impl->router.get(), impl->peers.get());
+  impl->service =
+      std::make_unique<ObjectService>(service_options, impl->store.get(), std::move(origins),
+                                      &impl->metrics, impl->router.get(), impl->peers.get());
   impl->objects = std::make_unique<ObjectRoutes>(impl->service.get(), impl->pool.get(),
                                                  options.readahead_blocks);
 
@@ -255,7 +275,8 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   kv_options.metrics = &impl->metrics;
   ASSIGN_OR_RETURN(impl->kv_store, KvStore::Create(std::move(kv_options)));
   impl->kv_cluster = std::make_unique<KvCluster>(impl->router.get(), &impl->metrics);
-  impl->kv = std::make_unique<KvRoutes>(impl->kv_store.get(), impl->kv_cluster.get(), impl->pool.get());
+  impl->kv =
+      std::make_unique<KvRoutes>(impl->kv_store.get(), impl->kv_cluster.get(), impl->pool.get());
 
   HttpServerOptions http_options;
   http_options.host = host_port.first;
@@ -265,9 +286,10 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   http_options.body_limit = options.max_upload_bytes;
   Impl* raw = impl.get();
   ASSIGN_OR_RETURN(impl->server,
-                   HttpServer::Start(http_options,
-                                     [raw](const Request& req, ResponseWriter& w) { return raw->Handle(req, w); },
-                                     &impl->metrics));
+                   HttpServer::Start(
+                       http_options,
+                       [raw](const Request& req, ResponseWriter& w) { return raw->Handle(req, w); },
+                       &impl->metrics));
   return std::unique_ptr<Node>(new Node(std::move(impl)));
 }
 

@@ -21,23 +21,23 @@ struct NodeOptions {
   uint64_t ssd_bytes = 10ull << 30;
   uint64_t block_size = 4ull << 20;
   std::chrono::milliseconds metadata_ttl{10000};
-  bool immutable = false;            // origins never change: metadata is kept forever
-  size_t io_threads = 0;             // event-loop threads; 0 = one per core
-  size_t blocking_threads = 64;      // origin and disk I/O
-  size_t readahead_blocks = 8;       // parallel block fetches ahead of a sequential reader
+  bool immutable = false;        // origins never change: metadata is kept forever
+  size_t io_threads = 0;         // event-loop threads; 0 = one per core
+  size_t blocking_threads = 64;  // origin and disk I/O
+  size_t readahead_blocks = 8;   // parallel block fetches ahead of a sequential reader
   size_t max_connections = 4096;
   uint64_t max_upload_bytes = 1ull << 30;  // largest PUT body (write-through uploads)
 
   // Cluster. With neither peers nor discovery the node is a cluster of one.
-  std::string peers;       // --peers HOST:PORT,... (static membership; include this node)
-  std::string discovery;   // --discovery dns:NAME[:PORT] | etcd:http://H:P[,...][/prefix]
-  std::string advertise;   // HOST:PORT other members and clients dial; default: --listen
-  std::string node_id;     // default: the advertised address
-  double weight = 1.0;     // share of blocks relative to other members
+  std::string peers;      // --peers HOST:PORT,... (static membership; include this node)
+  std::string discovery;  // --discovery dns:NAME[:PORT] | etcd:http://H:P[,...][/prefix]
+  std::string advertise;  // HOST:PORT other members and clients dial; default: --listen
+  std::string node_id;    // default: the advertised address
+  double weight = 1.0;    // share of blocks relative to other members
   std::string zone;
-  size_t replicas = 1;                    // owners per block
-  std::vector<std::string> replica_rules; // ORIGIN[/PREFIX]=N
-  uint32_t hot_threshold = 8;             // forwards/s of one block before a local copy is kept
+  size_t replicas = 1;                     // owners per block
+  std::vector<std::string> replica_rules;  // ORIGIN[/PREFIX]=N
+  uint32_t hot_threshold = 8;              // forwards/s of one block before a local copy is kept
   std::chrono::milliseconds etcd_ttl{10000};
 
   // Inference KV cache (docs/KV.md).
