@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "client/transport.h"
 #include "common/object_path.h"
 
 namespace unicache {
@@ -10,33 +11,6 @@ ObjectClient::ObjectClient(std::string node) : node_(std::move(node)) {}
 
 std::string ObjectClient::ObjectUrl(const std::string& origin, const std::string& path) const {
   return "http://" + node_ + "/v1/objects/" + PercentEncode(origin) + "/" + PercentEncode(path);
-}
-
-Status ObjectClient::ErrorFrom(const HttpResponse& resp, const std::string& what) {
-  std::string message = what + ": HTTP " + std::to_string(resp.status);
-  auto body = nlohmann::json::parse(resp.body, nullptr, false);
-  if (body.is_object() && body.contains("error") && body["error"].is_string()) {
-    message += ": " + body["error"].get<std::string>();
-  }
-  switch (resp.status) {
-    case 400:
-      return InvalidArgument(message);
-    case 403:
-      return PermissionDenied(message);
-    case 404:
-      return NotFound(message);
-    case 412:
-      return PreconditionFailed(message);
-    case 416:
-      return OutOfRange(message);
-    case 429:
-    case 503:
-      return Unavailable(message);
-    case 504:
-      return DeadlineExceeded(message);
-    default:
-      return resp.status >= 500 ? Unavailable(message) : InvalidArgument(message);
-  }
 }
 
 Result<ObjectInfo> ObjectClient::Head(const std::string& origin, const std::string& path) {
@@ -51,10 +25,10 @@ Result<ObjectInfo> ObjectClient::Head(const std::string& origin, const std::stri
       get.url = req.url;
       get.headers.emplace_back("Range", "bytes=0-0");
       if (auto again = http_.Send(get); again.ok() && again->status >= 400) {
-        return ErrorFrom(*again, origin + "/" + path);
+        return StatusFromResponse(*again, origin + "/" + path);
       }
     }
-    return ErrorFrom(resp, origin + "/" + path);
+    return StatusFromResponse(resp, origin + "/" + path);
   }
   ObjectInfo info;
   info.path = path;
@@ -78,7 +52,8 @@ Result<size_t> ObjectClient::Read(const std::string& origin, const std::string& 
   if (!version.empty()) req.headers.emplace_back("If-Match", "\"" + version + "\"");
   req.body_sink = dst;
   ASSIGN_OR_RETURN(HttpResponse resp, http_.Send(req));
-  if (resp.status != 206 && resp.status != 200) return ErrorFrom(resp, origin + "/" + path);
+  if (resp.status != 206 && resp.status != 200)
+    return StatusFromResponse(resp, origin + "/" + path);
   return resp.body_bytes;
 }
 
@@ -90,7 +65,7 @@ Result<ListPage> ObjectClient::List(const std::string& origin, const ListOptions
     req.url += "&delimiter=" + PercentEncode(options.delimiter, false);
   if (!options.token.empty()) req.url += "&token=" + PercentEncode(options.token, false);
   ASSIGN_OR_RETURN(HttpResponse resp, http_.Send(req));
-  if (resp.status != 200) return ErrorFrom(resp, "list " + origin + "/" + options.prefix);
+  if (resp.status != 200) return StatusFromResponse(resp, "list " + origin + "/" + options.prefix);
   auto body = nlohmann::json::parse(resp.body, nullptr, false);
   if (!body.is_object()) return Internal("list: the node sent malformed JSON");
   ListPage page;
@@ -113,7 +88,7 @@ Result<std::string> ObjectClient::GetText(const std::string& path) {
   HttpRequest req;
   req.url = "http://" + node_ + path;
   ASSIGN_OR_RETURN(HttpResponse resp, http_.Send(req));
-  if (resp.status != 200) return ErrorFrom(resp, path);
+  if (resp.status != 200) return StatusFromResponse(resp, path);
   return resp.body;
 }
 

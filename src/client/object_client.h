@@ -38,8 +38,6 @@ class ObjectClient {
 
  private:
   std::string ObjectUrl(const std::string& origin, const std::string& path) const;
-  // Converts a non-2xx response into a Status carrying the server's error message.
-  static Status ErrorFrom(const HttpResponse& resp, const std::string& what);
 
   std::string node_;
   HttpClient http_;
