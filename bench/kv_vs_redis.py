@@ -232,7 +232,7 @@ def main():
         wait_http(f"http://127.0.0.1:{uport}/healthz")
         rport = free_port()
         procs.append(Proc(["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
-                           "--appendonly", "no", "--maxmemory", "3gb", "--maxmemory-policy",
+                           "--appendonly", "no", "--maxmemory", "8gb", "--maxmemory-policy",
                            "allkeys-lru", "--proto-max-bulk-len", "128mb"],
                           os.path.join(workdir, "redis.log")))
         time.sleep(0.5)
