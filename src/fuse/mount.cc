@@ -103,6 +103,8 @@ Result<std::unique_ptr<MountSession>> MountSession::Create(Client& client,
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(cargv.size()), cargv.data());
   s->session_ =
       fuse_session_new(&args, &FuseFs::Operations(), sizeof(fuse_lowlevel_ops), s->fs_.get());
+  // fuse_session_new may copy argv into heap memory owned by args; it keeps nothing of it.
+  fuse_opt_free_args(&args);
   if (s->session_ == nullptr) return Internal("fuse_session_new failed (see the message above)");
   if (fuse_session_mount(s->session_, options.mountpoint.c_str()) != 0) {
     return Unavailable("cannot mount at " + options.mountpoint +

@@ -52,7 +52,8 @@ std::vector<std::string> TokenBlockHashes(std::span<const uint32_t> tokens,
   for (size_t start = 0, i = 0; start < tokens.size(); start += n, ++i) {
     size_t len = std::min(n, tokens.size() - start);
     if (len < n && !options.include_partial) break;
-    std::string_view extra = i < options.block_extras.size() ? options.block_extras[i] : "";
+    std::string_view extra;
+    if (i < options.block_extras.size()) extra = options.block_extras[i];
     parent = TokenBlockHash(parent, tokens.subspan(start, len), extra);
     out.push_back(parent);
   }
