@@ -136,6 +136,10 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
                   "llama3=8GiB,ttl=1h; repeatable (docs/KV.md)");
   AddSizeOption(*cmd, "--kv-ram", &n.kv_ram_bytes,
                 "Cap on all KV values; the namespace quotas must fit [sum of quotas]");
+  cmd->add_option("--kv-socket", n.kv_socket,
+                  "Unix socket of the KV shared-memory path for clients on this host (\"off\": "
+                  "none) [CACHE_DIR/kv.sock when KV namespaces are set]")
+      ->envname("UNICACHE_KV_SOCKET");
   cmd->add_option("--etcd-ttl", flags->etcd_ttl, "Lease TTL of this node's etcd registration")
       ->capture_default_str();
   cmd->callback([flags, exit_code] { *exit_code = RunServe(*flags); });

@@ -20,6 +20,11 @@ namespace unicache {
 struct KvClientOptions {
   std::string peers = "127.0.0.1:8470";  // HOST:PORT[,HOST:PORT...]: tried in order
   std::chrono::milliseconds timeout{30000};
+  // Shared-memory path, for a client on the same host as a node: the node's --kv-socket and
+  // the size of the region to create and register (e.g. the engine's host KV pool). Empty:
+  // HTTP only.
+  std::string local_socket;
+  size_t segment_bytes = 0;
 };
 
 // One value of a batch put. Non-owning: the bytes must stay valid during the call.
@@ -36,11 +41,20 @@ struct KvGetOutcome {
   size_t size = 0;
 };
 
-// Thread-safe (connections are pooled per thread).
+// Thread-safe (connections are pooled).
+//
+// With `local_socket` set, the client creates a shared-memory region of `segment_bytes`
+// (segment()) and registers it with the local node once. Calls whose value buffers all lie inside
+// that region go over the shared-memory path: the node copies values straight into them (gets)
+// and out of them (puts), and only small descriptors cross the socket. Calls with buffers
+// elsewhere use HTTP. BatchExists, PrefixMatch and Release always use the socket then.
 class KvClient {
  public:
   static Result<std::unique_ptr<KvClient>> Connect(const KvClientOptions& options);
   ~KvClient();
+
+  // The registered shared-memory region; empty without `local_socket`.
+  std::span<std::byte> segment() const;
 
   // Publishes `value` under `key` (visible only once complete; a second put of the key keeps
   // the first value). InvalidArgument / NotFound (namespace) / ResourceExhausted (quota).

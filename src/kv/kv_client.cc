@@ -2,10 +2,12 @@
 #include "unicache/kv.h"
 
 #include <cstring>
+#include <mutex>
 
 #include "common/crypto.h"
 #include "common/http_client.h"
 #include "kv/batch_codec.h"
+#include "kv/local_channel.h"
 
 namespace unicache {
 
@@ -27,6 +29,45 @@ struct KvClient::Impl {
       if (!last.retryable()) break;
     }
     return last.WithContext("unicache kv");
+  }
+
+  // Shared-memory path (null segment: off).
+  std::unique_ptr<SharedMemory> segment;
+  std::mutex mu;
+  std::vector<std::unique_ptr<KvLocalChannel>> idle;  // GUARDED_BY(mu)
+
+  // Returns whether `bytes` lie inside the registered segment.
+  bool Inside(const void* p, size_t n) const {
+    if (!segment) return false;
+    auto* b = static_cast<const std::byte*>(p);
+    return b >= segment->data() && n <= segment->size() &&
+           static_cast<size_t>(b - segment->data()) <= segment->size() - n;
+  }
+  uint64_t OffsetOf(const void* p) const {
+    return static_cast<uint64_t>(static_cast<const std::byte*>(p) - segment->data());
+  }
+  // Sends `req` on an idle channel (or a new one); returns the answer or its error.
+  Result<KvLocalAnswer> Local(const KvLocalRequest& req) {
+    std::unique_ptr<KvLocalChannel> ch;
+    {
+      std::lock_guard lock(mu);
+      if (!idle.empty()) {
+        ch = std::move(idle.back());
+        idle.pop_back();
+      }
+    }
+    if (!ch) {
+      ASSIGN_OR_RETURN(ch,
+                       KvLocalChannel::Connect(options.local_socket, *segment, options.timeout));
+    }
+    Result<KvLocalAnswer> a = ch->Call(req);
+    if (!a.ok()) return a.status();  // the channel is dropped
+    {
+      std::lock_guard lock(mu);
+      idle.push_back(std::move(ch));
+    }
+    if (!a->status.ok()) return a->status;
+    return a;
   }
 };
 
@@ -74,11 +115,29 @@ Result<std::unique_ptr<KvClient>> KvClient::Connect(const KvClientOptions& optio
     rest = comma == std::string_view::npos ? "" : rest.substr(comma + 1);
   }
   if (impl->nodes.empty()) return InvalidArgument("no KV node given (peers HOST:PORT,...)");
+  if (!options.local_socket.empty()) {
+    if (options.segment_bytes == 0) {
+      return InvalidArgument("local_socket needs segment_bytes > 0 (the shared region's size)");
+    }
+    ASSIGN_OR_RETURN(impl->segment, SharedMemory::Create(options.segment_bytes, "unicache-kv"));
+    ASSIGN_OR_RETURN(
+        auto ch, KvLocalChannel::Connect(options.local_socket, *impl->segment, options.timeout));
+    impl->idle.push_back(std::move(ch));
+  }
   return std::unique_ptr<KvClient>(new KvClient(std::move(impl)));
+}
+
+std::span<std::byte> KvClient::segment() const {
+  return impl_->segment ? impl_->segment->bytes() : std::span<std::byte>();
 }
 
 Status KvClient::Put(std::string_view ns, std::string_view key, std::span<const std::byte> value,
                      std::chrono::milliseconds ttl) {
+  if (impl_->Inside(value.data(), value.size())) {
+    KvPutSpec spec{key, value, ttl};
+    ASSIGN_OR_RETURN(std::vector<Status> st, BatchPut(ns, std::span(&spec, 1)));
+    return st[0];
+  }
   HttpRequest req;
   req.method = "PUT";
   req.url = KeyPath(ns, key);
@@ -92,6 +151,13 @@ Status KvClient::Put(std::string_view ns, std::string_view key, std::span<const 
 
 Result<size_t> KvClient::Get(std::string_view ns, std::string_view key, std::span<std::byte> dst,
                              std::string_view lease) {
+  if (impl_->Inside(dst.data(), dst.size())) {
+    std::string k(key);
+    ASSIGN_OR_RETURN(std::vector<KvGetOutcome> out,
+                     BatchGet(ns, std::span(&k, 1), std::span(&dst, 1), lease));
+    RETURN_IF_ERROR(out[0].status);
+    return out[0].size;
+  }
   HttpRequest req;
   req.url = KeyPath(ns, key);
   if (!lease.empty()) req.url += "?lease=" + std::string(lease);
@@ -122,6 +188,24 @@ Result<bool> KvClient::Delete(std::string_view ns, std::string_view key) {
 
 Result<std::vector<Status>> KvClient::BatchPut(std::string_view ns,
                                                std::span<const KvPutSpec> items) {
+  bool local = impl_->segment != nullptr;
+  for (const KvPutSpec& it : items)
+    local = local && impl_->Inside(it.value.data(), it.value.size());
+  if (local) {
+    KvLocalRequest req;
+    req.op = KvLocalOp::kPut;
+    req.ns = ns;
+    for (const KvPutSpec& it : items) {
+      uint64_t ttl = it.ttl.count() < 0 ? UINT64_MAX : static_cast<uint64_t>(it.ttl.count());
+      req.items.push_back(
+          KvLocalItem{std::string(it.key), impl_->OffsetOf(it.value.data()), it.value.size(), ttl});
+    }
+    ASSIGN_OR_RETURN(KvLocalAnswer a, impl_->Local(req));
+    if (a.statuses.size() != items.size()) return Internal("put answer has the wrong item count");
+    std::vector<Status> out;
+    for (KvItemStatus st : a.statuses) out.push_back(StatusOfItem(st));
+    return out;
+  }
   std::vector<KvPutItem> wire;
   wire.reserve(items.size());
   for (const KvPutSpec& it : items) {
@@ -145,6 +229,30 @@ Result<std::vector<KvGetOutcome>> KvClient::BatchGet(std::string_view ns,
                                                      std::span<const std::span<std::byte>> dsts,
                                                      std::string_view lease) {
   if (dsts.size() != keys.size()) return InvalidArgument("one destination buffer per key");
+  bool local = impl_->segment != nullptr;
+  for (const std::span<std::byte>& d : dsts) local = local && impl_->Inside(d.data(), d.size());
+  if (local) {
+    KvLocalRequest req;
+    req.op = KvLocalOp::kGet;
+    req.ns = ns;
+    req.lease = lease;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      req.items.push_back(KvLocalItem{keys[i], impl_->OffsetOf(dsts[i].data()), dsts[i].size(), 0});
+    }
+    ASSIGN_OR_RETURN(KvLocalAnswer a, impl_->Local(req));
+    if (a.statuses.size() != keys.size()) return Internal("get answer has the wrong item count");
+    std::vector<KvGetOutcome> out(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      out[i].size = a.lengths[i];
+      if (a.statuses[i] == KvItemStatus::kResourceExhausted) {
+        out[i].status = ResourceExhausted("buffer of " + std::to_string(dsts[i].size()) +
+                                          " bytes for a value of " + std::to_string(a.lengths[i]));
+      } else {
+        out[i].status = StatusOfItem(a.statuses[i]);
+      }
+    }
+    return out;
+  }
   std::string path = "/v1/kv/" + std::string(ns) + "/batch-get";
   if (!lease.empty()) path += "?lease=" + std::string(lease);
   ASSIGN_OR_RETURN(HttpResponse r, impl_->Send(Post(path, EncodeKeyList(keys))));
@@ -172,6 +280,16 @@ Result<std::vector<KvGetOutcome>> KvClient::BatchGet(std::string_view ns,
 
 Result<std::vector<bool>> KvClient::BatchExists(std::string_view ns,
                                                 std::span<const std::string> keys) {
+  if (impl_->segment) {
+    KvLocalRequest req;
+    req.op = KvLocalOp::kExists;
+    req.ns = ns;
+    for (const std::string& k : keys) req.items.push_back(KvLocalItem{k, 0, 0, 0});
+    ASSIGN_OR_RETURN(KvLocalAnswer a, impl_->Local(req));
+    std::vector<bool> out;
+    for (KvItemStatus s : a.statuses) out.push_back(s == KvItemStatus::kOk);
+    return out;
+  }
   ASSIGN_OR_RETURN(HttpResponse r, impl_->Send(Post("/v1/kv/" + std::string(ns) + "/batch-exists",
                                                     EncodeKeyList(keys))));
   if (r.status != 200) return ErrorOf(r);
@@ -184,6 +302,15 @@ Result<std::vector<bool>> KvClient::BatchExists(std::string_view ns,
 Result<KvClient::PrefixMatchResult> KvClient::PrefixMatch(std::string_view ns,
                                                           std::span<const std::string> keys,
                                                           std::chrono::milliseconds lease) {
+  if (impl_->segment) {
+    KvLocalRequest req;
+    req.op = KvLocalOp::kPrefixMatch;
+    req.ns = ns;
+    req.lease_ms = lease.count() > 0 ? static_cast<uint64_t>(lease.count()) : 0;
+    for (const std::string& k : keys) req.items.push_back(KvLocalItem{k, 0, 0, 0});
+    ASSIGN_OR_RETURN(KvLocalAnswer a, impl_->Local(req));
+    return PrefixMatchResult{a.matched, std::move(a.lease_id)};
+  }
   std::string path = "/v1/kv/" + std::string(ns) + "/prefix-match";
   if (lease.count() > 0) path += "?lease=" + std::to_string(lease.count());
   ASSIGN_OR_RETURN(HttpResponse r, impl_->Send(Post(path, EncodeKeyList(keys))));
@@ -193,6 +320,14 @@ Result<KvClient::PrefixMatchResult> KvClient::PrefixMatch(std::string_view ns,
 }
 
 Result<bool> KvClient::Release(std::string_view ns, std::string_view lease) {
+  if (impl_->segment) {
+    KvLocalRequest req;
+    req.op = KvLocalOp::kRelease;
+    req.ns = ns;
+    req.lease = lease;
+    ASSIGN_OR_RETURN(KvLocalAnswer a, impl_->Local(req));
+    return a.released;
+  }
   ASSIGN_OR_RETURN(
       HttpResponse r,
       impl_->Send(Post("/v1/kv/" + std::string(ns) + "/release?lease=" + std::string(lease), "")));

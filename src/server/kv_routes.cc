@@ -54,8 +54,8 @@ std::string KeyTarget(const std::string& ns, const std::string& key, const std::
 
 }  // namespace
 
-KvRoutes::KvRoutes(KvStore* store, KvCluster* cluster, asio::thread_pool* pool)
-    : store_(store), cluster_(cluster), pool_(pool) {}
+KvRoutes::KvRoutes(KvService* service, KvCluster* cluster, asio::thread_pool* pool)
+    : service_(service), store_(&service->store()), cluster_(cluster), pool_(pool) {}
 
 asio::awaitable<void> KvRoutes::Handle(const Request& req, ResponseWriter& w,
                                        const RequestTarget& target) {
@@ -262,36 +262,11 @@ asio::awaitable<void> KvRoutes::DeleteOne(Call& c, ResponseWriter& w) {
   co_await w.Send(200, "");
 }
 
-asio::awaitable<std::vector<std::string>> KvRoutes::Broadcast(const std::string& method,
-                                                              const std::string& target) {
-  std::vector<Member> members = cluster_->Members();
-  std::vector<std::string> bodies(members.size());
-  std::vector<std::function<void()>> jobs;
-  for (size_t i = 0; i < members.size(); ++i) {
-    if (cluster_->IsSelf(&members[i])) continue;
-    jobs.push_back([this, &members, &bodies, &method, &target, i] {
-      Result<HttpResponse> r = cluster_->Send(members[i], method, target, "");
-      if (r.ok() && r->status >= 200 && r->status < 300) bodies[i] = std::move(r->body);
-    });
-  }
-  co_await RunAllBlocking(*pool_, jobs);
-  std::vector<std::string> out;
-  for (std::string& b : bodies) {
-    if (!b.empty()) out.push_back(std::move(b));
-  }
-  co_return out;
-}
-
 asio::awaitable<void> KvRoutes::Release(Call& c, ResponseWriter& w) {
   std::string lease = c.target->Param("lease");
   if (lease.empty()) co_return co_await w.SendError(400, InvalidArgument("missing ?lease=ID"));
-  bool released = store_->Release(lease);
-  if (!c.forwarded) {
-    const std::string method = "POST";
-    const std::string target = "/v1/kv/" + c.ns + "/release?lease=" + lease;
-    std::vector<std::string> bodies = co_await Broadcast(method, target);
-    for (const std::string& b : bodies) released |= b.find("true") != std::string::npos;
-  }
+  const KvScope scope = c.scope();
+  bool released = co_await service_->Release(scope, lease);
   nlohmann::json j;
   j["released"] = released;
   co_await w.Send(200, j.dump() + "\n", "application/json");
@@ -316,7 +291,7 @@ asio::awaitable<void> KvRoutes::Stats(Call& c, ResponseWriter& w) {
   }
   if (c.forwarded) co_return co_await w.Send(200, self.dump() + "\n", "application/json");
   const std::string method = "GET", target = "/v1/kv";
-  std::vector<std::string> bodies = co_await Broadcast(method, target);
+  std::vector<std::string> bodies = co_await service_->Broadcast(method, target);
   nlohmann::json out;
   out["nodes"] = nlohmann::json::array();
   out["nodes"].push_back(std::move(self));
@@ -342,7 +317,7 @@ asio::awaitable<void> KvRoutes::List(Call& c, ResponseWriter& w) {
   if (!c.forwarded) {
     const std::string method = "GET";
     const std::string target = "/v1/kv/" + c.ns + "?limit=" + std::to_string(limit);
-    std::vector<std::string> bodies = co_await Broadcast(method, target);
+    std::vector<std::string> bodies = co_await service_->Broadcast(method, target);
     for (const std::string& b : bodies) {
       nlohmann::json j = nlohmann::json::parse(b, nullptr, false);
       if (j.is_discarded() || !j.contains("keys")) continue;

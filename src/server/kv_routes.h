@@ -18,14 +18,16 @@
 #include "kv/kv_store.h"
 #include "server/http_server.h"
 #include "server/kv_cluster.h"
+#include "server/kv_service.h"
 #include "server/request_target.h"
 
 namespace unicache {
 
-// Thread-safe; borrows the store, the cluster helper and the blocking pool, which must outlive it.
+// Thread-safe; borrows the service, the cluster helper and the blocking pool, which must outlive
+// it.
 class KvRoutes {
  public:
-  KvRoutes(KvStore* store, KvCluster* cluster, boost::asio::thread_pool* pool);
+  KvRoutes(KvService* service, KvCluster* cluster, boost::asio::thread_pool* pool);
 
   // Serves a request whose path starts with "/v1/kv". May move the request body out (values are
   // kept without a copy); the caller must not use it afterwards.
@@ -42,6 +44,7 @@ class KvRoutes {
     std::string key;                            // raw bytes (single-key requests)
     bool forwarded = false;                     // from another node: serve locally only
     std::string body;                           // moved out of the request
+    KvScope scope() const { return KvScope{ns, config, forwarded}; }
   };
 
   boost::asio::awaitable<void> GetOne(Call& c, ResponseWriter& w);
@@ -54,15 +57,7 @@ class KvRoutes {
   boost::asio::awaitable<void> Stats(Call& c, ResponseWriter& w);
   boost::asio::awaitable<void> List(Call& c, ResponseWriter& w);
 
-  // Runs `part_fn` for the parts of `pending` at rank 0, then again for the keys whose member
-  // failed at the next rank, and so on; returns the keys no candidate could serve.
-  boost::asio::awaitable<std::vector<size_t>> FanOut(
-      const std::vector<KvOwners>& owners, const std::vector<size_t>& keys,
-      const std::function<void(const KvPart&, std::vector<size_t>*)>& part_fn);
-  // Sends `method target` to every other member in parallel; returns the bodies of 2xx answers.
-  boost::asio::awaitable<std::vector<std::string>> Broadcast(const std::string& method,
-                                                             const std::string& target);
-
+  KvService* const service_;
   KvStore* const store_;
   KvCluster* const cluster_;
   boost::asio::thread_pool* const pool_;

@@ -6,6 +6,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <charconv>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -14,6 +15,7 @@
 #include "common/units.h"
 #include "origin/origin.h"
 #include "server/http_server.h"
+#include "server/kv_local_server.h"
 #include "server/kv_routes.h"
 #include "server/object_routes.h"
 #include "server/object_service.h"
@@ -114,7 +116,9 @@ struct Node::Impl {
   std::unique_ptr<ObjectRoutes> objects;
   std::unique_ptr<KvStore> kv_store;
   std::unique_ptr<KvCluster> kv_cluster;
+  std::unique_ptr<KvService> kv_service;
   std::unique_ptr<KvRoutes> kv;
+  std::unique_ptr<KvLocalServer> kv_local;
   std::unique_ptr<HttpServer> server;
   bool stopped = false;
 
@@ -275,8 +279,18 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   kv_options.metrics = &impl->metrics;
   ASSIGN_OR_RETURN(impl->kv_store, KvStore::Create(std::move(kv_options)));
   impl->kv_cluster = std::make_unique<KvCluster>(impl->router.get(), &impl->metrics);
+  impl->kv_service =
+      std::make_unique<KvService>(impl->kv_store.get(), impl->kv_cluster.get(), impl->pool.get());
   impl->kv =
-      std::make_unique<KvRoutes>(impl->kv_store.get(), impl->kv_cluster.get(), impl->pool.get());
+      std::make_unique<KvRoutes>(impl->kv_service.get(), impl->kv_cluster.get(), impl->pool.get());
+  if (!options.kv_namespaces.empty() && options.kv_socket != "off") {
+    KvLocalServerOptions local_options;
+    local_options.socket_path =
+        options.kv_socket.empty() ? (std::filesystem::path(options.cache_dir) / "kv.sock").string()
+                                  : options.kv_socket;
+    ASSIGN_OR_RETURN(impl->kv_local,
+                     KvLocalServer::Start(local_options, impl->kv_service.get(), &impl->metrics));
+  }
 
   HttpServerOptions http_options;
   http_options.host = host_port.first;
@@ -306,6 +320,7 @@ MetricsRegistry& Node::metrics() { return impl_->metrics; }
 void Node::Stop() {
   if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;
+  if (impl_->kv_local) impl_->kv_local->Stop();
   impl_->server->Stop();
   impl_->pool->join();
   impl_->store->Flush();

@@ -43,6 +43,9 @@ struct NodeOptions {
   // Inference KV cache (docs/KV.md).
   std::vector<std::string> kv_namespaces;  // NAME=QUOTA[,ttl=DURATION][,replicas=N]
   uint64_t kv_ram_bytes = 0;               // cap on all KV values; 0 = sum of the quotas
+  // Unix socket of the KV shared-memory path; "" = cache_dir/kv.sock when namespaces are set,
+  // "off" = none.
+  std::string kv_socket;
 };
 
 // Checks options for mistakes a user can fix (sizes, block size bounds, listen address, origin
