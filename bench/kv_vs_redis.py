@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """KV cache vs Redis (issue #6): put and get of 256 KiB .. 32 MiB values with 1, 8 and 32
 concurrent clients, against one `unicache serve` node and one redis-server, side by side in one
-run, plus the loopback TCP ceiling (iperf3) and prefix-match latency of 1,000 keys.
+run, over TCP (HTTP) and over the shared-memory path (a memfd registered with the node over its
+Unix socket; see docs/KV.md), plus the loopback TCP ceiling (iperf3) and prefix-match latency of 1,000 keys.
 
 Both clients are minimal Python clients over raw sockets, one process per client, one request in
 flight per connection, values sent from and received into preallocated buffers (no per-op
@@ -132,10 +133,45 @@ class RedisKv:
         return n
 
 
+class ShmKv:
+    """The shared-memory path: values are put from and got into one registered memfd region;
+    only descriptors (key, offset, length) cross the node's Unix socket."""
+
+    def __init__(self, port, socket_path, size):
+        self.http = HttpKv(port)  # untimed deletes between cases
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+        from unicache.kv_local import LocalKvClient
+        self.kv = LocalKvClient(socket_path, 2 * size)
+        self.pool = self.kv.array()
+        self.value = self.pool[:size]
+        self.out = self.pool[size:]
+
+    def put(self, key, value):
+        self.kv.put("bench", key, self.value)
+
+    def delete(self, key):
+        self.http.delete(key)
+
+    def get(self, key, out):
+        n = self.kv.get("bench", key, self.out)
+        assert n is not None
+        return n
+
+
+def make_client(kind, port, size):
+    if kind == "unicache":
+        return HttpKv(port)
+    if kind == "unicache-shm":
+        c = ShmKv(port[0], port[1], size)
+        c.value[:] = memoryview(os.urandom(size))
+        return c
+    return RedisKv(port)
+
+
 def client_proc(kind, port, size, ops, cid, run, barrier, q):
     value = memoryview(os.urandom(size))
     out = memoryview(bytearray(size))
-    c = HttpKv(port) if kind == "unicache" else RedisKv(port)
+    c = make_client(kind, port, size)
     keys = [f"r{run}-c{cid}-{i}".encode() for i in range(ops)]
     put_lat, get_lat = [], []
     barrier.wait()
@@ -152,7 +188,7 @@ def client_proc(kind, port, size, ops, cid, run, barrier, q):
         assert c.get(k, out) == size
         get_lat.append(time.perf_counter() - t)
     t3 = time.perf_counter()
-    if kind == "unicache":  # untimed: free the namespace for the next case
+    if kind != "redis":  # untimed: free the namespace for the next case
         for k in keys:
             c.delete(k)
     q.put((put_lat, get_lat, t0, t1, t2, t3))
@@ -230,6 +266,7 @@ def main():
                            "--cache-dir", os.path.join(workdir, "cache"), "--ram", "64MiB",
                            "--kv-namespace", "bench=3GiB"], os.path.join(workdir, "unicache.log")))
         wait_http(f"http://127.0.0.1:{uport}/healthz")
+        usock = os.path.join(workdir, "cache", "kv.sock")  # the node's default --kv-socket
         rport = free_port()
         procs.append(Proc(["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
                            "--appendonly", "no", "--maxmemory", "8gb", "--maxmemory-policy",
@@ -243,7 +280,8 @@ def main():
         for size in sizes:
             for c in clients:
                 r = {}
-                for kind, port in (("unicache", uport), ("redis", rport)):
+                variants = [("unicache", uport), ("unicache-shm", (uport, usock)), ("redis", rport)]
+                for kind, port in variants:
                     run += 1
                     r[kind] = run_case(kind, port, size, c, total, run)
                     # Free memory between cases: Redis keeps its keys, unicache evicts by quota.
@@ -253,16 +291,20 @@ def main():
                         s.recv(100)
                         s.close()
                 for phase in ("put", "get"):
-                    u, rd = r["unicache"][phase], r["redis"][phase]
-                    rows.append([fmt_size(size), c, phase, f"{u['gbps']:.2f}", f"{rd['gbps']:.2f}",
-                                 f"{u['gbps'] / rd['gbps']:.2f}x", f"{u['p50_ms']:.2f} / {u['p99_ms']:.2f}",
+                    u, sh, rd = (r[k][phase] for k in ("unicache", "unicache-shm", "redis"))
+                    rows.append([fmt_size(size), c, phase, f"{u['gbps']:.2f}", f"{sh['gbps']:.2f}",
+                                 f"{rd['gbps']:.2f}", f"{u['gbps'] / rd['gbps']:.2f}x",
+                                 f"{sh['gbps'] / rd['gbps']:.2f}x",
+                                 f"{u['p50_ms']:.2f} / {u['p99_ms']:.2f}",
+                                 f"{sh['p50_ms']:.2f} / {sh['p99_ms']:.2f}",
                                  f"{rd['p50_ms']:.2f} / {rd['p99_ms']:.2f}"])
                     log(" | ".join(str(x) for x in rows[-1]))
                 results.append({"size": size, "clients": c, **r})
         p50, p99 = prefix_match_latency(uport)
         print(f"loopback TCP ceiling (iperf3 -c 127.0.0.1 -t 3, one stream): {ceiling:.2f} GB/s\n")
-        print(table(rows, ["value", "clients", "op", "unicache GB/s", "redis GB/s", "ratio",
-                           "unicache p50/p99 ms", "redis p50/p99 ms"]))
+        print(table(rows, ["value", "clients", "op", "unicache TCP GB/s", "unicache shm GB/s",
+                           "redis GB/s", "TCP/redis", "shm/redis", "TCP p50/p99 ms",
+                           "shm p50/p99 ms", "redis p50/p99 ms"]))
         print(f"\nprefix match of 1,000 keys, one node, one client (client-observed): "
               f"p50 {p50:.3f} ms, p99 {p99:.3f} ms")
         with open(os.path.join(workdir, "results.json"), "w") as f:

@@ -6,12 +6,19 @@ batch_set, exists, batch_exists), backed by a unicache KV namespace.
     store.batch_get(page_hashes[:n], target_locations=host_buffers)   # straight into the pool
     store.batch_set(new_hashes, values)
 
+On the same host as a node, pass `local_socket` (the node's --kv-socket) and `pool_bytes`: the
+store then registers a shared-memory region of that size with the node, `host_pool()` is a numpy
+view of it for the engine to keep its host KV pool in, and batch_get / batch_set whose buffers
+all lie in that pool move no value bytes over a socket (docs/KV.md, "Shared-memory path").
+Other buffers go over HTTP.
+
 Keys are strings (SGLang passes page hashes as hex strings); they are stored as their UTF-8
 bytes. Values are bytes-like objects or numpy arrays / host-memory tensors' numpy views; with
 target_locations the values are read straight into those buffers. Not thread-safe: one per
 thread (as SGLang's storage backends are used).
 """
 from .kv import KvClient, OK
+from .kv_local import LocalKvClient
 
 
 def _k(key):
@@ -26,10 +33,26 @@ def _np(buf):
 
 
 class UnicacheHiCacheStore:
-    def __init__(self, nodes="127.0.0.1:8470", namespace="default", ttl_ms=0):
+    def __init__(self, nodes="127.0.0.1:8470", namespace="default", ttl_ms=0,
+                 local_socket=None, pool_bytes=0):
         self.client = KvClient(nodes)
         self.namespace = namespace
         self.ttl_ms = ttl_ms
+        self.local = LocalKvClient(local_socket, pool_bytes) if local_socket else None
+
+    def host_pool(self):
+        """Returns the shared region as a numpy uint8 array (None without a local socket)."""
+        return self.local.array() if self.local else None
+
+    def _in_pool(self, bufs):
+        if self.local is None:
+            return False
+        try:
+            for b in bufs:
+                self.local.offset_of(b)
+        except (ValueError, TypeError):
+            return False
+        return True
 
     def get(self, key, target_location=None):
         if target_location is None:
@@ -41,6 +64,10 @@ class UnicacheHiCacheStore:
         ks = [_k(k) for k in keys]
         if target_locations is None:
             return self.client.batch_get(self.namespace, ks)
+        outs = [_np(t) for t in target_locations]
+        if self._in_pool(outs):
+            lens = self.local.batch_get(self.namespace, ks, outs)  # KvError: a buffer too small
+            return [None if n < 0 else t for n, t in zip(lens, target_locations)]
         lens = self.client.batch_get(self.namespace, ks, outs=[_np(t) for t in target_locations])
         return [None if n < 0 else t for n, t in zip(lens, target_locations)]
 
@@ -48,9 +75,12 @@ class UnicacheHiCacheStore:
         return self.batch_set([key], [value if value is not None else target_location])
 
     def batch_set(self, keys, values=None, target_locations=None):
-        vals = values if values is not None else target_locations
-        statuses = self.client.batch_put(self.namespace, [_k(k) for k in keys],
-                                         [_np(v) for v in vals], self.ttl_ms)
+        vals = [_np(v) for v in (values if values is not None else target_locations)]
+        ks = [_k(k) for k in keys]
+        if self._in_pool(vals):
+            statuses = self.local.batch_put(self.namespace, ks, vals, self.ttl_ms)
+        else:
+            statuses = self.client.batch_put(self.namespace, ks, vals, self.ttl_ms)
         return all(s == OK for s in statuses)
 
     def exists(self, key):
@@ -65,3 +95,5 @@ class UnicacheHiCacheStore:
 
     def close(self):
         self.client.close()
+        if self.local is not None:
+            self.local.close()
