@@ -2,11 +2,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <exception>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "client/c_api_util.h"
 #include "unicache/client.h"
 #include "unicache/unicache.h"
 
@@ -21,17 +21,9 @@ struct uc_reader {
 
 namespace {
 
-thread_local std::string last_error;
-
-uc_code Fail(const unicache::Status& st) {
-  last_error = st.ToString();
-  return static_cast<uc_code>(st.code());
-}
-
-uc_code FailText(uc_code code, const char* text) {
-  last_error = text;
-  return code;
-}
+using unicache::c_api::Fail;
+using unicache::c_api::FailText;
+using unicache::c_api::Guard;
 
 void FillStat(const unicache::ObjectStat& s, uc_stat_t* out) {
   out->size = s.size;
@@ -39,23 +31,11 @@ void FillStat(const unicache::ObjectStat& s, uc_stat_t* out) {
   std::snprintf(out->version, sizeof(out->version), "%s", s.version.c_str());
 }
 
-// Runs `body`, turning an escaped exception (e.g. bad_alloc) into UC_INTERNAL.
-template <typename F>
-uc_code Guard(F&& body) {
-  try {
-    return body();
-  } catch (const std::exception& e) {
-    return FailText(UC_INTERNAL, e.what());
-  } catch (...) {
-    return FailText(UC_INTERNAL, "unknown error");
-  }
-}
-
 }  // namespace
 
 extern "C" {
 
-const char* uc_last_error_message(void) { return last_error.c_str(); }
+const char* uc_last_error_message(void) { return unicache::c_api::LastError().c_str(); }
 
 uc_code uc_connect(const char* peers_or_discovery, uc_client** out) {
   if (!peers_or_discovery || !out) return FailText(UC_INVALID_ARGUMENT, "null argument");

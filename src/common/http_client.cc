@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <cstring>
 
 namespace unicache {
@@ -17,12 +18,14 @@ struct Transfer {
   HttpResponse* resp;
   std::span<std::byte> sink;
   bool overflow = false;
+  int status = 0;  // of the response being received, from its status line
 };
 
 size_t OnBody(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   size_t len = size * n;
-  if (!t->sink.empty()) {
+  // Only a success body goes to the caller's buffer; an error body is kept for the message.
+  if (!t->sink.empty() && t->status >= 200 && t->status < 300) {
     if (t->resp->body_bytes + len > t->sink.size()) {
       t->overflow = true;
       return 0;  // aborts the transfer
@@ -41,6 +44,9 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   std::string_view line(data, len);
   if (line.starts_with("HTTP/")) {
     t->resp->headers.clear();  // a new response (e.g. after 100-continue)
+    size_t sp = line.find(' ');
+    t->status =
+        sp == std::string_view::npos ? 0 : std::atoi(std::string(line.substr(sp + 1, 3)).c_str());
     return len;
   }
   size_t colon = line.find(':');

@@ -23,8 +23,9 @@ struct HttpRequest {
   std::string body;  // sent as is for PUT/POST
   std::chrono::milliseconds timeout{30000};
   std::chrono::milliseconds connect_timeout{5000};
-  // When set, the response body is written here instead of HttpResponse::body; a body longer
-  // than the span fails with ResourceExhausted. Non-owning; must outlive Send().
+  // When set, a 2xx response body is written here instead of HttpResponse::body (other
+  // responses keep their error body there); a body longer than the span fails with
+  // ResourceExhausted. Non-owning; must outlive Send().
   std::span<std::byte> body_sink;
 };
 

@@ -304,6 +304,21 @@ TEST(HttpClientTest, BodySinkOverflowIsResourceExhausted) {
   EXPECT_EQ(r2->body, body);
 }
 
+TEST(HttpClientTest, ErrorBodyIsKeptInTheResponseNotTheSink) {
+  std::string body = R"({"error": "no such key in namespace m", "code": "not_found"})";
+  TestHttpServer server([&](const SeenRequest&) { return Response(404, body); });
+  HttpClient client;
+  std::vector<std::byte> buf(8, std::byte{0x55});  // smaller than the error body
+  HttpRequest req;
+  req.url = server.url("/");
+  req.body_sink = buf;
+  Result<HttpResponse> r = client.Send(req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(r->body, body);
+  EXPECT_EQ(buf[0], std::byte{0x55});  // the caller's buffer is untouched
+}
+
 TEST(HttpClientTest, ConnectionRefusedIsUnavailable) {
   // A bound socket that does not listen refuses connections, and holding it keeps the port ours.
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -163,8 +163,7 @@ Result<size_t> KvClient::Get(std::string_view ns, std::string_view key, std::spa
   if (!lease.empty()) req.url += "?lease=" + std::string(lease);
   req.body_sink = dst;
   ASSIGN_OR_RETURN(HttpResponse r, impl_->Send(std::move(req)));
-  if (r.status != 200)
-    return Status(r.status == 404 ? StatusCode::kNotFound : ErrorOf(r).code(), "no such key");
+  if (r.status != 200) return ErrorOf(r);
   return r.body_bytes;
 }
 
