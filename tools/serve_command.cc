@@ -1,6 +1,8 @@
 // unicache serve: runs a node until SIGINT/SIGTERM.
 #include <spdlog/spdlog.h>
 
+#include <malloc.h>
+
 #include <csignal>
 #include <memory>
 
@@ -11,6 +13,18 @@
 
 namespace unicache::cli {
 namespace {
+
+// Keeps memory freed by evicted and deleted values (blocks, KV values up to 32 MiB) inside the
+// process for the next allocation instead of returning it to the kernel: glibc's default
+// unmaps large chunks on free() and trims the heap top. Where freed pages go back to a
+// hypervisor (virtual machines with free page reporting), touching fresh pages was measured at
+// about 16 us per 4 KiB page, which capped KV puts at ~0.3 GB/s; reused memory ran at 8-12 GB/s
+// (docs/BENCHMARKS.md, "KV cache vs Redis"). Memory stays bounded by --ram and --kv-ram; the
+// process keeps their high-water mark. 32 MiB is the largest mmap threshold glibc accepts.
+void KeepFreedMemory() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
 
 struct ServeFlags {
   NodeOptions node;
@@ -35,6 +49,7 @@ int RunServe(ServeFlags& flags) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  KeepFreedMemory();
 
   Result<std::unique_ptr<Node>> node = Node::Start(flags.node);
   if (!node.ok()) return Fail("serve", node.status());
