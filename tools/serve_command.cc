@@ -4,6 +4,8 @@
 #include <malloc.h>
 
 #include <csignal>
+#include <cstdlib>
+#include <limits>
 #include <memory>
 
 #include "cli_util.h"
@@ -14,16 +16,23 @@
 namespace unicache::cli {
 namespace {
 
-// Keeps memory freed by evicted and deleted values (blocks, KV values up to 32 MiB) inside the
-// process for the next allocation instead of returning it to the kernel: glibc's default
-// unmaps large chunks on free() and trims the heap top. Where freed pages go back to a
-// hypervisor (virtual machines with free page reporting), touching fresh pages was measured at
-// about 16 us per 4 KiB page, which capped KV puts at ~0.3 GB/s; reused memory ran at 8-12 GB/s
-// (docs/BENCHMARKS.md, "KV cache vs Redis"). Memory stays bounded by --ram and --kv-ram; the
-// process keeps their high-water mark. 32 MiB is the largest mmap threshold glibc accepts.
+// Keeps memory freed by evicted and deleted values (blocks, KV values) inside the process for
+// the next allocation, instead of returning it to the kernel: glibc by default unmaps large
+// chunks on free(), trims the heap top, and spreads threads over arenas whose free memory the
+// other threads cannot use. Where freed pages go back to a hypervisor (virtual machines with
+// free page reporting), a fresh page was measured at about 16 us per 4 KiB on first touch,
+// which capped KV puts at ~0.3 GB/s; reused memory ran at 8-14 GB/s (docs/BENCHMARKS.md, "KV
+// cache vs Redis"). Memory stays bounded by --ram and --kv-ram; the process keeps their
+// high-water mark. One arena: the large allocations are few, and small ones are served from
+// glibc's per-thread caches without the arena lock. An operator's own MALLOC_ARENA_MAX or
+// GLIBC_TUNABLES wins.
 void KeepFreedMemory() {
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  if (std::getenv("MALLOC_ARENA_MAX") != nullptr || std::getenv("GLIBC_TUNABLES") != nullptr) {
+    return;
+  }
+  mallopt(M_MMAP_MAX, 0);  // large chunks from the heap, so free() keeps them for reuse
+  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+  mallopt(M_ARENA_MAX, 1);
 }
 
 struct ServeFlags {

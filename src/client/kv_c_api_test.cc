@@ -1,53 +1,31 @@
 // The KV part of the C API against a real in-process node: over HTTP and over the shared-memory
 // path, batches with per-item outcomes, prefix match with leases, and every error path.
-#include <stdlib.h>
-
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <filesystem>
 #include <string>
 #include <vector>
 
-#include "server/node.h"
+#include "server/test_node.h"
 #include "unicache/unicache.h"
 
 namespace unicache {
 namespace {
 
-namespace fs = std::filesystem;
-
 class KvCApiTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
-    char templ[] = "/tmp/unicache-kvcapi-XXXXXX";
-    ASSERT_NE(::mkdtemp(templ), nullptr);
-    dir_ = templ;
-    fs::create_directories(dir_ + "/origin");
-    NodeOptions o;
-    o.listen = "127.0.0.1:0";
-    o.origins = {dir_ + "/origin"};
-    o.cache_dir = dir_ + "/cache";
-    o.ram_bytes = 64ull << 20;
-    o.ssd_bytes = 64ull << 20;
-    o.blocking_threads = 4;
-    o.io_threads = 2;
-    o.kv_namespaces = {"m=8MiB", "tiny=64KiB"};
-    auto node = Node::Start(o);
+    auto node = TestNode::Start({"m=8MiB", "tiny=64KiB"});
     ASSERT_TRUE(node.ok()) << node.status().ToString();
     node_ = std::move(node).value();
-    socket_ = o.cache_dir + "/kv.sock";
+    socket_ = node_->kv_socket();
     const bool local = GetParam();
     ASSERT_EQ(uc_kv_connect(node_->address().c_str(), local ? socket_.c_str() : nullptr,
                             local ? 4 << 20 : 0, &kv_),
               UC_OK)
         << uc_last_error_message();
   }
-  void TearDown() override {
-    uc_kv_close(kv_);
-    node_.reset();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { uc_kv_close(kv_); }
   // Returns a buffer for values: inside the shared region on the local path, else heap memory.
   char* Buffer(size_t offset) {
     void* base = nullptr;
@@ -62,9 +40,8 @@ class KvCApiTest : public ::testing::TestWithParam<bool> {
     return heap_.data() + offset;
   }
 
-  std::string dir_;
   std::string socket_;
-  std::unique_ptr<Node> node_;
+  std::unique_ptr<TestNode> node_;
   uc_kv* kv_ = nullptr;
   std::vector<char> heap_;
 };

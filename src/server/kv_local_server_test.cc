@@ -14,7 +14,7 @@
 #include <filesystem>
 
 #include "kv/local_channel.h"
-#include "server/node.h"
+#include "server/test_node.h"
 #include "unicache/kv.h"
 
 namespace unicache {
@@ -25,27 +25,10 @@ namespace fs = std::filesystem;
 class KvLocalServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char templ[] = "/tmp/unicache-kvlocal-XXXXXX";
-    ASSERT_NE(::mkdtemp(templ), nullptr);
-    dir_ = templ;
-    fs::create_directories(dir_ + "/origin");
-    NodeOptions o;
-    o.listen = "127.0.0.1:0";
-    o.origins = {dir_ + "/origin"};
-    o.cache_dir = dir_ + "/cache";
-    o.ram_bytes = 64ull << 20;
-    o.ssd_bytes = 64ull << 20;
-    o.blocking_threads = 4;
-    o.io_threads = 2;
-    o.kv_namespaces = {"m=16MiB"};
-    auto node = Node::Start(o);
+    auto node = TestNode::Start({"m=16MiB"});
     ASSERT_TRUE(node.ok()) << node.status().ToString();
     node_ = std::move(node).value();
-    socket_ = o.cache_dir + "/kv.sock";
-  }
-  void TearDown() override {
-    node_.reset();
-    fs::remove_all(dir_);
+    socket_ = node_->kv_socket();
   }
   std::unique_ptr<KvClient> Client(size_t segment_bytes = 8 << 20) {
     KvClientOptions o;
@@ -78,8 +61,8 @@ class KvLocalServerTest : public ::testing::Test {
     return payload;
   }
 
-  std::string dir_, socket_;
-  std::unique_ptr<Node> node_;
+  std::string socket_;
+  std::unique_ptr<TestNode> node_;
 };
 
 std::span<std::byte> Region(KvClient& c, size_t offset, size_t n) {
@@ -233,7 +216,7 @@ TEST_F(KvLocalServerTest, SecondNodeCannotTakeALiveSocketButReplacesAStaleOne) {
   auto live = KvLocalServer::Start(o, no_service, &metrics);
   ASSERT_FALSE(live.ok());
   EXPECT_NE(live.status().message().find("another process"), std::string::npos);
-  node_.reset();  // removes its socket
+  node_->StopNode();  // removes its socket
   EXPECT_FALSE(fs::exists(socket_));
   // A socket file left by a killed node: bound, never listened on.
   int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);

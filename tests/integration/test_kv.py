@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import NodeProcess, free_port, http_get
+from conftest import http_get
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "python"))
@@ -21,20 +21,11 @@ NS = ["m=64MiB", "small=1MiB", "ttl=16MiB,ttl=1s"]
 
 
 @pytest.fixture
-def cluster(tmp_path):
-    ports = [free_port() for _ in range(3)]
-    peers = ",".join(f"127.0.0.1:{p}" for p in ports)
+def cluster(tmp_path, make_cluster):
     origin = tmp_path / "origin"
     origin.mkdir()
-    nodes = []
-    extra = ["--peers", peers]
-    for ns in NS:
-        extra += ["--kv-namespace", ns]
-    for i, p in enumerate(ports):
-        nodes.append(NodeProcess(["--origin", f"data={origin}"], str(tmp_path / f"c{i}"), extra, p).start())
-    yield nodes
-    for n in nodes:
-        n.stop()
+    extra = [arg for ns in NS for arg in ("--kv-namespace", ns)]
+    return make_cluster(origin, 3, extra).nodes
 
 
 def keys_for(n, tag="k"):

@@ -12,7 +12,6 @@ import threading
 
 import pytest
 
-from conftest import NodeProcess, free_port
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "python"))
@@ -24,19 +23,11 @@ MiB = 1 << 20
 
 
 @pytest.fixture
-def cluster(tmp_path):
-    ports = [free_port() for _ in range(3)]
-    peers = ",".join(f"127.0.0.1:{p}" for p in ports)
+def cluster(tmp_path, make_cluster):
     origin = tmp_path / "origin"
     origin.mkdir()
-    extra = ["--peers", peers]
-    for ns in NS:
-        extra += ["--kv-namespace", ns]
-    nodes = [NodeProcess(["--origin", f"data={origin}"], str(tmp_path / f"c{i}"), extra, p).start()
-             for i, p in enumerate(ports)]
-    yield nodes
-    for n in nodes:
-        n.stop()
+    extra = [arg for ns in NS for arg in ("--kv-namespace", ns)]
+    return make_cluster(origin, 3, extra).nodes
 
 
 def sock_of(node):
