@@ -123,9 +123,18 @@ asio::awaitable<void> KvRoutes::Handle(const Request& req, ResponseWriter& w,
   }
 }
 
+bool KvRoutes::ServesLocally(const Call& c, bool write) const {
+  if (c.forwarded) return true;
+  auto ring = cluster_->ring();
+  KvOwners owners = cluster_->OwnersOf(*ring, c.ns, c.key, c.config->replicas);
+  if (owners.candidates.empty()) return true;
+  // A write with replicas also sends copies to peers.
+  return cluster_->IsSelf(owners.candidates.front()) && (!write || owners.replicas == 1);
+}
+
 asio::awaitable<void> KvRoutes::GetOne(Call& c, ResponseWriter& w) {
   std::string lease = c.target->Param("lease");
-  auto answer = co_await RunBlocking(*pool_, [this, &c, &lease]() {
+  auto serve = [this, &c, &lease]() {
     OneAnswer a;
     auto local = [&] {
       Result<KvGetResult> r = store_->Get(c.ns, c.key);
@@ -166,7 +175,13 @@ asio::awaitable<void> KvRoutes::GetOne(Call& c, ResponseWriter& w) {
       return a;
     }
     return a;
-  });
+  };
+  OneAnswer answer;
+  if (ServesLocally(c, /*write=*/false)) {
+    answer = serve();
+  } else {
+    answer = co_await RunBlocking(*pool_, serve);
+  }
   if (answer.status == 200) {
     w.Start(200, answer.value->size(), ValueHeaders(answer.cache, answer.etag));
     co_await w.Write(std::as_bytes(std::span(answer.value->data(), answer.value->size())));
@@ -191,7 +206,7 @@ asio::awaitable<void> KvRoutes::PutOne(Call& c, ResponseWriter& w) {
     ttl = *d == std::chrono::milliseconds::max() ? std::chrono::milliseconds(-1) : *d;
   }
   auto value = std::make_shared<const std::string>(std::move(c.body));
-  auto answer = co_await RunBlocking(*pool_, [this, &c, &value, &ttl]() {
+  auto serve = [this, &c, &value, &ttl]() {
     OneAnswer a;
     auto local = [&]() -> bool {
       Result<KvPutResult> r = store_->Put(c.ns, c.key, value, ttl);
@@ -234,7 +249,13 @@ asio::awaitable<void> KvRoutes::PutOne(Call& c, ResponseWriter& w) {
     }
     if (stored > 0) a.status = first_status, a.etag = first_etag, a.error_body.clear();
     return a;
-  });
+  };
+  OneAnswer answer;
+  if (ServesLocally(c, /*write=*/true)) {
+    answer = serve();
+  } else {
+    answer = co_await RunBlocking(*pool_, serve);
+  }
   if (answer.status < 300) {
     co_return co_await w.Send(answer.status, "", "text/plain", ValueHeaders("miss", answer.etag));
   }
