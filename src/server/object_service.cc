@@ -111,8 +111,21 @@ Result<BlockRef> ObjectService::GetBlockBlocking(const std::string& origin_name,
   BlockSource fetched_from = BlockSource::kOrigin;
   Result<BlockRef> block = block_flights_.Do(
       key,
-      [&] { return FetchMissing(origin_name, origin, info, index, key, forwarded, &fetched_from); },
+      [&]() -> Result<BlockRef> {
+        // A flight for this block may have ended between the miss above and this one starting:
+        // its block is in the store now, and reading the origin again would break the promise
+        // of one origin read per block.
+        if (store_->Contains(key)) {
+          Result<BlockRef> done = store_->Get(key);
+          if (done.ok()) {
+            fetched_from = BlockSource::kCoalesced;
+            return done;
+          }
+        }
+        return FetchMissing(origin_name, origin, info, index, key, forwarded, &fetched_from);
+      },
       &coalesced);
+  if (fetched_from == BlockSource::kCoalesced) coalesced = true;
   if (coalesced) coalesced_->Inc();
   if (source) *source = coalesced ? BlockSource::kCoalesced : fetched_from;
   return block;

@@ -177,7 +177,9 @@ def test_replicated_prefix_spreads_reads_with_one_origin_fetch(tmp_path, make_cl
     # primaries (peer traffic) instead of reading the origin.
     hits = [metric(n.metrics(), 'unicache_cache_hits_total{tier="ram"}') for n in cluster.nodes]
     assert sum(1 for h in hits if h > 0) >= 2, hits
-    assert cluster.sum_metric('unicache_peer_bytes_total{direction="out"}') >= 8 * MiB
+    # How many blocks a secondary copies depends on which replica each client picked and on
+    # whether it timed out under load (then the client reads the other replica): some must.
+    assert cluster.sum_metric('unicache_peer_bytes_total{direction="out"}') >= MiB
 
 
 def test_status_and_warm_commands(tmp_path, make_cluster):
