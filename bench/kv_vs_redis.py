@@ -7,7 +7,9 @@ Unix socket; see docs/KV.md), plus the loopback TCP ceiling (iperf3) and prefix-
 Both clients are minimal Python clients over raw sockets, one process per client, one request in
 flight per connection, values sent from and received into preallocated buffers (no per-op
 allocation): HTTP/1.1 PUT/GET for unicache, RESP SET/GET for Redis (each command written with one
-sendall). Redis runs with no persistence (--save '' --appendonly no).
+sendall). Redis runs with no persistence (--save '' --appendonly no). Before each timed case
+every client puts and deletes its values once, untimed (--no-warmup skips it), so both servers
+are measured in steady state rather than while their heaps first grow.
 
     bench/kv_vs_redis.py [--sizes 256KiB,1MiB,4MiB,32MiB] [--clients 1,8,32] [--bytes 256MiB]
 """
@@ -119,6 +121,11 @@ class RedisKv:
         line, _ = read_line(self.s, b"")
         assert line == b"+OK", line
 
+    def delete(self, key):
+        self.s.sendall(b"*2\r\n$3\r\nDEL\r\n$%d\r\n%s\r\n" % (len(key), key))
+        line, _ = read_line(self.s, b"")
+        assert line.startswith(b":"), line
+
     def get(self, key, out):
         self.s.sendall(b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(key), key))
         line, rest = read_line(self.s, b"")
@@ -168,12 +175,17 @@ def make_client(kind, port, size):
     return RedisKv(port)
 
 
-def client_proc(kind, port, size, ops, cid, run, barrier, q):
+def client_proc(kind, port, size, ops, cid, run, warmup, barrier, q):
     value = memoryview(os.urandom(size))
     out = memoryview(bytearray(size))
     c = make_client(kind, port, size)
     keys = [f"r{run}-c{cid}-{i}".encode() for i in range(ops)]
     put_lat, get_lat = [], []
+    if warmup:  # untimed: the same puts and deletes once, so the server runs in steady state
+        for k in keys:
+            c.put(b"w" + k, value)
+        for k in keys:
+            c.delete(b"w" + k)
     barrier.wait()
     t0 = time.perf_counter()
     for k in keys:
@@ -188,17 +200,16 @@ def client_proc(kind, port, size, ops, cid, run, barrier, q):
         assert c.get(k, out) == size
         get_lat.append(time.perf_counter() - t)
     t3 = time.perf_counter()
-    if kind != "redis":  # untimed: free the namespace for the next case
-        for k in keys:
-            c.delete(k)
+    for k in keys:  # untimed: free the memory for the next case
+        c.delete(k)
     q.put((put_lat, get_lat, t0, t1, t2, t3))
 
 
-def run_case(kind, port, size, clients, total_bytes, run):
+def run_case(kind, port, size, clients, total_bytes, run, warmup):
     ops = max(2, total_bytes // (size * clients))
     barrier = mp.Barrier(clients)
     q = mp.Queue()
-    procs = [mp.Process(target=client_proc, args=(kind, port, size, ops, i, run, barrier, q))
+    procs = [mp.Process(target=client_proc, args=(kind, port, size, ops, i, run, warmup, barrier, q))
              for i in range(clients)]
     for p in procs:
         p.start()
@@ -270,6 +281,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="256KiB,1MiB,4MiB,32MiB")
     ap.add_argument("--clients", default="1,8,32")
+    ap.add_argument("--no-warmup", action="store_true",
+                    help="skip the untimed warm-up round of puts and deletes before each case")
     ap.add_argument("--bytes", default="256MiB", help="bytes moved per phase and case (at least 2 ops per client)")
     args = ap.parse_args()
     sizes = [parse_size(s) for s in args.sizes.split(",")]
@@ -302,8 +315,8 @@ def main():
                 variants = [("unicache", uport), ("unicache-shm", (uport, usock)), ("redis", rport)]
                 for kind, port in variants:
                     run += 1
-                    r[kind] = run_case(kind, port, size, c, total, run)
-                    # Free memory between cases: Redis keeps its keys, unicache evicts by quota.
+                    r[kind] = run_case(kind, port, size, c, total, run, not args.no_warmup)
+                    # Clients delete their keys after a case; FLUSHALL makes sure of it for Redis.
                     if kind == "redis":
                         s = socket.create_connection(("127.0.0.1", rport))
                         s.sendall(b"*1\r\n$8\r\nFLUSHALL\r\n")
