@@ -312,3 +312,14 @@ def make_cluster(tmp_path):
     yield factory
     for c in clusters:
         c.stop()
+
+
+@pytest.fixture
+def make_kv_cluster(tmp_path, make_cluster):
+    """Returns a factory: 3 nodes on an empty directory origin, with the given KV namespaces."""
+    def factory(namespaces):
+        origin = tmp_path / "origin"
+        origin.mkdir(exist_ok=True)
+        extra = [arg for ns in namespaces for arg in ("--kv-namespace", ns)]
+        return make_cluster(origin, 3, extra).nodes
+    return factory

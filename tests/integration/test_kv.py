@@ -21,11 +21,8 @@ NS = ["m=64MiB", "small=1MiB", "ttl=16MiB,ttl=1s"]
 
 
 @pytest.fixture
-def cluster(tmp_path, make_cluster):
-    origin = tmp_path / "origin"
-    origin.mkdir()
-    extra = [arg for ns in NS for arg in ("--kv-namespace", ns)]
-    return make_cluster(origin, 3, extra).nodes
+def cluster(make_kv_cluster):
+    return make_kv_cluster(NS)
 
 
 def keys_for(n, tag="k"):

@@ -23,11 +23,8 @@ MiB = 1 << 20
 
 
 @pytest.fixture
-def cluster(tmp_path, make_cluster):
-    origin = tmp_path / "origin"
-    origin.mkdir()
-    extra = [arg for ns in NS for arg in ("--kv-namespace", ns)]
-    return make_cluster(origin, 3, extra).nodes
+def cluster(make_kv_cluster):
+    return make_kv_cluster(NS)
 
 
 def sock_of(node):
