@@ -21,10 +21,6 @@ using unicache::c_api::Guard;
 
 std::string_view Bytes(const void* p, size_t n) { return {static_cast<const char*>(p), n}; }
 
-std::chrono::milliseconds Ttl(int64_t ttl_ms) {
-  return ttl_ms < 0 ? std::chrono::milliseconds(-1) : std::chrono::milliseconds(ttl_ms);
-}
-
 // Copies the keys of a batch into *out; false when a pointer is null.
 bool CollectKeys(size_t count, const void* const* keys, const size_t* key_lens,
                  std::vector<std::string>* out) {
@@ -79,8 +75,9 @@ uc_code uc_kv_put(uc_kv* kv, const char* ns, const void* key, size_t key_len, co
     return FailText(UC_INVALID_ARGUMENT, "null argument");
   }
   return Guard([&] {
-    unicache::Status st = kv->client->Put(
-        ns, Bytes(key, key_len), std::span(static_cast<const std::byte*>(value), len), Ttl(ttl_ms));
+    unicache::Status st = kv->client->Put(ns, Bytes(key, key_len),
+                                          std::span(static_cast<const std::byte*>(value), len),
+                                          std::chrono::milliseconds(ttl_ms));
     return st.ok() ? UC_OK : Fail(st);
   });
 }
@@ -123,7 +120,7 @@ uc_code uc_kv_batch_put(uc_kv* kv, const char* ns, size_t count, const void* con
       if (!values[i] && lens[i] > 0) return FailText(UC_INVALID_ARGUMENT, "null value");
       items[i].key = k[i];
       items[i].value = std::span(static_cast<const std::byte*>(values[i]), lens[i]);
-      items[i].ttl = Ttl(ttl_ms);
+      items[i].ttl = std::chrono::milliseconds(ttl_ms);
     }
     auto r = kv->client->BatchPut(ns, items);
     if (!r.ok()) return Fail(r.status());

@@ -123,10 +123,7 @@ asio::awaitable<void> KvRoutes::Handle(const Request& req, ResponseWriter& w,
   }
 }
 
-bool KvRoutes::ServesLocally(const Call& c, bool write) const {
-  if (c.forwarded) return true;
-  auto ring = cluster_->ring();
-  KvOwners owners = cluster_->OwnersOf(*ring, c.ns, c.key, c.config->replicas);
+bool KvRoutes::ServesLocally(const KvOwners& owners, bool write) const {
   if (owners.candidates.empty()) return true;
   // A write with replicas also sends copies to peers.
   return cluster_->IsSelf(owners.candidates.front()) && (!write || owners.replicas == 1);
@@ -134,7 +131,10 @@ bool KvRoutes::ServesLocally(const Call& c, bool write) const {
 
 asio::awaitable<void> KvRoutes::GetOne(Call& c, ResponseWriter& w) {
   std::string lease = c.target->Param("lease");
-  auto serve = [this, &c, &lease]() {
+  auto ring = cluster_->ring();  // keeps the owners' Member pointers valid
+  KvOwners owners;
+  if (!c.forwarded) owners = cluster_->OwnersOf(*ring, c.ns, c.key, c.config->replicas);
+  auto serve = [this, &c, &lease, &owners]() {
     OneAnswer a;
     auto local = [&] {
       Result<KvGetResult> r = store_->Get(c.ns, c.key);
@@ -145,13 +145,7 @@ asio::awaitable<void> KvRoutes::GetOne(Call& c, ResponseWriter& w) {
       }
       if (!lease.empty()) store_->Release(lease);
     };
-    if (c.forwarded) {
-      local();
-      return a;
-    }
-    auto ring = cluster_->ring();
-    KvOwners owners = cluster_->OwnersOf(*ring, c.ns, c.key, c.config->replicas);
-    if (owners.candidates.empty()) {
+    if (owners.candidates.empty()) {  // forwarded here, or alone
       local();
       return a;
     }
@@ -177,7 +171,7 @@ asio::awaitable<void> KvRoutes::GetOne(Call& c, ResponseWriter& w) {
     return a;
   };
   OneAnswer answer;
-  if (ServesLocally(c, /*write=*/false)) {
+  if (ServesLocally(owners, /*write=*/false)) {
     answer = serve();
   } else {
     answer = co_await RunBlocking(*pool_, serve);
@@ -206,7 +200,10 @@ asio::awaitable<void> KvRoutes::PutOne(Call& c, ResponseWriter& w) {
     ttl = *d == std::chrono::milliseconds::max() ? std::chrono::milliseconds(-1) : *d;
   }
   auto value = std::make_shared<const std::string>(std::move(c.body));
-  auto serve = [this, &c, &value, &ttl]() {
+  auto ring = cluster_->ring();  // keeps the owners' Member pointers valid
+  KvOwners owners;
+  if (!c.forwarded) owners = cluster_->OwnersOf(*ring, c.ns, c.key, c.config->replicas);
+  auto serve = [this, &c, &value, &ttl, &owners]() {
     OneAnswer a;
     auto local = [&]() -> bool {
       Result<KvPutResult> r = store_->Put(c.ns, c.key, value, ttl);
@@ -217,9 +214,6 @@ asio::awaitable<void> KvRoutes::PutOne(Call& c, ResponseWriter& w) {
       a.status = r->created ? 201 : 200, a.etag = QuotedEtag(r->etag);
       return true;
     };
-    auto ring = cluster_->ring();
-    KvOwners owners;
-    if (!c.forwarded) owners = cluster_->OwnersOf(*ring, c.ns, c.key, c.config->replicas);
     if (owners.candidates.empty()) {
       local();
       return a;
@@ -251,7 +245,7 @@ asio::awaitable<void> KvRoutes::PutOne(Call& c, ResponseWriter& w) {
     return a;
   };
   OneAnswer answer;
-  if (ServesLocally(c, /*write=*/true)) {
+  if (ServesLocally(owners, /*write=*/true)) {
     answer = serve();
   } else {
     answer = co_await RunBlocking(*pool_, serve);

@@ -47,11 +47,12 @@ class KvRoutes {
     KvScope scope() const { return KvScope{ns, config, forwarded}; }
   };
 
-  // Returns true when this node answers a single-key request itself without asking a peer
-  // (forwarded to it, alone, or the key's first owner; for a `write`, its only owner). Such a
+  // Returns true when this node answers a single-key request whose `owners` these are (none:
+  // forwarded here, or alone) itself without asking a peer: it is the first owner, and for a
+  // `write` the only one. Such a
   // request is served on the event loop: the KV store is in memory, and a hop to the blocking
   // pool costs two thread switches per request.
-  bool ServesLocally(const Call& c, bool write) const;
+  bool ServesLocally(const KvOwners& owners, bool write) const;
   boost::asio::awaitable<void> GetOne(Call& c, ResponseWriter& w);
   boost::asio::awaitable<void> PutOne(Call& c, ResponseWriter& w);
   boost::asio::awaitable<void> DeleteOne(Call& c, ResponseWriter& w);

@@ -115,12 +115,9 @@ Result<BlockRef> ObjectService::GetBlockBlocking(const std::string& origin_name,
         // A flight for this block may have ended between the miss above and this one starting:
         // its block is in the store now, and reading the origin again would break the promise
         // of one origin read per block.
-        if (store_->Contains(key)) {
-          Result<BlockRef> done = store_->Get(key);
-          if (done.ok()) {
-            fetched_from = BlockSource::kCoalesced;
-            return done;
-          }
+        if (Result<BlockRef> done = store_->Get(key); done.ok()) {
+          fetched_from = BlockSource::kCoalesced;
+          return done;
         }
         return FetchMissing(origin_name, origin, info, index, key, forwarded, &fetched_from);
       },
