@@ -3,10 +3,15 @@
 
 #include <malloc.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <limits>
 #include <memory>
+#include <vector>
 
 #include "cli_util.h"
 #include "commands.h"
@@ -26,19 +31,57 @@ namespace {
 // high-water mark. One arena: the large allocations are few, and small ones are served from
 // glibc's per-thread caches without the arena lock. An operator's own MALLOC_ARENA_MAX or
 // GLIBC_TUNABLES wins.
-void KeepFreedMemory() {
+// Returns false (and changes nothing) when the operator's own settings win.
+bool KeepFreedMemory() {
   if (std::getenv("MALLOC_ARENA_MAX") != nullptr || std::getenv("GLIBC_TUNABLES") != nullptr) {
-    return;
+    return false;
   }
   mallopt(M_MMAP_MAX, 0);  // large chunks from the heap, so free() keeps them for reuse
   mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
   mallopt(M_ARENA_MAX, 1);
+  return true;
+}
+
+// Touches `bytes` of heap once and frees them; KeepFreedMemory() makes malloc keep them, so the
+// first blocks and values cached land in memory the kernel has already handed over (what a
+// long-running node reuses after its first evictions). On the VMs measured a first touch costs
+// ~16 us per 4 KiB page, which held cold reads to ~0.3 GB/s (docs/BENCHMARKS.md).
+void PrefaultHeap(uint64_t bytes) {
+  const auto start = std::chrono::steady_clock::now();
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  constexpr uint64_t kPiece = 256ull << 20;
+  std::vector<char*> pieces;
+  uint64_t touched = 0;
+  while (touched < bytes) {
+    const uint64_t size = std::min(kPiece, bytes - touched);
+    auto* p = static_cast<char*>(std::malloc(size));
+    if (p == nullptr) {
+      spdlog::warn("--prefault-ram: could not allocate more than {}", FormatSize(touched));
+      break;
+    }
+    for (uint64_t off = 0; off < size; off += page) static_cast<volatile char*>(p)[off] = 0;
+    pieces.push_back(p);
+    touched += size;
+  }
+  // An allocation above the pieces, kept for good: freed memory that borders the heap's top goes
+  // back to the kernel once it passes M_TRIM_THRESHOLD, which cannot exceed 2 GiB. Larger than
+  // any free chunk this early, so it comes from the top.
+  static char* const kHeapTopGuard = static_cast<char*>(std::malloc(1 << 20));
+  if (kHeapTopGuard == nullptr || (!pieces.empty() && kHeapTopGuard < pieces.back())) {
+    spdlog::warn("--prefault-ram: could not fence the heap top; prefaulted memory may be returned");
+  }
+  for (char* p : pieces) std::free(p);
+  spdlog::info("prefaulted {} of RAM tier memory in {} ms", FormatSize(touched),
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - start)
+                   .count());
 }
 
 struct ServeFlags {
   NodeOptions node;
   std::string metadata_ttl = "10s";
   std::string etcd_ttl = "10s";
+  bool prefault_ram = false;
 };
 
 int RunServe(ServeFlags& flags) {
@@ -58,7 +101,11 @@ int RunServe(ServeFlags& flags) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
-  KeepFreedMemory();
+  if (KeepFreedMemory()) {
+    if (flags.prefault_ram) PrefaultHeap(flags.node.ram_bytes + flags.node.kv_ram_bytes);
+  } else if (flags.prefault_ram) {
+    spdlog::warn("--prefault-ram ignored: MALLOC_ARENA_MAX or GLIBC_TUNABLES is set");
+  }
 
   Result<std::unique_ptr<Node>> node = Node::Start(flags.node);
   if (!node.ok()) return Fail("serve", node.status());
@@ -111,6 +158,10 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
       ->envname("UNICACHE_CACHE_DIR")
       ->required();
   AddSizeOption(*cmd, "--ram", &n.ram_bytes, "RAM tier size [1GiB]")->envname("UNICACHE_RAM");
+  cmd->add_flag("--prefault-ram", flags->prefault_ram,
+                "Touch the RAM tier's memory (--ram + --kv-ram) once before serving: a slower "
+                "start, first fills at the speed of reused memory")
+      ->envname("UNICACHE_PREFAULT_RAM");
   AddSizeOption(*cmd, "--ssd", &n.ssd_bytes, "SSD tier size [10GiB]")->envname("UNICACHE_SSD");
   AddSizeOption(*cmd, "--max-upload", &n.max_upload_bytes,
                 "Largest PUT (write-through) body [1GiB]");
@@ -127,6 +178,10 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--blocking-threads", n.blocking_threads, "Threads for origin and disk I/O")
       ->capture_default_str();
+  AddSizeOption(*cmd, "--fetch-run", &n.fetch_run_bytes,
+                "Read up to this much of an object's cold blocks with one streamed origin "
+                "request (a whole object with one plain GET) [0: one ranged request per block]")
+      ->envname("UNICACHE_FETCH_RUN");
   cmd->add_option("--readahead", n.readahead_blocks,
                   "Blocks fetched in parallel ahead of a sequential reader")
       ->capture_default_str();

@@ -17,6 +17,8 @@ struct CurlGlobal {
 struct Transfer {
   HttpResponse* resp;
   std::span<std::byte> sink;
+  const HttpRequest* req;
+  Status stream_error;  // what body_stream returned when it stopped the transfer
   bool overflow = false;
   int status = 0;  // of the response being received, from its status line
 };
@@ -24,8 +26,16 @@ struct Transfer {
 size_t OnBody(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   size_t len = size * n;
+  const bool success = t->status >= 200 && t->status < 300;
+  if (t->req->body_stream && success) {
+    t->resp->status = t->status;
+    t->stream_error = t->req->body_stream(*t->resp, std::as_bytes(std::span(data, len)));
+    if (!t->stream_error.ok()) return 0;  // aborts the transfer
+    t->resp->body_bytes += len;
+    return len;
+  }
   // Only a success body goes to the caller's buffer; an error body is kept for the message.
-  if (!t->sink.empty() && t->status >= 200 && t->status < 300) {
+  if (!t->sink.empty() && success) {
     if (t->resp->body_bytes + len > t->sink.size()) {
       t->overflow = true;
       return 0;  // aborts the transfer
@@ -109,7 +119,7 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& req) {
   if (curl == nullptr) return Internal("curl_easy_init failed");
   curl_easy_reset(curl);
   HttpResponse resp;
-  Transfer transfer{&resp, req.body_sink};
+  Transfer transfer{&resp, req.body_sink, &req};
   curl_slist* headers = nullptr;
   for (const auto& [k, v] : req.headers)
     headers = curl_slist_append(headers, (k + ": " + v).c_str());
@@ -143,6 +153,7 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& req) {
   curl_slist_free_all(headers);
   Release(curl);
 
+  if (!transfer.stream_error.ok()) return transfer.stream_error;
   if (transfer.overflow) {
     return ResourceExhausted("response body larger than the " +
                              std::to_string(req.body_sink.size()) + "-byte buffer");

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -16,6 +17,8 @@
 
 namespace unicache {
 
+struct HttpResponse;
+
 struct HttpRequest {
   std::string method = "GET";
   std::string url;
@@ -27,13 +30,17 @@ struct HttpRequest {
   // responses keep their error body there); a body longer than the span fails with
   // ResourceExhausted. Non-owning; must outlive Send().
   std::span<std::byte> body_sink;
+  // When set (instead of body_sink), a 2xx response body is handed here piece by piece as it
+  // arrives, with the response's status and headers; an error it returns aborts the transfer
+  // and Send() returns that error. Other responses keep their body in HttpResponse::body.
+  std::function<Status(const HttpResponse& head, std::span<const std::byte> piece)> body_stream;
 };
 
 struct HttpResponse {
   int status = 0;
   std::map<std::string, std::string> headers;  // names lower-cased; last value wins
   std::string body;
-  size_t body_bytes = 0;  // bytes received (into body or body_sink)
+  size_t body_bytes = 0;  // bytes received (into body, body_sink or body_stream)
 
   // Returns the header value or "" when absent. `name` must be lower-case.
   std::string Header(const std::string& name) const;

@@ -319,6 +319,67 @@ TEST(HttpClientTest, ErrorBodyIsKeptInTheResponseNotTheSink) {
   EXPECT_EQ(buf[0], std::byte{0x55});  // the caller's buffer is untouched
 }
 
+TEST(HttpClientTest, BodyStreamReceivesTheBodyInOrderWithTheHead) {
+  std::string body(300000, '\0');  // several curl write callbacks
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>(i * 7);
+  TestHttpServer server([&](const SeenRequest&) { return Response(200, body); });
+  HttpClient client;
+  std::string got;
+  int pieces = 0;
+  HttpRequest req;
+  req.url = server.url("/");
+  req.body_stream = [&](const HttpResponse& head, std::span<const std::byte> piece) {
+    EXPECT_EQ(head.status, 200);
+    EXPECT_EQ(head.Header("content-length"), std::to_string(body.size()));
+    got.append(reinterpret_cast<const char*>(piece.data()), piece.size());
+    ++pieces;
+    return Status::Ok();
+  };
+  Result<HttpResponse> r = client.Send(req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->body, "");
+  EXPECT_EQ(r->body_bytes, body.size());
+  EXPECT_EQ(got, body);
+  EXPECT_GT(pieces, 1);
+}
+
+TEST(HttpClientTest, BodyStreamErrorAbortsTheTransferWithThatError) {
+  std::string body(300000, 'q');
+  TestHttpServer server([&](const SeenRequest&) { return Response(200, body); });
+  HttpClient client;
+  HttpRequest req;
+  req.url = server.url("/");
+  req.body_stream = [&](const HttpResponse&, std::span<const std::byte>) {
+    return PreconditionFailed("reader saw enough");
+  };
+  Result<HttpResponse> r = client.Send(req);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kPreconditionFailed) << r.status().ToString();
+
+  HttpRequest again;  // the client stays usable afterwards
+  again.url = server.url("/");
+  Result<HttpResponse> r2 = client.Send(again);
+  ASSERT_TRUE(r2.ok()) << r2.status().ToString();
+  EXPECT_EQ(r2->body, body);
+}
+
+TEST(HttpClientTest, ErrorBodyIsKeptInTheResponseNotTheStream) {
+  TestHttpServer server([&](const SeenRequest&) { return Response(503, "slow down"); });
+  HttpClient client;
+  bool called = false;
+  HttpRequest req;
+  req.url = server.url("/");
+  req.body_stream = [&](const HttpResponse&, std::span<const std::byte>) {
+    called = true;
+    return Status::Ok();
+  };
+  Result<HttpResponse> r = client.Send(req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(r->body, "slow down");
+  EXPECT_FALSE(called);
+}
+
 TEST(HttpClientTest, ConnectionRefusedIsUnavailable) {
   // A bound socket that does not listen refuses connections, and holding it keeps the port ours.
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

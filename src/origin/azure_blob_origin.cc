@@ -85,6 +85,24 @@ class AzureBlobOrigin final : public Origin {
     return resp.body_bytes;
   }
 
+  Result<uint64_t> ReadStream(std::string_view path, std::string_view version, uint64_t offset,
+                              uint64_t length, const ByteSink& sink) override {
+    if (length == 0) return uint64_t{0};
+    AzureRequest req;
+    req.path = BlobPath(path);
+    if (std::string range = RangeValue(offset, length); !range.empty()) {
+      req.headers.emplace_back("x-ms-range", std::move(range));
+    }
+    if (!version.empty()) req.headers.emplace_back("If-Match", QuoteEtag(version));
+    ASSIGN_OR_RETURN(HttpRequest http, Build(std::move(req)));
+    ASSIGN_OR_RETURN(HttpResponse resp,
+                     StreamBody(client_, std::move(http), offset, length, version, sink,
+                                "GET " + uri_.container + "/" + std::string(path)));
+    if (resp.status == 416) return uint64_t{0};  // offset at or past the end
+    if (resp.status != 206 && resp.status != 200) return Error(resp, "GET", path);
+    return uint64_t{resp.body_bytes};
+  }
+
   Result<ListPage> List(const ListOptions& options) override {
     AzureRequest req;
     req.path = "/" + uri_.container;

@@ -93,4 +93,37 @@ Result<HttpResponse> SendInto(HttpClient& client, HttpRequest req, std::span<std
   return resp;
 }
 
+std::string RangeValue(uint64_t offset, uint64_t length) {
+  if (length == kToEnd) return offset == 0 ? "" : "bytes=" + std::to_string(offset) + "-";
+  return "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1);
+}
+
+Result<HttpResponse> StreamBody(HttpClient& client, HttpRequest req, uint64_t offset,
+                                uint64_t length, std::string_view version, const ByteSink& sink,
+                                const std::string& what) {
+  bool checked = false;
+  uint64_t delivered = 0;
+  req.body_stream = [&](const HttpResponse& head, std::span<const std::byte> piece) -> Status {
+    if (!checked) {
+      if (head.status != 206 && !(head.status == 200 && offset == 0)) {
+        return Internal(what + ": server answered " + std::to_string(head.status) +
+                        " to a ranged read (ignored the range)");
+      }
+      if (std::string served = NormalizeEtag(head.Header("etag"));
+          !version.empty() && !served.empty() && served != version) {
+        return PreconditionFailed(what + ": object changed (version " + served + ", expected " +
+                                  std::string(version) + ")");
+      }
+      checked = true;
+    }
+    if (length != kToEnd && delivered + piece.size() > length) {
+      return Internal(what + ": server sent more than the " + std::to_string(length) +
+                      " bytes asked for");
+    }
+    delivered += piece.size();
+    return sink(piece);
+  };
+  return client.Send(req);
+}
+
 }  // namespace unicache

@@ -11,6 +11,7 @@
 
 #include "common/http_client.h"
 #include "common/status.h"
+#include "origin/origin.h"
 
 namespace unicache {
 
@@ -34,5 +35,19 @@ std::string QuoteEtag(std::string_view version);
 // Sends `req` and places a 2xx response body in `dst`; HttpResponse::body_bytes says how many
 // bytes landed there. Other responses keep their (error) body in HttpResponse::body.
 Result<HttpResponse> SendInto(HttpClient& client, HttpRequest req, std::span<std::byte> dst);
+
+// Returns the Range header value for `length` bytes at `offset` (kToEnd: to the end), or ""
+// for a whole object, which is asked for without a Range header.
+std::string RangeValue(uint64_t offset, uint64_t length);
+
+// Sends a GET (`req`, carrying RangeValue(offset, length)) whose 2xx body goes to `sink` as it
+// arrives, once the response shows it is the one asked for: 206 for a range, 200 only for a read
+// from offset 0, and the served ETag equal to `version` when both are known (some servers
+// ignore If-Match). Returns the response; body_bytes counts what `sink` received. Other
+// responses (a 416 for an offset past the end, errors) are left to the caller. `what` names
+// the object in errors.
+Result<HttpResponse> StreamBody(HttpClient& client, HttpRequest req, uint64_t offset,
+                                uint64_t length, std::string_view version, const ByteSink& sink,
+                                const std::string& what);
 
 }  // namespace unicache

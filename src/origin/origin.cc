@@ -1,6 +1,8 @@
 #include "origin/origin.h"
 
+#include <algorithm>
 #include <cctype>
+#include <vector>
 
 #include "origin/azure_blob_origin.h"
 #include "origin/posix_origin.h"
@@ -42,6 +44,22 @@ Result<std::unique_ptr<Origin>> OpenBackend(const OriginSpec& spec) {
 }
 
 }  // namespace
+
+Result<uint64_t> Origin::ReadStream(std::string_view path, std::string_view version,
+                                    uint64_t offset, uint64_t length, const ByteSink& sink) {
+  constexpr uint64_t kPiece = 4ull << 20;
+  std::vector<std::byte> buffer(std::min(length, kPiece));
+  uint64_t delivered = 0;
+  while (delivered < length) {
+    std::span<std::byte> dst(buffer.data(), std::min<uint64_t>(buffer.size(), length - delivered));
+    ASSIGN_OR_RETURN(size_t n, Read(path, version, offset + delivered, dst));
+    if (n == 0) break;
+    RETURN_IF_ERROR(sink(dst.first(n)));
+    delivered += n;
+    if (n < dst.size()) break;  // the end of the object
+  }
+  return delivered;
+}
 
 Result<OriginSpec> ParseOriginSpec(std::string_view text) {
   if (text.empty()) return InvalidArgument("empty --origin: expected NAME=URI or a directory");

@@ -4,6 +4,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -37,6 +39,12 @@ struct ListOptions {
   size_t max_keys = 1000;  // upper bound on objects + prefixes in the page
 };
 
+// Receives an object's bytes in order, as they arrive. An error it returns ends the read.
+using ByteSink = std::function<Status(std::span<const std::byte>)>;
+
+// ReadStream()'s length for "to the end of the object".
+inline constexpr uint64_t kToEnd = std::numeric_limits<uint64_t>::max();
+
 // REQUIRES of all methods: paths were checked with ValidateObjectPath / ValidatePrefix.
 // Implementations are thread-safe: the server calls them from many threads at once. Calls block;
 // the server runs them off its event loop.
@@ -55,6 +63,14 @@ class Origin {
   // object no longer has `version`; Unavailable/DeadlineExceeded for transient failures.
   virtual Result<size_t> Read(std::string_view path, std::string_view version, uint64_t offset,
                               std::span<std::byte> dst) = 0;
+
+  // Hands `length` bytes at `offset` of the object at `version` (or all of them to its end, for
+  // kToEnd) to `sink` in order, with one origin request where the backend can: a read of a
+  // whole object sends no range at all. Returns the number of bytes delivered (short only at
+  // the end of the object). Errors as Read(); a sink error ends the read with that error.
+  // The default reads in Read()-sized pieces.
+  virtual Result<uint64_t> ReadStream(std::string_view path, std::string_view version,
+                                      uint64_t offset, uint64_t length, const ByteSink& sink);
 
   // Lists objects under options.prefix.
   virtual Result<ListPage> List(const ListOptions& options) = 0;

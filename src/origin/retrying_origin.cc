@@ -62,6 +62,30 @@ class RetryingOrigin final : public Origin {
     return Run<size_t>("read", [&] { return inner_->Read(path, version, offset, dst); });
   }
 
+  // A retry resumes after the bytes the sink already has, so it never sees a byte twice. An
+  // error from the sink itself ends the read at once.
+  Result<uint64_t> ReadStream(std::string_view path, std::string_view version, uint64_t offset,
+                              uint64_t length, const ByteSink& sink) override {
+    uint64_t delivered = 0;
+    Status sink_error;
+    ByteSink counted = [&](std::span<const std::byte> piece) -> Status {
+      sink_error = sink(piece);
+      if (sink_error.ok()) delivered += piece.size();
+      return sink_error;
+    };
+    return Run<uint64_t>("read", [&]() -> Result<uint64_t> {
+      uint64_t left = length == kToEnd ? kToEnd : length - delivered;
+      if (left == 0) return delivered;
+      Result<uint64_t> n = inner_->ReadStream(path, version, offset + delivered, left, counted);
+      if (!sink_error.ok()) {  // the reader's own error: never retried
+        if (!sink_error.retryable()) return sink_error;
+        return Internal("read stopped by its reader: " + sink_error.ToString());
+      }
+      if (!n.ok()) return n.status();
+      return delivered;
+    });
+  }
+
   Result<ListPage> List(const ListOptions& options) override {
     return Run<ListPage>("list", [&] { return inner_->List(options); });
   }

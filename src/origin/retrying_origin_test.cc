@@ -76,6 +76,45 @@ class FlakyOrigin final : public Origin {
   std::atomic<int> max_in_flight_{0};
 };
 
+// An origin whose streams break after `cut` bytes on the first `cuts` calls; records where
+// each stream started. Thread-compatible.
+class CutStreamOrigin final : public Origin {
+ public:
+  CutStreamOrigin(int cuts, size_t cut) : cuts_(cuts), cut_(cut) {
+    for (size_t i = 0; i < data_.size(); ++i) data_[i] = static_cast<char>(i * 13 + 1);
+  }
+  std::string_view Scheme() const override { return "mem"; }
+  Result<ObjectInfo> Stat(std::string_view) override {
+    return ObjectInfo{"obj", data_.size(), "v1", 0};
+  }
+  Result<size_t> Read(std::string_view, std::string_view, uint64_t, std::span<std::byte>) override {
+    return Unimplemented("streams only");
+  }
+  Result<uint64_t> ReadStream(std::string_view, std::string_view, uint64_t offset, uint64_t length,
+                              const ByteSink& sink) override {
+    starts_.push_back({offset, length});
+    uint64_t end = length == kToEnd ? data_.size() : offset + length;
+    bool cut = static_cast<int>(starts_.size()) <= cuts_;
+    uint64_t stop = cut ? std::min<uint64_t>(end, offset + cut_) : end;
+    RETURN_IF_ERROR(sink(std::as_bytes(std::span(data_.data() + offset, stop - offset))));
+    if (cut) return Unavailable("connection reset by peer");
+    return stop - offset;
+  }
+  Result<ListPage> List(const ListOptions&) override { return ListPage{}; }
+  Result<ObjectInfo> Write(std::string_view, std::span<const std::byte>) override {
+    return Unimplemented("read-only");
+  }
+
+  const std::string& data() const { return data_; }
+  const std::vector<std::pair<uint64_t, uint64_t>>& starts() const { return starts_; }
+
+ private:
+  const int cuts_;
+  const size_t cut_;
+  std::string data_ = std::string(10000, '\0');
+  std::vector<std::pair<uint64_t, uint64_t>> starts_;
+};
+
 RetryOptions FastOptions() {
   RetryOptions o;
   o.initial_backoff = milliseconds(1);
@@ -200,6 +239,50 @@ TEST(RetryingOriginTest, WaitingForASlotRespectsTheDeadline) {
   EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded);
   EXPECT_LT(Clock::now() - start, milliseconds(200));
   holder.join();
+}
+
+TEST(RetryingOriginTest, BrokenStreamsResumeWhereTheyStoppedWithEveryByteOnce) {
+  auto inner = std::make_unique<CutStreamOrigin>(/*cuts=*/2, /*cut=*/3000);
+  CutStreamOrigin* raw = inner.get();
+  std::unique_ptr<Origin> origin = WrapWithRetries(std::move(inner), FastOptions());
+  std::string got;
+  Result<uint64_t> n = origin->ReadStream("obj", "v1", 0, kToEnd, [&](auto piece) {
+    got.append(reinterpret_cast<const char*>(piece.data()), piece.size());
+    return Status::Ok();
+  });
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, raw->data().size());
+  EXPECT_EQ(got, raw->data());
+  ASSERT_EQ(raw->starts().size(), 3u);
+  EXPECT_EQ(raw->starts()[1], std::make_pair(uint64_t{3000}, kToEnd));
+  EXPECT_EQ(raw->starts()[2], std::make_pair(uint64_t{6000}, kToEnd));
+}
+
+TEST(RetryingOriginTest, BoundedStreamResumesWithWhatIsLeft) {
+  auto inner = std::make_unique<CutStreamOrigin>(/*cuts=*/1, /*cut=*/1000);
+  CutStreamOrigin* raw = inner.get();
+  std::unique_ptr<Origin> origin = WrapWithRetries(std::move(inner), FastOptions());
+  std::string got;
+  Result<uint64_t> n = origin->ReadStream("obj", "v1", 500, 4000, [&](auto piece) {
+    got.append(reinterpret_cast<const char*>(piece.data()), piece.size());
+    return Status::Ok();
+  });
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(got, raw->data().substr(500, 4000));
+  ASSERT_EQ(raw->starts().size(), 2u);
+  EXPECT_EQ(raw->starts()[1], std::make_pair(uint64_t{1500}, uint64_t{3000}));
+}
+
+TEST(RetryingOriginTest, AnErrorFromTheStreamsReaderIsNeverRetried) {
+  auto inner = std::make_unique<CutStreamOrigin>(/*cuts=*/0, /*cut=*/0);
+  CutStreamOrigin* raw = inner.get();
+  std::unique_ptr<Origin> origin = WrapWithRetries(std::move(inner), FastOptions());
+  Result<uint64_t> n = origin->ReadStream("obj", "v1", 0, kToEnd, [](auto) {
+    return Unavailable("reader went away");  // retryable code, but not the origin's failure
+  });
+  ASSERT_FALSE(n.ok());
+  EXPECT_FALSE(n.status().retryable()) << n.status().ToString();
+  EXPECT_EQ(raw->starts().size(), 1u);
 }
 
 }  // namespace

@@ -71,6 +71,23 @@ class S3Origin final : public Origin {
     return resp.body_bytes;
   }
 
+  Result<uint64_t> ReadStream(std::string_view path, std::string_view version, uint64_t offset,
+                              uint64_t length, const ByteSink& sink) override {
+    if (length == 0) return uint64_t{0};
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (std::string range = RangeValue(offset, length); !range.empty()) {
+      headers.emplace_back("range", std::move(range));
+    }
+    if (!version.empty()) headers.emplace_back("if-match", QuoteEtag(version));
+    HttpRequest http = Build("GET", ObjectPath(path), {}, std::move(headers), "");
+    ASSIGN_OR_RETURN(HttpResponse resp,
+                     StreamBody(client_, std::move(http), offset, length, version, sink,
+                                "GET s3://" + uri_.bucket + "/" + uri_.root + std::string(path)));
+    if (resp.status == 416) return uint64_t{0};
+    if (resp.status != 206 && resp.status != 200) return Error(resp, "GET", path);
+    return uint64_t{resp.body_bytes};
+  }
+
   Result<ListPage> List(const ListOptions& options) override {
     std::vector<std::pair<std::string, std::string>> query = {{"list-type", "2"}};
     std::string prefix = uri_.root + options.prefix;

@@ -58,6 +58,12 @@ Status ValidateNodeOptions(const NodeOptions& o) {
   if (o.ram_bytes < o.block_size) {
     return InvalidArgument("--ram must hold at least one block (" + FormatSize(o.block_size) + ")");
   }
+  if (o.fetch_run_bytes != 0 &&
+      (o.fetch_run_bytes < 2 * o.block_size || o.fetch_run_bytes > o.ram_bytes)) {
+    return InvalidArgument("--fetch-run must be 0 or between two blocks (" +
+                           FormatSize(2 * o.block_size) + ") and --ram (" +
+                           FormatSize(o.ram_bytes) + ")");
+  }
   if (o.blocking_threads == 0) return InvalidArgument("blocking threads must be > 0");
   if (!o.peers.empty() && !o.discovery.empty()) {
     return InvalidArgument("give either --peers or --discovery, not both");
@@ -262,6 +268,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   impl->pool = std::make_unique<asio::thread_pool>(options.blocking_threads);
   ObjectServiceOptions service_options;
   service_options.block_size = options.block_size;
+  service_options.fetch_run_bytes = options.fetch_run_bytes;
   service_options.metadata_ttl =
       options.immutable ? std::chrono::milliseconds::max() : options.metadata_ttl;
   impl->service =

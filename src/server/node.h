@@ -25,6 +25,8 @@ struct NodeOptions {
   size_t io_threads = 0;         // event-loop threads; 0 = one per core
   size_t blocking_threads = 64;  // origin and disk I/O
   size_t readahead_blocks = 8;   // parallel block fetches ahead of a sequential reader
+  uint64_t fetch_run_bytes =
+      0;  // bytes of blocks one streamed origin request may fill; 0 = one block
   size_t max_connections = 4096;
   uint64_t max_upload_bytes = 1ull << 30;  // largest PUT body (write-through uploads)
 

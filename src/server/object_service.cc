@@ -2,7 +2,41 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
+#include <cstring>
+#include <future>
+
 namespace unicache {
+namespace {
+
+// Run threads: a run holds one origin stream, so this also bounds the streams per node.
+constexpr int kRunThreads = 8;
+
+}  // namespace
+
+// One run's blocks in flight: block `index` for the caller that started it, then the claimed
+// ones after it. Whatever is unpublished when it is destroyed (a node stopping before the run
+// started) finishes with an error, so no waiter is left hanging.
+struct ObjectService::Run {
+  std::promise<Result<BlockRef>> first;
+  bool first_done = false;
+  std::vector<BlockFlights::Claim> claims;  // finished in order, each exactly once
+  size_t claims_done = 0;
+
+  void Publish(Result<BlockRef> block) {
+    if (!first_done) {
+      first_done = true;
+      first.set_value(std::move(block));
+    } else {
+      claims[claims_done++].Finish(std::move(block));
+    }
+  }
+  void FailRest(const Status& st) {
+    if (!first_done) Publish(st);
+    while (claims_done < claims.size()) Publish(st);
+  }
+  ~Run() { FailRest(Unavailable("node stopping before the block was read")); }
+};
 
 ObjectService::ObjectService(ObjectServiceOptions options, BlockStore* store,
                              std::map<std::string, std::unique_ptr<Origin>> origins,
@@ -28,7 +62,12 @@ ObjectService::ObjectService(ObjectServiceOptions options, BlockStore* store,
                                  "Blocks not in the cache (fetched from origin or peer).");
   coalesced_ = &metrics->GetCounter("unicache_singleflight_coalesced_total", {},
                                     "Block misses that joined another request's origin fetch.");
+  if (options_.fetch_run_bytes > options_.block_size) {
+    run_pool_ = std::make_unique<boost::asio::thread_pool>(kRunThreads);
+  }
 }
+
+ObjectService::~ObjectService() = default;
 
 std::vector<std::string> ObjectService::OriginNames() const {
   std::vector<std::string> names;
@@ -70,6 +109,10 @@ Result<ObjectInfo> ObjectService::StatBlocking(const std::string& origin_name,
 Result<BlockRef> ObjectService::FetchFromOrigin(const std::string& origin_name, Origin* origin,
                                                 const ObjectInfo& info, uint64_t index,
                                                 const Key128& key) {
+  if (std::vector<BlockFlights::Claim> claims = ClaimRun(origin_name, info, index);
+      !claims.empty()) {
+    return FetchRun(origin_name, origin, info, index, std::move(claims));
+  }
   uint64_t offset = index * options_.block_size;
   uint64_t length = std::min<uint64_t>(options_.block_size, info.size - offset);
   auto block = Block::Allocate(length);
@@ -91,6 +134,80 @@ Result<BlockRef> ObjectService::FetchFromOrigin(const std::string& origin_name, 
   }
   store_->Put(key, block);
   return BlockRef(std::move(block));
+}
+
+std::vector<ObjectService::BlockFlights::Claim> ObjectService::ClaimRun(
+    const std::string& origin_name, const ObjectInfo& info, uint64_t index) {
+  std::vector<BlockFlights::Claim> claims;
+  if (run_pool_ == nullptr) return claims;
+  if (runs_active_.fetch_add(1) >= kRunThreads) {  // every run thread busy: no run
+    runs_active_.fetch_sub(1);
+    return claims;
+  }
+  const uint64_t max_blocks = options_.fetch_run_bytes / options_.block_size;
+  const uint64_t end = std::min(BlockCount(info.size), index + max_blocks);
+  for (uint64_t i = index + 1; i < end; ++i) {
+    Key128 key = BlockKey(origin_name, info.path, info.version, i);
+    if (router_ != nullptr && !router_->Owns(key, origin_name, info.path)) break;
+    if (store_->Contains(key)) break;
+    std::optional<BlockFlights::Claim> claim =
+        block_flights_.TryClaim(key, Unavailable("block read abandoned"));
+    if (!claim) break;
+    claims.push_back(std::move(*claim));
+  }
+  if (claims.empty()) runs_active_.fetch_sub(1);  // FetchRun releases the slot otherwise
+  return claims;
+}
+
+Result<BlockRef> ObjectService::FetchRun(const std::string& origin_name, Origin* origin,
+                                         const ObjectInfo& info, uint64_t index,
+                                         std::vector<BlockFlights::Claim> claims) {
+  auto run = std::make_shared<Run>();
+  run->claims = std::move(claims);
+  std::future<Result<BlockRef>> first = run->first.get_future();
+  boost::asio::post(*run_pool_, [this, origin_name, origin, info, index, run] {
+    StreamRun(origin_name, origin, info, index, *run);
+    runs_active_.fetch_sub(1);
+  });
+  return first.get();
+}
+
+void ObjectService::StreamRun(const std::string& origin_name, Origin* origin,
+                              const ObjectInfo& info, uint64_t index, Run& run) {
+  const uint64_t bs = options_.block_size;
+  const uint64_t offset = index * bs;
+  const uint64_t end = std::min(info.size, (index + 1 + run.claims.size()) * bs);
+  OriginMetrics& m = origin_metrics_.at(origin_name);
+  m.requests->Inc();
+  uint64_t current = index;
+  std::shared_ptr<Block> block = Block::Allocate(std::min(bs, info.size - offset));
+  size_t filled = 0;
+  ByteSink sink = [&](std::span<const std::byte> piece) -> Status {
+    while (!piece.empty()) {
+      if (block == nullptr) return PreconditionFailed("object grew while reading: " + info.path);
+      size_t n = std::min(piece.size(), block->size() - filled);
+      std::memcpy(block->mutable_bytes().data() + filled, piece.data(), n);
+      filled += n;
+      piece = piece.subspan(n);
+      if (filled < block->size()) continue;
+      store_->Put(BlockKey(origin_name, info.path, info.version, current), block);
+      m.bytes->Inc(block->size());
+      run.Publish(BlockRef(std::move(block)));
+      block = nullptr;
+      filled = 0;
+      if (++current * bs < end) block = Block::Allocate(std::min(bs, info.size - current * bs));
+    }
+    return Status::Ok();
+  };
+  // To the object's end, when the run reaches it: a read from 0 is then a plain GET.
+  const uint64_t length = end == info.size ? kToEnd : end - offset;
+  Result<uint64_t> n = origin->ReadStream(info.path, info.version, offset, length, sink);
+  if (n.ok() && *n == end - offset) return;
+  Status st =
+      n.ok() ? PreconditionFailed("object changed while reading: " + info.path) : n.status();
+  m.errors->Inc();
+  if (st.code() == StatusCode::kPreconditionFailed) metadata_.Invalidate(origin_name, info.path);
+  run.FailRest(st);
 }
 
 Result<BlockRef> ObjectService::GetBlockBlocking(const std::string& origin_name,

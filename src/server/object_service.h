@@ -2,11 +2,15 @@
 // cache, blocks through the block store, misses through single-flight to the origin.
 #pragma once
 
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/hash.h"
 #include "common/metrics.h"
@@ -26,6 +30,12 @@ struct ObjectServiceOptions {
   uint64_t block_size = 4ull << 20;
   std::chrono::milliseconds metadata_ttl{10000};  // milliseconds::max() for immutable origins
   size_t metadata_entries = 1 << 20;
+  // Up to this many bytes of blocks, from a missed one on, are read from the origin in one
+  // streamed request (one GET without a range when that covers the whole object), each block
+  // published as soon as its bytes are in. At most one block (the default): one ranged request
+  // per block, sent in parallel by readahead, which suits cloud stores, whose single streams
+  // are slow; runs suit origins whose per-request cost is high (docs/ARCHITECTURE.md).
+  uint64_t fetch_run_bytes = 0;
 };
 
 // Thread-safe. Methods named *Blocking do I/O and must run off the event loop; the others never
@@ -37,6 +47,7 @@ class ObjectService {
   ObjectService(ObjectServiceOptions options, BlockStore* store,
                 std::map<std::string, std::unique_ptr<Origin>> origins, MetricsRegistry* metrics,
                 Router* router = nullptr, PeerClient* peers = nullptr);
+  ~ObjectService();
 
   uint64_t block_size() const { return options_.block_size; }
   // Returns true when an origin of that name is configured.
@@ -98,6 +109,22 @@ class ObjectService {
   Result<BlockRef> FetchFromOrigin(const std::string& origin_name, Origin* origin,
                                    const ObjectInfo& info, uint64_t index, const Key128& key);
 
+  using BlockFlights = SingleFlight<Key128, Result<BlockRef>>;
+  // Claims the blocks after `index` that a run from it may read: consecutive, fetched from the
+  // origin by this node, not cached, not being fetched. Empty when runs are off or all run
+  // threads are busy; otherwise a run thread is reserved for FetchRun.
+  std::vector<BlockFlights::Claim> ClaimRun(const std::string& origin_name, const ObjectInfo& info,
+                                            uint64_t index);
+  // Reads block `index` and the claimed ones after it with one streamed origin request on a run
+  // thread; returns block `index` as soon as it is in.
+  Result<BlockRef> FetchRun(const std::string& origin_name, Origin* origin, const ObjectInfo& info,
+                            uint64_t index, std::vector<BlockFlights::Claim> claims);
+  struct Run;
+  // The run thread's part of FetchRun: publishes each block as it completes; a failure
+  // finishes every block not yet published with the error.
+  void StreamRun(const std::string& origin_name, Origin* origin, const ObjectInfo& info,
+                 uint64_t index, Run& run);
+
   const ObjectServiceOptions options_;
   BlockStore* const store_;  // not owned
   Router* const router_;     // not owned; may be null
@@ -105,13 +132,18 @@ class ObjectService {
   const std::map<std::string, std::unique_ptr<Origin>> origins_;
   std::map<std::string, OriginMetrics> origin_metrics_;
   MetadataCache metadata_;
-  SingleFlight<Key128, Result<BlockRef>> block_flights_;
+  BlockFlights block_flights_;
   SingleFlight<std::string, Result<ObjectInfo>> stat_flights_;
 
   Counter* hits_ram_;
   Counter* hits_ssd_;
   Counter* misses_;
   Counter* coalesced_;
+
+  std::atomic<int> runs_active_{0};
+  // Threads that stream runs (null when runs are off). Declared last: destroyed first, while
+  // everything a run uses still exists.
+  std::unique_ptr<boost::asio::thread_pool> run_pool_;
 };
 
 }  // namespace unicache

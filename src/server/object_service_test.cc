@@ -89,6 +89,47 @@ class CountingOrigin final : public Origin {
     return n;
   }
 
+  // Streams in 1000-byte pieces, stopping at the gate before the first one; can fail after a
+  // number of bytes (FailStreamAfter).
+  Result<uint64_t> ReadStream(std::string_view path, std::string_view version, uint64_t offset,
+                              uint64_t length, const ByteSink& sink) override {
+    stream_calls_.fetch_add(1);
+    std::string data;
+    uint64_t fail_after = 0;
+    {
+      std::unique_lock lock(mu_);
+      last_stream_ = {offset, length};
+      ++reads_at_gate_;
+      cv_.wait(lock, [this] { return !gate_closed_; });
+      --reads_at_gate_;
+      auto it = objects_.find(std::string(path));
+      if (it == objects_.end()) return NotFound("no object " + std::string(path));
+      if (it->second.version != version) return PreconditionFailed("version changed");
+      data = it->second.data;
+      fail_after = std::exchange(fail_stream_after_, 0);
+    }
+    uint64_t end =
+        length == kToEnd ? data.size() : std::min<uint64_t>(data.size(), offset + length);
+    uint64_t pos = offset;
+    while (pos < end) {
+      if (fail_after != 0 && pos - offset >= fail_after) return Unavailable("connection reset");
+      size_t n = std::min<uint64_t>(1000, end - pos);
+      RETURN_IF_ERROR(sink(std::as_bytes(std::span(data.data() + pos, n))));
+      pos += n;
+    }
+    return pos - offset;
+  }
+  // Makes the next ReadStream() fail once it has delivered about `bytes`.
+  void FailStreamAfter(uint64_t bytes) {
+    std::lock_guard lock(mu_);
+    fail_stream_after_ = bytes;
+  }
+  int stream_calls() const { return stream_calls_.load(); }
+  std::pair<uint64_t, uint64_t> last_stream() {
+    std::lock_guard lock(mu_);
+    return last_stream_;
+  }
+
   Result<ListPage> List(const ListOptions& options) override {
     list_calls_.fetch_add(1);
     std::lock_guard lock(mu_);
@@ -122,6 +163,9 @@ class CountingOrigin final : public Origin {
   bool gate_closed_ = false;
   int reads_at_gate_ = 0;
   Status fail_next_read_;
+  uint64_t fail_stream_after_ = 0;
+  std::pair<uint64_t, uint64_t> last_stream_;
+  std::atomic<int> stream_calls_{0};
   std::atomic<int> stat_calls_{0};
   std::atomic<int> read_calls_{0};
   std::atomic<int> list_calls_{0};
@@ -170,7 +214,7 @@ class ObjectServiceTest : public ::testing::Test {
     std::filesystem::remove_all(dir_, ec);
   }
 
-  void OpenService(uint64_t ram_bytes) {
+  void OpenService(uint64_t ram_bytes, uint64_t fetch_run_bytes = 0) {
     service_.reset();
     store_.reset();
     StoreOptions so;
@@ -191,6 +235,7 @@ class ObjectServiceTest : public ::testing::Test {
     ObjectServiceOptions options;
     options.block_size = kBlockSize;
     options.metadata_ttl = 1h;
+    options.fetch_run_bytes = fetch_run_bytes;
     service_ =
         std::make_unique<ObjectService>(options, store_.get(), std::move(origins), &metrics_);
   }
@@ -516,4 +561,110 @@ TEST_F(ObjectServiceTest, ListGoesToTheOrigin) {
 }
 
 }  // namespace
+TEST_F(ObjectServiceTest, WithoutFetchRunEachBlockIsItsOwnRangedRead) {
+  origin_->Set("run", Bytes(4 * kBlockSize, 20), "v1");
+  ObjectInfo info = StatOk("run");
+  ASSERT_TRUE(service_->GetBlockBlocking("mem", info, 0).ok());
+  EXPECT_EQ(origin_->read_calls(), 1);
+  EXPECT_EQ(origin_->stream_calls(), 0);
+  EXPECT_FALSE(service_->HasBlock("mem", info, 1));
+}
+
+TEST_F(ObjectServiceTest, FetchRunReadsTheFollowingBlocksWithOneStreamToTheEnd) {
+  OpenService(1 << 20, /*fetch_run_bytes=*/16 * kBlockSize);
+  std::string data = Bytes(6 * kBlockSize + 100, 21);  // a short last block
+  origin_->Set("run", data, "v1");
+  ObjectInfo info = StatOk("run");
+  BlockSource source = BlockSource::kRam;
+  Result<BlockRef> first = service_->GetBlockBlocking("mem", info, 0, &source);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(source, BlockSource::kOrigin);
+  EXPECT_EQ(BlockString(*first), data.substr(0, kBlockSize));
+  // The rest of the run lands in the store without further calls.
+  ASSERT_TRUE(WaitFor([&] { return service_->HasBlock("mem", info, 6); }));
+  for (uint64_t i = 1; i < 7; ++i) {
+    Result<BlockRef> b = service_->GetBlockBlocking("mem", info, i, &source);
+    ASSERT_TRUE(b.ok()) << i << ": " << b.status().ToString();
+    EXPECT_EQ(source, BlockSource::kRam) << i;
+    EXPECT_EQ(BlockString(*b), data.substr(i * kBlockSize, kBlockSize)) << i;
+  }
+  EXPECT_EQ(origin_->stream_calls(), 1);
+  EXPECT_EQ(origin_->read_calls(), 0);
+  EXPECT_EQ(origin_->last_stream(), std::make_pair(uint64_t{0}, kToEnd));  // a plain GET
+  EXPECT_EQ(Metric("unicache_origin_bytes_total{origin=\"mem\"}"),
+            static_cast<int64_t>(data.size()));
+}
+
+TEST_F(ObjectServiceTest, FetchRunIsBoundedAndStopsAtACachedBlock) {
+  OpenService(1 << 20, /*fetch_run_bytes=*/4 * kBlockSize);
+  std::string data = Bytes(10 * kBlockSize, 22);
+  origin_->Set("run", data, "v1");
+  ObjectInfo info = StatOk("run");
+  ASSERT_TRUE(service_->GetBlockBlocking("mem", info, 5).ok());  // run 5..8
+  ASSERT_TRUE(WaitFor([&] { return service_->HasBlock("mem", info, 8); }));
+  EXPECT_EQ(origin_->last_stream(), std::make_pair(5 * kBlockSize, 4 * kBlockSize));
+  EXPECT_FALSE(service_->HasBlock("mem", info, 9));
+  ASSERT_TRUE(service_->GetBlockBlocking("mem", info, 3).ok());  // run 3..4: 5 is cached
+  ASSERT_TRUE(WaitFor([&] { return service_->HasBlock("mem", info, 4); }));
+  EXPECT_EQ(origin_->last_stream(), std::make_pair(3 * kBlockSize, 2 * kBlockSize));
+  EXPECT_EQ(origin_->stream_calls(), 2);
+}
+
+TEST_F(ObjectServiceTest, ConcurrentReadersOfARunShareItsStream) {
+  OpenService(1 << 20, /*fetch_run_bytes=*/8 * kBlockSize);
+  std::string data = Bytes(8 * kBlockSize, 23);
+  origin_->Set("run", data, "v1");
+  ObjectInfo info = StatOk("run");
+  origin_->CloseGate();
+  std::vector<Result<BlockRef>> results(8, Result<BlockRef>(Internal("not run")));
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] { results[0] = service_->GetBlockBlocking("mem", info, 0); });
+  // The run has claimed blocks 1..7 before its request reaches the origin.
+  ASSERT_TRUE(WaitFor([&] { return origin_->reads_at_gate() == 1; }));
+  for (uint64_t i = 1; i < 8; ++i) {
+    threads.emplace_back([&, i] { results[i] = service_->GetBlockBlocking("mem", info, i); });
+  }
+  ASSERT_TRUE(WaitFor([&] { return Metric("unicache_cache_misses_total") == 8; }));
+  origin_->OpenGate();
+  for (auto& t : threads) t.join();
+  for (uint64_t i = 0; i < 8; ++i) {
+    ASSERT_TRUE(results[i].ok()) << i << ": " << results[i].status().ToString();
+    EXPECT_EQ(BlockString(*results[i]), data.substr(i * kBlockSize, kBlockSize)) << i;
+  }
+  EXPECT_EQ(origin_->stream_calls(), 1);
+  EXPECT_EQ(origin_->read_calls(), 0);
+  EXPECT_EQ(Metric("unicache_singleflight_coalesced_total"), 7);
+}
+
+TEST_F(ObjectServiceTest, FetchRunFailingMidwayKeepsWholeBlocksOnlyAndTheNextReadRetries) {
+  OpenService(1 << 20, /*fetch_run_bytes=*/8 * kBlockSize);
+  std::string data = Bytes(8 * kBlockSize, 24);
+  origin_->Set("run", data, "v1");
+  ObjectInfo info = StatOk("run");
+  origin_->FailStreamAfter(kBlockSize + kBlockSize / 2);
+  Result<BlockRef> first = service_->GetBlockBlocking("mem", info, 0);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();  // published before the failure
+  ASSERT_TRUE(WaitFor([&] { return Metric("unicache_origin_errors_total{origin=\"mem\"}") == 1; }));
+  EXPECT_TRUE(service_->HasBlock("mem", info, 0));
+  for (uint64_t i = 1; i < 8; ++i) EXPECT_FALSE(service_->HasBlock("mem", info, i)) << i;
+  Result<BlockRef> second = service_->GetBlockBlocking("mem", info, 1);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(BlockString(*second), data.substr(kBlockSize, kBlockSize));
+  EXPECT_EQ(origin_->stream_calls(), 2);
+}
+
+TEST_F(ObjectServiceTest, FetchRunOfAChangedObjectIsPreconditionFailedAndDropsMetadata) {
+  OpenService(1 << 20, /*fetch_run_bytes=*/8 * kBlockSize);
+  origin_->Set("run", Bytes(4 * kBlockSize, 25), "v1");
+  ObjectInfo info = StatOk("run");
+  origin_->Set("run", Bytes(4 * kBlockSize, 26), "v2");
+  Result<BlockRef> b = service_->GetBlockBlocking("mem", info, 0);
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().code(), StatusCode::kPreconditionFailed);
+  for (uint64_t i = 0; i < 4; ++i) EXPECT_FALSE(service_->HasBlock("mem", info, i)) << i;
+  int stats = origin_->stat_calls();
+  EXPECT_EQ(StatOk("run").version, "v2");  // metadata was dropped: asked again
+  EXPECT_EQ(origin_->stat_calls(), stats + 1);
+}
+
 }  // namespace unicache

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <latch>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -175,4 +176,77 @@ TEST_F(SingleFlightTest, NullCoalescedPointerIsAllowed) {
 }
 
 }  // namespace
+TEST(SingleFlightClaimTest, CallersWaitForTheClaimAndShareItsValue) {
+  SingleFlight<int, int> flights;
+  std::optional<SingleFlight<int, int>::Claim> claim = flights.TryClaim(7, -1);
+  ASSERT_TRUE(claim.has_value());
+  EXPECT_FALSE(flights.TryClaim(7, -1).has_value());  // one claim per key at a time
+  EXPECT_TRUE(flights.TryClaim(8, -1).has_value());   // other keys are free (and freed again)
+  std::atomic<int> runs{0};
+  std::vector<int> got(4, 0);
+  std::vector<bool> coalesced(4, false);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      bool c = false;
+      got[i] = flights.Do(
+          7, [&] { return ++runs, 0; }, &c);
+      coalesced[i] = c;
+    });
+  }
+  // Give the callers time to join the claim's flight. Not a timing assertion: a caller that
+  // came late would run its own function, and the checks below would fail.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  claim->Finish(42);
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(got[i], 42) << i;
+    EXPECT_TRUE(coalesced[i]) << i;
+  }
+  EXPECT_EQ(runs.load(), 0);
+  EXPECT_EQ(flights.InFlight(), 0u);
+  EXPECT_EQ(flights.Do(7, [] { return 5; }), 5);  // the key is forgotten once finished
+}
+
+TEST(SingleFlightClaimTest, ADroppedClaimFinishesWithItsFallback) {
+  SingleFlight<int, int> flights;
+  std::optional<SingleFlight<int, int>::Claim> claim = flights.TryClaim(1, -9);
+  ASSERT_TRUE(claim.has_value());
+  int got = 0;
+  bool coalesced = false;
+  std::thread waiter([&] {
+    got = flights.Do(
+        1, [] { return 3; }, &coalesced);
+  });
+  while (flights.InFlight() != 1) std::this_thread::yield();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let the waiter join the flight
+  std::optional<SingleFlight<int, int>::Claim> moved = std::move(claim);
+  claim.reset();  // a moved-from claim finishes nothing
+  EXPECT_EQ(flights.InFlight(), 1u);
+  moved.reset();
+  waiter.join();
+  // The waiter normally joined the claim (and got its fallback); one that came after the drop
+  // ran on its own.
+  EXPECT_EQ(got, coalesced ? -9 : 3);
+  EXPECT_EQ(flights.InFlight(), 0u);
+}
+
+TEST(SingleFlightClaimTest, ClaimWhileARunIsInFlightFails) {
+  SingleFlight<int, int> flights;
+  std::atomic<bool> inside{false};
+  std::atomic<bool> release{false};
+  std::thread leader([&] {
+    flights.Do(3, [&] {
+      inside = true;
+      while (!release) std::this_thread::yield();
+      return 1;
+    });
+  });
+  while (!inside) std::this_thread::yield();
+  EXPECT_FALSE(flights.TryClaim(3, 0).has_value());
+  release = true;
+  leader.join();
+  EXPECT_TRUE(flights.TryClaim(3, 0).has_value());
+}
+
 }  // namespace unicache

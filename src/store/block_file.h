@@ -1,10 +1,13 @@
 // Block files: the SSD tier's on-disk format, one file per block.
 //
-// A file is a 64-byte header followed by the block's bytes. All integers are little-endian.
+// A file is a 64-byte header, zeros up to kBlockDataOffset (4 KiB), then the block's bytes, so
+// the whole file is written with one O_DIRECT write (the data stays out of the page cache: the
+// RAM tier is the cache, and on the VMs measured a buffered write cost ~2 ms of CPU per MiB).
+// All integers are little-endian.
 //   offset  size  field
 //        0     4  magic "UCBK"
 //        4     2  format version (kBlockFileVersion)
-//        6     2  header size (64)
+//        6     2  data offset (kBlockDataOffset)
 //        8    16  key (hi, lo)
 //       24     8  data length
 //       32     8  XXH3-64 of the data
@@ -28,8 +31,9 @@
 namespace unicache {
 
 inline constexpr uint32_t kBlockFileMagic = 0x4b424355;  // "UCBK" read as little-endian
-inline constexpr uint16_t kBlockFileVersion = 1;
+inline constexpr uint16_t kBlockFileVersion = 2;         // 1 had its data at offset 64
 inline constexpr size_t kBlockHeaderSize = 64;
+inline constexpr size_t kBlockDataOffset = 4096;  // also the file's size beyond its data
 inline constexpr std::string_view kBlockFileSuffix = ".blk";
 inline constexpr std::string_view kTempFileSuffix = ".tmp";
 
@@ -52,6 +56,7 @@ std::string BlockFilePath(const std::string& root, const Key128& key);
 
 // Writes `block` as the file for `key` under `root` (temp file, optional fdatasync, rename),
 // creating the fan-out directory when missing. On failure no file for `key` is left behind.
+// Uses O_DIRECT where the file system supports it, buffered writes elsewhere (e.g. tmpfs).
 Status WriteBlockFile(const std::string& root, const Key128& key, const Block& block, bool sync);
 
 // Reads and verifies the file for `key` under `root`, which should hold `expected_length` bytes

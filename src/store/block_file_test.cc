@@ -57,7 +57,7 @@ TEST(BlockFileTest, WriteThenReadReturnsSameBytes) {
   BlockRef b = TestBlock(100000, 4);
   ASSERT_TRUE(WriteBlockFile(dir.path(), TestKey(4), *b, /*sync=*/true).ok());
   EXPECT_EQ(std::filesystem::file_size(BlockFilePath(dir.path(), TestKey(4))),
-            100000 + kBlockHeaderSize);
+            100000 + kBlockDataOffset);
   EXPECT_FALSE(std::filesystem::exists(BlockFilePath(dir.path(), TestKey(4)) + ".tmp"));
   Result<BlockRef> r = ReadBlockFile(dir.path(), TestKey(4), 100000);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -83,7 +83,7 @@ TEST(BlockFileTest, MissingFileIsNotFound) {
 TEST(BlockFileTest, CorruptDataIsChecksumMismatch) {
   TempDir dir;
   ASSERT_TRUE(WriteBlockFile(dir.path(), TestKey(7), *TestBlock(4096, 7), false).ok());
-  FlipByte(BlockFilePath(dir.path(), TestKey(7)), kBlockHeaderSize + 1000);
+  FlipByte(BlockFilePath(dir.path(), TestKey(7)), kBlockDataOffset + 1000);
   EXPECT_EQ(ReadBlockFile(dir.path(), TestKey(7), 4096).status().code(),
             StatusCode::kChecksumMismatch);
   // The header is intact, so a probe (no data read) still passes.
@@ -94,7 +94,7 @@ TEST(BlockFileTest, TruncatedFileFailsProbeAndRead) {
   TempDir dir;
   ASSERT_TRUE(WriteBlockFile(dir.path(), TestKey(8), *TestBlock(4096, 8), false).ok());
   std::string path = BlockFilePath(dir.path(), TestKey(8));
-  std::filesystem::resize_file(path, kBlockHeaderSize + 100);
+  std::filesystem::resize_file(path, kBlockDataOffset + 100);
   EXPECT_EQ(ProbeBlockFile(path).status().code(), StatusCode::kChecksumMismatch);
   EXPECT_EQ(ReadBlockFile(dir.path(), TestKey(8), 4096).status().code(),
             StatusCode::kChecksumMismatch);

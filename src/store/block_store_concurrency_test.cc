@@ -110,7 +110,7 @@ TEST(BlockStoreConcurrencyTest, SameKeyFromEightThreadsIsStoredOnce) {
   StoreStats st = s->Stats();
   EXPECT_EQ(st.ram_blocks, 1u);
   EXPECT_EQ(st.ssd_blocks, 1u);
-  EXPECT_EQ(st.ssd_bytes, 8192 + kBlockHeaderSize);
+  EXPECT_EQ(st.ssd_bytes, 8192 + kBlockDataOffset);
 }
 
 TEST(BlockStoreConcurrencyTest, ReopenAfterConcurrentUseRecoversConsistentTier) {

@@ -25,7 +25,7 @@ using testing::TestBlock;
 using testing::TestKey;
 
 constexpr uint64_t kBlock = 4096;
-constexpr uint64_t kOnDisk = kBlock + kBlockHeaderSize;
+constexpr uint64_t kOnDisk = kBlock + kBlockDataOffset;
 
 class RecoveryTest : public ::testing::Test {
  protected:
@@ -85,7 +85,7 @@ TEST_F(RecoveryTest, DeletesTempFiles) {
 
 TEST_F(RecoveryTest, DeletesTornShortAndEmptyFiles) {
   Fill(4);
-  fs::resize_file(PathOf(TestKey(0)), kBlockHeaderSize + 1);  // torn data
+  fs::resize_file(PathOf(TestKey(0)), kBlockDataOffset + 1);  // torn data
   fs::resize_file(PathOf(TestKey(1)), 20);                    // torn header
   fs::resize_file(PathOf(TestKey(2)), 0);                     // empty
   auto s = Open();
@@ -121,7 +121,7 @@ TEST_F(RecoveryTest, DoesNotReadDataButCatchesCorruptionOnGet) {
   {
     int fd = ::open(PathOf(TestKey(0)).c_str(), O_RDWR);
     char junk[4] = {1, 2, 3, 4};
-    ASSERT_EQ(::pwrite(fd, junk, 4, kBlockHeaderSize + 7), 4);
+    ASSERT_EQ(::pwrite(fd, junk, 4, kBlockDataOffset + 7), 4);
     ::close(fd);
   }
   auto s = Open();

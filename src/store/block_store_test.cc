@@ -22,7 +22,7 @@ using testing::TestBlock;
 using testing::TestKey;
 
 constexpr uint64_t kBlock = 4096;
-constexpr uint64_t kOnDisk = kBlock + kBlockHeaderSize;
+constexpr uint64_t kOnDisk = kBlock + kBlockDataOffset;
 
 class BlockStoreTest : public ::testing::Test {
  protected:
@@ -233,8 +233,8 @@ TEST_F(BlockStoreTest, CorruptSsdBlockIsDeletedCountedAndNotServed) {
   int fd = ::open(path.c_str(), O_RDWR);
   ASSERT_GE(fd, 0);
   char c = 0x5a;
-  ASSERT_EQ(::pwrite(fd, &c, 1, kBlockHeaderSize + 123), 1);  // wrong with probability 255/256
-  ASSERT_EQ(::pwrite(fd, &c, 1, kBlockHeaderSize + 124), 1);  // ... so change two bytes
+  ASSERT_EQ(::pwrite(fd, &c, 1, kBlockDataOffset + 123), 1);  // wrong with probability 255/256
+  ASSERT_EQ(::pwrite(fd, &c, 1, kBlockDataOffset + 124), 1);  // ... so change two bytes
   ::close(fd);
   EXPECT_EQ(s->Get(TestKey(1)).status().code(), StatusCode::kNotFound);
   EXPECT_FALSE(fs::exists(path));
@@ -262,7 +262,7 @@ TEST_F(BlockStoreTest, TruncatedSsdBlockIsDeletedAndCounted) {
   auto s = Open(0, 1 << 20);
   s->Put(TestKey(1), TestBlock(kBlock, 1));
   s->Flush();
-  fs::resize_file(PathOf(TestKey(1)), kBlockHeaderSize + 10);
+  fs::resize_file(PathOf(TestKey(1)), kBlockDataOffset + 10);
   EXPECT_EQ(s->Get(TestKey(1)).status().code(), StatusCode::kNotFound);
   EXPECT_FALSE(fs::exists(PathOf(TestKey(1))));
   EXPECT_EQ(s->Stats().checksum_failures, 1u);

@@ -103,7 +103,7 @@ bool SsdTier::Index(const Key128& key, uint64_t data_length) {
   std::vector<std::pair<Key128, uint64_t>> evicted;
   {
     std::lock_guard lock(mu_);
-    if (!policy_.Insert(key, data_length + kBlockHeaderSize, &evicted)) return false;
+    if (!policy_.Insert(key, data_length + kBlockDataOffset, &evicted)) return false;
     gen_[key] = ++next_gen_;
     for (const auto& [k, w] : evicted) gen_.erase(k);
     UpdateGauge();
@@ -123,7 +123,7 @@ Result<BlockRef> SsdTier::Read(const Key128& key) {
     auto it = gen_.find(key);
     if (it == gen_.end()) return NotFound("block not in the SSD tier");
     gen = it->second;
-    length = policy_.Weight(key) - kBlockHeaderSize;
+    length = policy_.Weight(key) - kBlockDataOffset;
     policy_.Access(key);
   }
   Result<BlockRef> block = ReadBlockFile(root_, key, length);
@@ -175,7 +175,7 @@ void SsdTier::Erase(const Key128& key) {
   ::unlink(BlockFilePath(root_, key).c_str());
 }
 
-bool SsdTier::Fits(uint64_t size) const { return size + kBlockHeaderSize <= options_.capacity; }
+bool SsdTier::Fits(uint64_t size) const { return size + kBlockDataOffset <= options_.capacity; }
 
 bool SsdTier::Contains(const Key128& key) const {
   std::lock_guard lock(mu_);

@@ -139,6 +139,8 @@ def test_serve_bad_flags(tmp_path):
         (["serve", *base[2:], "--listen", "127.0.0.1:99999"], "port"),
         (["serve", *base, "--origin", f"data={tmp_path}"], "data"),
         (["serve", *base, "--block-size", "1KiB"], "block-size"),
+        (["serve", *base, "--fetch-run", "4MiB"], "fetch-run"),  # less than two blocks
+        (["serve", *base, "--ram", "64MiB", "--fetch-run", "1GiB"], "fetch-run"),  # more than --ram
         (["serve", *base, "--metadata-ttl", "soon"], "metadata-ttl"),
         (["serve", "--listen", f"127.0.0.1:{port}", "--cache-dir", str(tmp_path / "c")], "origin"),
         (["serve", *base[:2], "--origin", f"data={tmp_path}/does-not-exist", "--cache-dir", str(tmp_path / "c")], ""),

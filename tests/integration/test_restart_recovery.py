@@ -9,7 +9,7 @@ import requests
 from conftest import metric, object_url, write_random
 
 BS = 1 << 20
-BLOCK_HEADER = 64  # bytes before the data in a block file (src/store/block_file.h)
+BLOCK_HEADER = 4096  # bytes before the data in a block file (kBlockDataOffset, src/store/block_file.h)
 
 FILES = {"a.bin": 3 * BS + 5, "b.bin": BS, "c/d.bin": 100_000, "c/e.bin": 2 * BS + BS // 2, "one.bin": 1}
 
