@@ -16,6 +16,7 @@ are measured in steady state rather than while their heaps first grow.
 import argparse
 import multiprocessing as mp
 import os
+import shlex
 import shutil
 import socket
 import statistics
@@ -283,6 +284,7 @@ def main():
     ap.add_argument("--clients", default="1,8,32")
     ap.add_argument("--no-warmup", action="store_true",
                     help="skip the untimed warm-up round of puts and deletes before each case")
+    ap.add_argument("--serve-args", default="", help="more `unicache serve` flags, one string")
     ap.add_argument("--bytes", default="256MiB", help="bytes moved per phase and case (at least 2 ops per client)")
     args = ap.parse_args()
     sizes = [parse_size(s) for s in args.sizes.split(",")]
@@ -296,7 +298,8 @@ def main():
         os.makedirs(origin)
         procs.append(Proc([UNICACHE, "serve", "--listen", f"127.0.0.1:{uport}", "--origin", origin,
                            "--cache-dir", os.path.join(workdir, "cache"), "--ram", "64MiB",
-                           "--kv-namespace", "bench=3GiB"], os.path.join(workdir, "unicache.log")))
+                           "--kv-namespace", "bench=3GiB", *shlex.split(args.serve_args)],
+                          os.path.join(workdir, "unicache.log")))
         wait_http(f"http://127.0.0.1:{uport}/healthz")
         usock = os.path.join(workdir, "cache", "kv.sock")  # the node's default --kv-socket
         rport = free_port()
