@@ -184,7 +184,7 @@ TEST(SingleFlightClaimTest, CallersWaitForTheClaimAndShareItsValue) {
   EXPECT_TRUE(flights.TryClaim(8, -1).has_value());   // other keys are free (and freed again)
   std::atomic<int> runs{0};
   std::vector<int> got(4, 0);
-  std::vector<bool> coalesced(4, false);
+  std::vector<int> coalesced(4, 0);  // not vector<bool>: its elements share bytes across threads
   std::vector<std::thread> threads;
   for (int i = 0; i < 4; ++i) {
     threads.emplace_back([&, i] {
