@@ -16,7 +16,6 @@ struct CurlGlobal {
 
 struct Transfer {
   HttpResponse* resp;
-  std::span<std::byte> sink;
   const HttpRequest* req;
   Status stream_error;  // what body_stream returned when it stopped the transfer
   bool overflow = false;
@@ -35,12 +34,13 @@ size_t OnBody(char* data, size_t size, size_t n, void* user) {
     return len;
   }
   // Only a success body goes to the caller's buffer; an error body is kept for the message.
-  if (!t->sink.empty() && success) {
-    if (t->resp->body_bytes + len > t->sink.size()) {
+  const std::span<std::byte> sink = t->req->body_sink;
+  if (!sink.empty() && success) {
+    if (t->resp->body_bytes + len > sink.size()) {
       t->overflow = true;
       return 0;  // aborts the transfer
     }
-    std::memcpy(t->sink.data() + t->resp->body_bytes, data, len);
+    std::memcpy(sink.data() + t->resp->body_bytes, data, len);
   } else {
     t->resp->body.append(data, len);
   }
@@ -119,7 +119,7 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& req) {
   if (curl == nullptr) return Internal("curl_easy_init failed");
   curl_easy_reset(curl);
   HttpResponse resp;
-  Transfer transfer{&resp, req.body_sink, &req};
+  Transfer transfer{&resp, &req};
   curl_slist* headers = nullptr;
   for (const auto& [k, v] : req.headers)
     headers = curl_slist_append(headers, (k + ": " + v).c_str());

@@ -71,17 +71,8 @@ class AzureBlobOrigin final : public Origin {
     ASSIGN_OR_RETURN(HttpRequest http, Build(std::move(req)));
     ASSIGN_OR_RETURN(HttpResponse resp, SendInto(client_, std::move(http), dst));
     if (resp.status == 416) return size_t{0};  // offset at or past the end
-    if (resp.status == 200 && offset != 0) {
-      return Internal("GET " + uri_.container + "/" + std::string(path) +
-                      ": service ignored the range");
-    }
     if (resp.status != 206 && resp.status != 200) return Error(resp, "GET", path);
-    // Some servers ignore If-Match on GET: check the version they actually served.
-    if (std::string served = NormalizeEtag(resp.Header("etag"));
-        !version.empty() && !served.empty() && served != version) {
-      return PreconditionFailed("GET " + std::string(path) + ": object changed (version " + served +
-                                ", expected " + std::string(version) + ")");
-    }
+    RETURN_IF_ERROR(CheckServedRead(resp, offset, version, ReadName(path)));
     return resp.body_bytes;
   }
 
@@ -95,9 +86,8 @@ class AzureBlobOrigin final : public Origin {
     }
     if (!version.empty()) req.headers.emplace_back("If-Match", QuoteEtag(version));
     ASSIGN_OR_RETURN(HttpRequest http, Build(std::move(req)));
-    ASSIGN_OR_RETURN(HttpResponse resp,
-                     StreamBody(client_, std::move(http), offset, length, version, sink,
-                                "GET " + uri_.container + "/" + std::string(path)));
+    ASSIGN_OR_RETURN(HttpResponse resp, StreamBody(client_, std::move(http), offset, length,
+                                                   version, sink, ReadName(path)));
     if (resp.status == 416) return uint64_t{0};  // offset at or past the end
     if (resp.status != 206 && resp.status != 200) return Error(resp, "GET", path);
     return uint64_t{resp.body_bytes};
@@ -140,6 +130,11 @@ class AzureBlobOrigin final : public Origin {
   }
 
  private:
+  // Returns "GET container/blob" for errors about reading `path`.
+  std::string ReadName(std::string_view path) const {
+    return "GET " + uri_.container + "/" + std::string(path);
+  }
+
   std::string BlobPath(std::string_view path) const {
     return "/" + uri_.container + "/" + PercentEncode(uri_.root + std::string(path), true);
   }

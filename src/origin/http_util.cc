@@ -93,6 +93,17 @@ Result<HttpResponse> SendInto(HttpClient& client, HttpRequest req, std::span<std
   return resp;
 }
 
+Status CheckServedRead(const HttpResponse& resp, uint64_t offset, std::string_view version,
+                       const std::string& what) {
+  if (resp.status == 200 && offset != 0) return Internal(what + ": server ignored the range");
+  if (std::string served = NormalizeEtag(resp.Header("etag"));
+      !version.empty() && !served.empty() && served != version) {
+    return PreconditionFailed(what + ": object changed (version " + served + ", expected " +
+                              std::string(version) + ")");
+  }
+  return Status::Ok();
+}
+
 std::string RangeValue(uint64_t offset, uint64_t length) {
   if (length == kToEnd) return offset == 0 ? "" : "bytes=" + std::to_string(offset) + "-";
   return "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1);
@@ -105,15 +116,7 @@ Result<HttpResponse> StreamBody(HttpClient& client, HttpRequest req, uint64_t of
   uint64_t delivered = 0;
   req.body_stream = [&](const HttpResponse& head, std::span<const std::byte> piece) -> Status {
     if (!checked) {
-      if (head.status != 206 && !(head.status == 200 && offset == 0)) {
-        return Internal(what + ": server answered " + std::to_string(head.status) +
-                        " to a ranged read (ignored the range)");
-      }
-      if (std::string served = NormalizeEtag(head.Header("etag"));
-          !version.empty() && !served.empty() && served != version) {
-        return PreconditionFailed(what + ": object changed (version " + served + ", expected " +
-                                  std::string(version) + ")");
-      }
+      RETURN_IF_ERROR(CheckServedRead(head, offset, version, what));
       checked = true;
     }
     if (length != kToEnd && delivered + piece.size() > length) {

@@ -36,16 +36,20 @@ std::string QuoteEtag(std::string_view version);
 // bytes landed there. Other responses keep their (error) body in HttpResponse::body.
 Result<HttpResponse> SendInto(HttpClient& client, HttpRequest req, std::span<std::byte> dst);
 
+// Checks that a 2xx answer to a read at `offset` is the one asked for: a 200 (whole object)
+// only for a read from offset 0, and the served ETag equal to `version` when both are known
+// (some servers ignore If-Match). `what` names the request in errors.
+Status CheckServedRead(const HttpResponse& resp, uint64_t offset, std::string_view version,
+                       const std::string& what);
+
 // Returns the Range header value for `length` bytes at `offset` (kToEnd: to the end), or ""
 // for a whole object, which is asked for without a Range header.
 std::string RangeValue(uint64_t offset, uint64_t length);
 
 // Sends a GET (`req`, carrying RangeValue(offset, length)) whose 2xx body goes to `sink` as it
-// arrives, once the response shows it is the one asked for: 206 for a range, 200 only for a read
-// from offset 0, and the served ETag equal to `version` when both are known (some servers
-// ignore If-Match). Returns the response; body_bytes counts what `sink` received. Other
-// responses (a 416 for an offset past the end, errors) are left to the caller. `what` names
-// the object in errors.
+// arrives, once CheckServedRead() accepts the response. Returns the response; body_bytes counts
+// what `sink` received. Other responses (a 416 for an offset past the end, errors) are left to the
+// caller. `what` names the object in errors.
 Result<HttpResponse> StreamBody(HttpClient& client, HttpRequest req, uint64_t offset,
                                 uint64_t length, std::string_view version, const ByteSink& sink,
                                 const std::string& what);

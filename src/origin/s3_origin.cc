@@ -57,17 +57,8 @@ class S3Origin final : public Origin {
     HttpRequest http = Build("GET", ObjectPath(path), {}, std::move(headers), "");
     ASSIGN_OR_RETURN(HttpResponse resp, SendInto(client_, std::move(http), dst));
     if (resp.status == 416) return size_t{0};
-    if (resp.status == 200 && offset != 0) {
-      return Internal("GET s3://" + uri_.bucket + "/" + uri_.root + std::string(path) +
-                      ": server ignored the range");
-    }
     if (resp.status != 206 && resp.status != 200) return Error(resp, "GET", path);
-    // Some servers ignore If-Match on GET: check the version they actually served.
-    if (std::string served = NormalizeEtag(resp.Header("etag"));
-        !version.empty() && !served.empty() && served != version) {
-      return PreconditionFailed("GET " + std::string(path) + ": object changed (version " + served +
-                                ", expected " + std::string(version) + ")");
-    }
+    RETURN_IF_ERROR(CheckServedRead(resp, offset, version, ReadName(path)));
     return resp.body_bytes;
   }
 
@@ -80,9 +71,8 @@ class S3Origin final : public Origin {
     }
     if (!version.empty()) headers.emplace_back("if-match", QuoteEtag(version));
     HttpRequest http = Build("GET", ObjectPath(path), {}, std::move(headers), "");
-    ASSIGN_OR_RETURN(HttpResponse resp,
-                     StreamBody(client_, std::move(http), offset, length, version, sink,
-                                "GET s3://" + uri_.bucket + "/" + uri_.root + std::string(path)));
+    ASSIGN_OR_RETURN(HttpResponse resp, StreamBody(client_, std::move(http), offset, length,
+                                                   version, sink, ReadName(path)));
     if (resp.status == 416) return uint64_t{0};
     if (resp.status != 206 && resp.status != 200) return Error(resp, "GET", path);
     return uint64_t{resp.body_bytes};
@@ -122,6 +112,11 @@ class S3Origin final : public Origin {
   }
 
  private:
+  // Returns "GET s3://bucket/key" for errors about reading `path`.
+  std::string ReadName(std::string_view path) const {
+    return "GET s3://" + uri_.bucket + "/" + uri_.root + std::string(path);
+  }
+
   std::string ObjectPath(std::string_view path) const {
     return "/" + PercentEncode(uri_.root + std::string(path), true);
   }

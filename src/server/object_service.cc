@@ -111,7 +111,7 @@ Result<BlockRef> ObjectService::FetchFromOrigin(const std::string& origin_name, 
                                                 const Key128& key) {
   if (std::vector<BlockFlights::Claim> claims = ClaimRun(origin_name, info, index);
       !claims.empty()) {
-    return FetchRun(origin_name, origin, info, index, std::move(claims));
+    return FetchRun(origin_name, origin, info, index, key, std::move(claims));
   }
   uint64_t offset = index * options_.block_size;
   uint64_t length = std::min<uint64_t>(options_.block_size, info.size - offset);
@@ -160,20 +160,20 @@ std::vector<ObjectService::BlockFlights::Claim> ObjectService::ClaimRun(
 }
 
 Result<BlockRef> ObjectService::FetchRun(const std::string& origin_name, Origin* origin,
-                                         const ObjectInfo& info, uint64_t index,
+                                         const ObjectInfo& info, uint64_t index, const Key128& key,
                                          std::vector<BlockFlights::Claim> claims) {
   auto run = std::make_shared<Run>();
   run->claims = std::move(claims);
   std::future<Result<BlockRef>> first = run->first.get_future();
-  boost::asio::post(*run_pool_, [this, origin_name, origin, info, index, run] {
-    StreamRun(origin_name, origin, info, index, *run);
+  boost::asio::post(*run_pool_, [this, origin_name, origin, info, index, key, run] {
+    StreamRun(origin_name, origin, info, index, key, *run);
     runs_active_.fetch_sub(1);
   });
   return first.get();
 }
 
 void ObjectService::StreamRun(const std::string& origin_name, Origin* origin,
-                              const ObjectInfo& info, uint64_t index, Run& run) {
+                              const ObjectInfo& info, uint64_t index, const Key128& key, Run& run) {
   const uint64_t bs = options_.block_size;
   const uint64_t offset = index * bs;
   const uint64_t end = std::min(info.size, (index + 1 + run.claims.size()) * bs);
@@ -190,7 +190,8 @@ void ObjectService::StreamRun(const std::string& origin_name, Origin* origin,
       filled += n;
       piece = piece.subspan(n);
       if (filled < block->size()) continue;
-      store_->Put(BlockKey(origin_name, info.path, info.version, current), block);
+      // The keys were computed when the run was claimed.
+      store_->Put(current == index ? key : run.claims[current - index - 1].key(), block);
       m.bytes->Inc(block->size());
       run.Publish(BlockRef(std::move(block)));
       block = nullptr;

@@ -115,15 +115,16 @@ class ObjectService {
   // threads are busy; otherwise a run thread is reserved for FetchRun.
   std::vector<BlockFlights::Claim> ClaimRun(const std::string& origin_name, const ObjectInfo& info,
                                             uint64_t index);
-  // Reads block `index` and the claimed ones after it with one streamed origin request on a run
-  // thread; returns block `index` as soon as it is in.
+  // Reads block `index` (`key`) and the claimed ones after it with one streamed origin request on a
+  // run thread; returns block `index` as soon as it is in.
   Result<BlockRef> FetchRun(const std::string& origin_name, Origin* origin, const ObjectInfo& info,
-                            uint64_t index, std::vector<BlockFlights::Claim> claims);
+                            uint64_t index, const Key128& key,
+                            std::vector<BlockFlights::Claim> claims);
   struct Run;
   // The run thread's part of FetchRun: publishes each block as it completes; a failure
   // finishes every block not yet published with the error.
   void StreamRun(const std::string& origin_name, Origin* origin, const ObjectInfo& info,
-                 uint64_t index, Run& run);
+                 uint64_t index, const Key128& key, Run& run);
 
   const ObjectServiceOptions options_;
   BlockStore* const store_;  // not owned

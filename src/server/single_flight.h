@@ -32,6 +32,8 @@ class SingleFlight {
       if (owner_ != nullptr) Finish(std::move(if_unfinished_));
     }
 
+    const K& key() const { return key_; }
+
     // Publishes `value` to the waiters and forgets the key. REQUIRES: not finished yet.
     void Finish(V value) {
       SingleFlight* owner = std::exchange(owner_, nullptr);
