@@ -11,7 +11,11 @@ sendall). Redis runs with no persistence (--save '' --appendonly no). Before eac
 every client puts and deletes its values once, untimed (--no-warmup skips it), so both servers
 are measured in steady state rather than while their heaps first grow.
 
+Each case runs --runs times (default 3), unicache TCP, unicache shm and Redis taking turns, and
+the tables show the median of each metric over the runs: this machine is shared and noisy.
+
     bench/kv_vs_redis.py [--sizes 256KiB,1MiB,4MiB,32MiB] [--clients 1,8,32] [--bytes 256MiB]
+        [--runs 3]
 """
 import argparse
 import multiprocessing as mp
@@ -229,6 +233,12 @@ def run_case(kind, port, size, clients, total_bytes, run, warmup):
     return out
 
 
+def median_case(cases):
+    """Per phase and metric, the median over the runs of one case."""
+    return {phase: {m: statistics.median(c[phase][m] for c in cases) for m in cases[0][phase]}
+            for phase in cases[0]}
+
+
 def iperf_ceiling(workdir):
     port = free_port()
     srv = Proc(["iperf3", "-s", "-1", "-p", str(port)], os.path.join(workdir, "iperf.log"))
@@ -285,6 +295,8 @@ def main():
     ap.add_argument("--no-warmup", action="store_true",
                     help="skip the untimed warm-up round of puts and deletes before each case")
     ap.add_argument("--serve-args", default="", help="more `unicache serve` flags, one string")
+    ap.add_argument("--runs", type=int, default=3,
+                    help="runs per case, the variants alternating; the tables show medians")
     ap.add_argument("--bytes", default="256MiB", help="bytes moved per phase and case (at least 2 ops per client)")
     args = ap.parse_args()
     sizes = [parse_size(s) for s in args.sizes.split(",")]
@@ -314,17 +326,19 @@ def main():
         run = 0
         for size in sizes:
             for c in clients:
-                r = {}
                 variants = [("unicache", uport), ("unicache-shm", (uport, usock)), ("redis", rport)]
-                for kind, port in variants:
-                    run += 1
-                    r[kind] = run_case(kind, port, size, c, total, run, not args.no_warmup)
-                    # Clients delete their keys after a case; FLUSHALL makes sure of it for Redis.
-                    if kind == "redis":
-                        s = socket.create_connection(("127.0.0.1", rport))
-                        s.sendall(b"*1\r\n$8\r\nFLUSHALL\r\n")
-                        s.recv(100)
-                        s.close()
+                runs = {kind: [] for kind, _ in variants}
+                for _ in range(args.runs):  # the variants alternate, so drift hits all of them
+                    for kind, port in variants:
+                        run += 1
+                        runs[kind].append(run_case(kind, port, size, c, total, run, not args.no_warmup))
+                        # Clients delete their keys after a case; FLUSHALL makes sure of it for Redis.
+                        if kind == "redis":
+                            s = socket.create_connection(("127.0.0.1", rport))
+                            s.sendall(b"*1\r\n$8\r\nFLUSHALL\r\n")
+                            s.recv(100)
+                            s.close()
+                r = {kind: median_case(cases) for kind, cases in runs.items()}
                 for phase in ("put", "get"):
                     u, sh, rd = (r[k][phase] for k in ("unicache", "unicache-shm", "redis"))
                     rows.append([fmt_size(size), c, phase, f"{u['gbps']:.2f}", f"{sh['gbps']:.2f}",
@@ -334,9 +348,10 @@ def main():
                                  f"{sh['p50_ms']:.2f} / {sh['p99_ms']:.2f}",
                                  f"{rd['p50_ms']:.2f} / {rd['p99_ms']:.2f}"])
                     log(" | ".join(str(x) for x in rows[-1]))
-                results.append({"size": size, "clients": c, **r})
+                results.append({"size": size, "clients": c, "runs": runs, "medians": r})
         (p50, p99), (sp50, sp99) = prefix_match_latency(uport, usock)
-        print(f"loopback TCP ceiling (iperf3 -c 127.0.0.1 -t 3, one stream): {ceiling:.2f} GB/s\n")
+        print(f"loopback TCP ceiling (iperf3 -c 127.0.0.1 -t 3, one stream): {ceiling:.2f} GB/s; "
+              f"each cell the median of {args.runs} runs\n")
         print(table(rows, ["value", "clients", "op", "unicache TCP GB/s", "unicache shm GB/s",
                            "redis GB/s", "TCP/redis", "shm/redis", "TCP p50/p99 ms",
                            "shm p50/p99 ms", "redis p50/p99 ms"]))
