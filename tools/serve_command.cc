@@ -15,6 +15,7 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "common/huge_pages.h"
 #include "common/units.h"
 #include "server/node.h"
 
@@ -45,7 +46,8 @@ bool KeepFreedMemory() {
 // Touches `bytes` of heap once and frees them; KeepFreedMemory() makes malloc keep them, so the
 // first blocks and values cached land in memory the kernel has already handed over (what a
 // long-running node reuses after its first evictions). On the VMs measured a first touch costs
-// ~16 us per 4 KiB page, which held cold reads to ~0.3 GB/s (docs/BENCHMARKS.md).
+// ~16 us per 4 KiB page, which held cold reads to ~0.3 GB/s (docs/BENCHMARKS.md). The memory is
+// advised into huge pages, like blocks themselves (common/huge_pages.h).
 void PrefaultHeap(uint64_t bytes) {
   const auto start = std::chrono::steady_clock::now();
   const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
@@ -59,6 +61,7 @@ void PrefaultHeap(uint64_t bytes) {
       spdlog::warn("--prefault-ram: could not allocate more than {}", FormatSize(touched));
       break;
     }
+    AdviseHugePages(p, size);  // before the first touch, or the pages stay small
     for (uint64_t off = 0; off < size; off += page) static_cast<volatile char*>(p)[off] = 0;
     pieces.push_back(p);
     touched += size;

@@ -5,8 +5,7 @@
 namespace unicache {
 
 std::shared_ptr<Block> Block::Allocate(size_t size) {
-  // new[] without () leaves the bytes uninitialized: the caller fills them.
-  return std::shared_ptr<Block>(new Block(std::unique_ptr<std::byte[]>(new std::byte[size]), size));
+  return std::shared_ptr<Block>(new Block(AllocateLargeBuffer(size), size));
 }
 
 void Block::Truncate(size_t size) {

@@ -5,13 +5,16 @@
 #include <memory>
 #include <span>
 
+#include "common/huge_pages.h"
+
 namespace unicache {
 
 // A fixed-size byte buffer. Filled once by its creator through mutable_bytes(), then shared as
 // a BlockRef (const) and never changed again. Thread-safe once published as a BlockRef.
 class Block {
  public:
-  // Returns an uninitialized block of `size` bytes.
+  // Returns an uninitialized block of `size` bytes; blocks of 2 MiB and more sit in huge pages
+  // (common/huge_pages.h), since the thread that fills a block is rarely the one that sends it.
   static std::shared_ptr<Block> Allocate(size_t size);
 
   std::span<std::byte> mutable_bytes() { return {data_.get(), size_}; }
@@ -24,8 +27,8 @@ class Block {
   void Truncate(size_t size);
 
  private:
-  Block(std::unique_ptr<std::byte[]> data, size_t size) : data_(std::move(data)), size_(size) {}
-  std::unique_ptr<std::byte[]> data_;
+  Block(LargeBuffer data, size_t size) : data_(std::move(data)), size_(size) {}
+  LargeBuffer data_;
   size_t size_;
 };
 
