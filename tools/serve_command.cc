@@ -177,7 +177,8 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   cmd->add_flag("--immutable", n.immutable, "Origins never change: keep metadata forever")
       ->envname("UNICACHE_IMMUTABLE")
       ->excludes(ttl);
-  cmd->add_option("--io-threads", n.io_threads, "Event-loop threads (0 = one per core)")
+  cmd->add_option("--io-threads", n.io_threads,
+                  "Event-loop threads (0 = half the cores, at least one)")
       ->capture_default_str();
   cmd->add_option("--blocking-threads", n.blocking_threads, "Threads for origin and disk I/O")
       ->capture_default_str();

@@ -201,11 +201,12 @@ HttpServer::HttpServer(HttpServerOptions options, Handler handler, MetricsRegist
 
 HttpServer::~HttpServer() { Stop(); }
 
+size_t DefaultEventLoops() { return std::max(1u, std::thread::hardware_concurrency() / 2); }
+
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
                                                       Handler handler, MetricsRegistry* metrics) {
   std::unique_ptr<HttpServer> server(new HttpServer(options, std::move(handler), metrics));
-  size_t threads =
-      options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  size_t threads = options.threads ? options.threads : DefaultEventLoops();
   boost::system::error_code ec;
   auto address = asio::ip::make_address(options.host, ec);
   if (ec) return InvalidArgument("bad listen address '" + options.host + "': " + ec.message());

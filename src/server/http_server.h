@@ -89,10 +89,17 @@ class ResponseWriter {
 
 using Handler = std::function<boost::asio::awaitable<void>(const Request&, ResponseWriter&)>;
 
+// Event loops when none are configured: half the cores, at least one. A node shares its host with
+// the jobs it serves (data loaders, FUSE readers, inference engines on the shared-memory path),
+// and a loop's work is mostly the kernel's socket copy: measured on 2 cores with 8-32 local KV
+// clients, one loop served 256 KiB GETs 1.4-1.6x faster than two, and single-node object reads
+// were no slower (docs/BENCHMARKS.md).
+size_t DefaultEventLoops();
+
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;   // 0: pick a free port
-  size_t threads = 0;  // 0: one per core
+  size_t threads = 0;  // 0: DefaultEventLoops()
   size_t max_connections = 4096;
   uint32_t header_limit = 16 * 1024;  // larger headers get 431
   uint64_t body_limit = 80ull << 20;  // larger bodies get 413

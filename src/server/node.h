@@ -22,7 +22,7 @@ struct NodeOptions {
   uint64_t block_size = 4ull << 20;
   std::chrono::milliseconds metadata_ttl{10000};
   bool immutable = false;        // origins never change: metadata is kept forever
-  size_t io_threads = 0;         // event-loop threads; 0 = one per core
+  size_t io_threads = 0;         // event-loop threads; 0 = DefaultEventLoops() (half the cores)
   size_t blocking_threads = 64;  // origin and disk I/O
   size_t readahead_blocks = 8;   // parallel block fetches ahead of a sequential reader
   uint64_t fetch_run_bytes =
