@@ -23,7 +23,6 @@ import os
 import shlex
 import shutil
 import socket
-import statistics
 import struct
 import subprocess
 import sys
@@ -32,7 +31,7 @@ import time
 import json
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import UNICACHE, Proc, free_port, log, table, wait_http  # noqa: E402
+from benchlib import UNICACHE, Proc, free_port, log, median, table, wait_http  # noqa: E402
 
 UNITS = {"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
 
@@ -235,7 +234,7 @@ def run_case(kind, port, size, clients, total_bytes, run, warmup):
 
 def median_case(cases):
     """Per phase and metric, the median over the runs of one case."""
-    return {phase: {m: statistics.median(c[phase][m] for c in cases) for m in cases[0][phase]}
+    return {phase: {m: median([c[phase][m] for c in cases]) for m in cases[0][phase]}
             for phase in cases[0]}
 
 
@@ -322,7 +321,7 @@ def main():
         time.sleep(0.5)
         ceiling = iperf_ceiling(workdir)
         log(f"loopback TCP ceiling (iperf3, 1 stream): {ceiling:.2f} GB/s")
-        rows, results = [], []
+        rows = []
         run = 0
         for size in sizes:
             for c in clients:
@@ -348,7 +347,6 @@ def main():
                                  f"{sh['p50_ms']:.2f} / {sh['p99_ms']:.2f}",
                                  f"{rd['p50_ms']:.2f} / {rd['p99_ms']:.2f}"])
                     log(" | ".join(str(x) for x in rows[-1]))
-                results.append({"size": size, "clients": c, "runs": runs, "medians": r})
         (p50, p99), (sp50, sp99) = prefix_match_latency(uport, usock)
         print(f"loopback TCP ceiling (iperf3 -c 127.0.0.1 -t 3, one stream): {ceiling:.2f} GB/s; "
               f"each cell the median of {args.runs} runs\n")
@@ -358,10 +356,6 @@ def main():
         print(f"\nprefix match of 1,000 keys, one node, one client (client-observed): "
               f"HTTP p50 {p50:.3f} ms, p99 {p99:.3f} ms; shared-memory socket p50 {sp50:.3f} ms, "
               f"p99 {sp99:.3f} ms")
-        with open(os.path.join(workdir, "results.json"), "w") as f:
-            json.dump({"ceiling_gbps": ceiling, "cases": results, "prefix_p50_ms": p50,
-                       "prefix_p99_ms": p99, "prefix_socket_p50_ms": sp50,
-                       "prefix_socket_p99_ms": sp99}, f)
     finally:
         for p in procs:
             p.stop()

@@ -19,9 +19,13 @@ constexpr int kRunThreads = 8;
 // started) finishes with an error, so no waiter is left hanging.
 struct ObjectService::Run {
   std::promise<Result<BlockRef>> first;
+  Key128 first_key;
   bool first_done = false;
   std::vector<BlockFlights::Claim> claims;  // finished in order, each exactly once
   size_t claims_done = 0;
+
+  // The store key of the block Publish() takes next (computed when the run was claimed).
+  const Key128& NextKey() const { return first_done ? claims[claims_done].key() : first_key; }
 
   void Publish(Result<BlockRef> block) {
     if (!first_done) {
@@ -163,17 +167,18 @@ Result<BlockRef> ObjectService::FetchRun(const std::string& origin_name, Origin*
                                          const ObjectInfo& info, uint64_t index, const Key128& key,
                                          std::vector<BlockFlights::Claim> claims) {
   auto run = std::make_shared<Run>();
+  run->first_key = key;
   run->claims = std::move(claims);
   std::future<Result<BlockRef>> first = run->first.get_future();
-  boost::asio::post(*run_pool_, [this, origin_name, origin, info, index, key, run] {
-    StreamRun(origin_name, origin, info, index, key, *run);
+  boost::asio::post(*run_pool_, [this, origin_name, origin, info, index, run] {
+    StreamRun(origin_name, origin, info, index, *run);
     runs_active_.fetch_sub(1);
   });
   return first.get();
 }
 
 void ObjectService::StreamRun(const std::string& origin_name, Origin* origin,
-                              const ObjectInfo& info, uint64_t index, const Key128& key, Run& run) {
+                              const ObjectInfo& info, uint64_t index, Run& run) {
   const uint64_t bs = options_.block_size;
   const uint64_t offset = index * bs;
   const uint64_t end = std::min(info.size, (index + 1 + run.claims.size()) * bs);
@@ -190,8 +195,7 @@ void ObjectService::StreamRun(const std::string& origin_name, Origin* origin,
       filled += n;
       piece = piece.subspan(n);
       if (filled < block->size()) continue;
-      // The keys were computed when the run was claimed.
-      store_->Put(current == index ? key : run.claims[current - index - 1].key(), block);
+      store_->Put(run.NextKey(), block);
       m.bytes->Inc(block->size());
       run.Publish(BlockRef(std::move(block)));
       block = nullptr;

@@ -124,7 +124,7 @@ class ObjectService {
   // The run thread's part of FetchRun: publishes each block as it completes; a failure
   // finishes every block not yet published with the error.
   void StreamRun(const std::string& origin_name, Origin* origin, const ObjectInfo& info,
-                 uint64_t index, const Key128& key, Run& run);
+                 uint64_t index, Run& run);
 
   const ObjectServiceOptions options_;
   BlockStore* const store_;  // not owned
