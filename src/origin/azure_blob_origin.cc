@@ -93,6 +93,24 @@ class AzureBlobOrigin final : public Origin {
     return uint64_t{resp.body_bytes};
   }
 
+  Result<uint64_t> OpenStream(std::string_view path, uint64_t length, const InfoSink& on_info,
+                              const ByteSink& sink) override {
+    if (length == 0) return Origin::OpenStream(path, length, on_info, sink);
+    AzureRequest req;
+    req.path = BlobPath(path);
+    if (std::string range = RangeValue(0, length); !range.empty()) {
+      req.headers.emplace_back("x-ms-range", std::move(range));
+    }
+    ASSIGN_OR_RETURN(HttpRequest http, Build(std::move(req)));
+    bool informed = false;
+    Result<HttpResponse> resp =
+        OpenBody(client_, std::move(http), path, length, on_info, sink, ReadName(path), &informed);
+    if (OpenNeedsStat(resp, informed)) return Origin::OpenStream(path, length, on_info, sink);
+    if (!resp.ok()) return resp.status();
+    if (resp->status != 206 && resp->status != 200) return Error(*resp, "GET", path);
+    return uint64_t{resp->body_bytes};
+  }
+
   Result<ListPage> List(const ListOptions& options) override {
     AzureRequest req;
     req.path = "/" + uri_.container;

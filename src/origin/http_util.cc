@@ -1,6 +1,7 @@
 #include "origin/http_util.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <ctime>
 
@@ -107,6 +108,58 @@ Status CheckServedRead(const HttpResponse& resp, uint64_t offset, std::string_vi
 std::string RangeValue(uint64_t offset, uint64_t length) {
   if (length == kToEnd) return offset == 0 ? "" : "bytes=" + std::to_string(offset) + "-";
   return "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1);
+}
+
+Result<ObjectInfo> InfoFromRead(const HttpResponse& resp, std::string_view path) {
+  ObjectInfo info;
+  info.path = std::string(path);
+  if (resp.status == 206) {
+    const std::string range = resp.Header("content-range");
+    const size_t slash = range.rfind('/');
+    if (slash == std::string::npos || slash + 1 >= range.size() ||
+        !std::isdigit(static_cast<unsigned char>(range[slash + 1]))) {
+      return Internal("GET " + info.path + ": no object size in Content-Range '" +
+                      range.substr(0, 64) + "'");
+    }
+    info.size = std::strtoull(range.c_str() + slash + 1, nullptr, 10);
+  } else {
+    info.size = std::strtoull(resp.Header("content-length").c_str(), nullptr, 10);
+  }
+  info.version = NormalizeEtag(resp.Header("etag"));
+  info.mtime_ms = ParseHttpDateMs(resp.Header("last-modified"));
+  return info;
+}
+
+Result<HttpResponse> OpenBody(HttpClient& client, HttpRequest req, std::string_view path,
+                              uint64_t length, const InfoSink& on_info, const ByteSink& sink,
+                              const std::string& what, bool* informed) {
+  *informed = false;
+  auto inform = [&](const HttpResponse& head) -> Status {
+    *informed = true;
+    ASSIGN_OR_RETURN(ObjectInfo info, InfoFromRead(head, path));
+    return on_info(info);
+  };
+  uint64_t delivered = 0;
+  req.body_stream = [&](const HttpResponse& head, std::span<const std::byte> piece) -> Status {
+    if (!*informed) RETURN_IF_ERROR(inform(head));
+    if (length != kToEnd && delivered + piece.size() > length) {
+      return Internal(what + ": server sent more than the " + std::to_string(length) +
+                      " bytes asked for");
+    }
+    delivered += piece.size();
+    return sink(piece);
+  };
+  ASSIGN_OR_RETURN(HttpResponse resp, client.Send(req));
+  if (resp.status >= 200 && resp.status < 300 && !*informed) {
+    RETURN_IF_ERROR(inform(resp));  // an empty body: no piece told the metadata
+  }
+  return resp;
+}
+
+bool OpenNeedsStat(const Result<HttpResponse>& resp, bool informed) {
+  if (informed) return false;
+  if (!resp.ok()) return resp.status().code() == StatusCode::kUnavailable;
+  return resp->status == 416;
 }
 
 Result<HttpResponse> StreamBody(HttpClient& client, HttpRequest req, uint64_t offset,

@@ -54,4 +54,22 @@ Result<HttpResponse> StreamBody(HttpClient& client, HttpRequest req, uint64_t of
                                 uint64_t length, std::string_view version, const ByteSink& sink,
                                 const std::string& what);
 
+// Returns the metadata of `path` that a 2xx answer to a read from offset 0 states: the size from
+// Content-Range's total (206) or Content-Length (200), the version from the ETag, and
+// Last-Modified. Internal when a 206 gives no total size.
+Result<ObjectInfo> InfoFromRead(const HttpResponse& resp, std::string_view path);
+
+// Sends a GET (`req`, carrying RangeValue(0, length)) of any version of `path`: hands the
+// metadata its 2xx answer states (InfoFromRead) to `on_info`, then the body to `sink` as it
+// arrives. Returns the response as StreamBody() does; other responses are left to the caller.
+// `*informed` says whether `on_info` was called. `what` names the object in errors.
+Result<HttpResponse> OpenBody(HttpClient& client, HttpRequest req, std::string_view path,
+                              uint64_t length, const InfoSink& on_info, const ByteSink& sink,
+                              const std::string& what, bool* informed);
+
+// Returns true when an open that got `resp` before any metadata should learn the metadata from
+// a Stat() instead: a 416 (a range of an empty object is unsatisfiable) or a transport failure
+// (emulators garble that 416, or the answer was cut short; a Stat() then retries it).
+bool OpenNeedsStat(const Result<HttpResponse>& resp, bool informed);
+
 }  // namespace unicache

@@ -61,6 +61,14 @@ Result<uint64_t> Origin::ReadStream(std::string_view path, std::string_view vers
   return delivered;
 }
 
+Result<uint64_t> Origin::OpenStream(std::string_view path, uint64_t length, const InfoSink& on_info,
+                                    const ByteSink& sink) {
+  ASSIGN_OR_RETURN(ObjectInfo info, Stat(path));
+  RETURN_IF_ERROR(on_info(info));
+  if (length == 0 || info.size == 0) return uint64_t{0};
+  return ReadStream(path, info.version, 0, length, sink);
+}
+
 Result<OriginSpec> ParseOriginSpec(std::string_view text) {
   if (text.empty()) return InvalidArgument("empty --origin: expected NAME=URI or a directory");
   size_t eq = text.find('=');

@@ -42,6 +42,10 @@ struct ListOptions {
 // Receives an object's bytes in order, as they arrive. An error it returns ends the read.
 using ByteSink = std::function<Status(std::span<const std::byte>)>;
 
+// Receives an object's metadata as a read of it states it, before any of its bytes. An error it
+// returns ends the read with that error.
+using InfoSink = std::function<Status(const ObjectInfo&)>;
+
 // ReadStream()'s length for "to the end of the object".
 inline constexpr uint64_t kToEnd = std::numeric_limits<uint64_t>::max();
 
@@ -71,6 +75,15 @@ class Origin {
   // The default reads in Read()-sized pieces.
   virtual Result<uint64_t> ReadStream(std::string_view path, std::string_view version,
                                       uint64_t offset, uint64_t length, const ByteSink& sink);
+
+  // Reads the object from its start, at whatever version it has now, and learns that version
+  // from the read itself: `on_info` gets the metadata Stat() would return before `sink` gets
+  // any of the first `length` bytes (kToEnd: all of them). One origin request where the backend
+  // can, where Stat() then ReadStream() take two. Returns the number of bytes delivered (fewer
+  // than `length` only at the end of the object). NotFound as Stat(); other errors as
+  // ReadStream(). The default calls Stat(), then ReadStream() at the version it returned.
+  virtual Result<uint64_t> OpenStream(std::string_view path, uint64_t length,
+                                      const InfoSink& on_info, const ByteSink& sink);
 
   // Lists objects under options.prefix.
   virtual Result<ListPage> List(const ListOptions& options) = 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -77,10 +78,35 @@ class RetryingOrigin final : public Origin {
       uint64_t left = length == kToEnd ? kToEnd : length - delivered;
       if (left == 0) return delivered;
       Result<uint64_t> n = inner_->ReadStream(path, version, offset + delivered, left, counted);
-      if (!sink_error.ok()) {  // the reader's own error: never retried
-        if (!sink_error.retryable()) return sink_error;
-        return Internal("read stopped by its reader: " + sink_error.ToString());
-      }
+      if (!sink_error.ok()) return StoppedByReader(sink_error);
+      if (!n.ok()) return n.status();
+      return delivered;
+    });
+  }
+
+  // Retried whole until the metadata is in; after that, a retry resumes at the version it named,
+  // after the bytes the sink already has (an object changed since fails with PreconditionFailed).
+  Result<uint64_t> OpenStream(std::string_view path, uint64_t length, const InfoSink& on_info,
+                              const ByteSink& sink) override {
+    std::optional<std::string> version;  // set once on_info accepted the metadata
+    uint64_t delivered = 0;
+    Status reader_error;
+    InfoSink noted = [&](const ObjectInfo& info) -> Status {
+      reader_error = on_info(info);
+      if (reader_error.ok()) version = info.version;
+      return reader_error;
+    };
+    ByteSink counted = [&](std::span<const std::byte> piece) -> Status {
+      reader_error = sink(piece);
+      if (reader_error.ok()) delivered += piece.size();
+      return reader_error;
+    };
+    return Run<uint64_t>("read", [&]() -> Result<uint64_t> {
+      uint64_t left = length == kToEnd ? kToEnd : length - delivered;
+      if (left == 0) return delivered;
+      Result<uint64_t> n = version ? inner_->ReadStream(path, *version, delivered, left, counted)
+                                   : inner_->OpenStream(path, length, noted, counted);
+      if (!reader_error.ok()) return StoppedByReader(reader_error);
       if (!n.ok()) return n.status();
       return delivered;
     });
@@ -96,6 +122,12 @@ class RetryingOrigin final : public Origin {
   }
 
  private:
+  // The error a read's own sink stopped it with, which is never retried.
+  static Status StoppedByReader(const Status& error) {
+    if (!error.retryable()) return error;
+    return Internal("read stopped by its reader: " + error.ToString());
+  }
+
   template <typename T, typename Fn>
   Result<T> Run(std::string_view op, Fn&& attempt) {
     const Clock::time_point deadline = Clock::now() + options_.call_deadline;

@@ -285,5 +285,61 @@ TEST(RetryingOriginTest, AnErrorFromTheStreamsReaderIsNeverRetried) {
   EXPECT_EQ(raw->starts().size(), 1u);
 }
 
+TEST(RetryingOriginTest, OpenRetriesUntilTheMetadataThenTellsItOnce) {
+  auto inner = std::make_unique<FlakyOrigin>(2, Unavailable("throttled"));
+  std::unique_ptr<Origin> origin = WrapWithRetries(std::move(inner), FastOptions());
+  int infos = 0;
+  std::string got;
+  Result<uint64_t> n = origin->OpenStream(
+      "obj", kToEnd,
+      [&](const ObjectInfo& info) {
+        ++infos;
+        EXPECT_EQ(info.version, "v1");
+        return Status::Ok();
+      },
+      [&](auto piece) {
+        got.append(reinterpret_cast<const char*>(piece.data()), piece.size());
+        return Status::Ok();
+      });
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(infos, 1);
+  EXPECT_EQ(got, "0123456789");
+}
+
+TEST(RetryingOriginTest, OpenBrokenAfterTheMetadataResumesAtThatVersion) {
+  auto inner = std::make_unique<CutStreamOrigin>(/*cuts=*/1, /*cut=*/3000);
+  CutStreamOrigin* raw = inner.get();
+  std::unique_ptr<Origin> origin = WrapWithRetries(std::move(inner), FastOptions());
+  int infos = 0;
+  std::string got;
+  Result<uint64_t> n = origin->OpenStream(
+      "obj", kToEnd,
+      [&](const ObjectInfo&) {
+        ++infos;
+        return Status::Ok();
+      },
+      [&](auto piece) {
+        got.append(reinterpret_cast<const char*>(piece.data()), piece.size());
+        return Status::Ok();
+      });
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(infos, 1);
+  EXPECT_EQ(got, raw->data());
+  ASSERT_EQ(raw->starts().size(), 2u);
+  EXPECT_EQ(raw->starts()[1], std::make_pair(uint64_t{3000}, kToEnd));
+}
+
+TEST(RetryingOriginTest, AnErrorFromTheOpensMetadataReaderIsNeverRetried) {
+  auto inner = std::make_unique<CutStreamOrigin>(/*cuts=*/0, /*cut=*/0);
+  CutStreamOrigin* raw = inner.get();
+  std::unique_ptr<Origin> origin = WrapWithRetries(std::move(inner), FastOptions());
+  Result<uint64_t> n = origin->OpenStream(
+      "obj", kToEnd, [](const ObjectInfo&) { return AlreadyExists("cached already"); },
+      [](auto) { return Status::Ok(); });
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_TRUE(raw->starts().empty());
+}
+
 }  // namespace
 }  // namespace unicache

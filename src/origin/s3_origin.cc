@@ -78,6 +78,23 @@ class S3Origin final : public Origin {
     return uint64_t{resp.body_bytes};
   }
 
+  Result<uint64_t> OpenStream(std::string_view path, uint64_t length, const InfoSink& on_info,
+                              const ByteSink& sink) override {
+    if (length == 0) return Origin::OpenStream(path, length, on_info, sink);
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (std::string range = RangeValue(0, length); !range.empty()) {
+      headers.emplace_back("range", std::move(range));
+    }
+    HttpRequest http = Build("GET", ObjectPath(path), {}, std::move(headers), "");
+    bool informed = false;
+    Result<HttpResponse> resp =
+        OpenBody(client_, std::move(http), path, length, on_info, sink, ReadName(path), &informed);
+    if (OpenNeedsStat(resp, informed)) return Origin::OpenStream(path, length, on_info, sink);
+    if (!resp.ok()) return resp.status();
+    if (resp->status != 206 && resp->status != 200) return Error(*resp, "GET", path);
+    return uint64_t{resp->body_bytes};
+  }
+
   Result<ListPage> List(const ListOptions& options) override {
     std::vector<std::pair<std::string, std::string>> query = {{"list-type", "2"}};
     std::string prefix = uri_.root + options.prefix;

@@ -63,4 +63,9 @@ Result<std::optional<ByteRange>> ParseRange(std::string_view header, uint64_t si
   return std::optional<ByteRange>(r);
 }
 
+bool RangeStartsAtZero(std::string_view header) {
+  Result<std::optional<ByteRange>> range = ParseRange(header, std::numeric_limits<uint64_t>::max());
+  return range.ok() && (!range->has_value() || (*range)->first == 0);
+}
+
 }  // namespace unicache

@@ -22,4 +22,8 @@ struct ByteRange {
 //   OutOfRange: syntactically fine but unsatisfiable (first >= size, or size == 0) -> 416
 Result<std::optional<ByteRange>> ParseRange(std::string_view header, uint64_t size);
 
+// Returns true when `header` asks for bytes from the object's start whatever its size: absent,
+// or one valid range "bytes=0-...". False for suffix ranges and malformed headers.
+bool RangeStartsAtZero(std::string_view header);
+
 }  // namespace unicache

@@ -33,6 +33,16 @@ void ExpectRange(std::string_view header, uint64_t size, uint64_t first, uint64_
   }
 }
 
+TEST(RangeStartsAtZeroTest, WholeObjectAndRangesFromZero) {
+  EXPECT_TRUE(RangeStartsAtZero(""));
+  EXPECT_TRUE(RangeStartsAtZero("bytes=0-99"));
+  EXPECT_TRUE(RangeStartsAtZero(" bytes=0- "));
+  EXPECT_FALSE(RangeStartsAtZero("bytes=1-99"));
+  EXPECT_FALSE(RangeStartsAtZero("bytes=-500"));  // a suffix: where it starts depends on size
+  EXPECT_FALSE(RangeStartsAtZero("bytes=0-1,5-9"));
+  EXPECT_FALSE(RangeStartsAtZero("items=0-9"));
+}
+
 TEST(ParseRangeTest, AbsentHeaderMeansWholeObject) {
   for (std::string_view h : {"", " ", "\t "}) {
     Result<std::optional<ByteRange>> r = ParseRange(h, 100);

@@ -153,8 +153,15 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
     if (cached) {
       info = *cached;
     } else {
-      Result<ObjectInfo> stat = co_await RunBlocking(*pool_, [this, &origin, &path, attempt] {
-        return service_->StatBlocking(origin, path, attempt > 0);
+      // A first GET from the object's start opens it with a read that also brings its
+      // metadata; a HEAD, a range further on or a second attempt asks for the metadata alone.
+      auto range_header = req.find(http::field::range);
+      const bool open =
+          attempt == 0 && req.method() == http::verb::get &&
+          RangeStartsAtZero(range_header == req.end() ? std::string_view() : range_header->value());
+      Result<ObjectInfo> stat = co_await RunBlocking(*pool_, [this, &origin, &path, attempt, open] {
+        return open ? service_->OpenBlocking(origin, path)
+                    : service_->StatBlocking(origin, path, attempt > 0);
       });
       if (!stat.ok())
         co_return co_await writer.SendError(HttpStatusFor(stat.status()), stat.status());

@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <cstring>
 #include <future>
+#include <optional>
 
 namespace unicache {
 namespace {
@@ -15,8 +16,9 @@ constexpr int kRunThreads = 8;
 }  // namespace
 
 // One run's blocks in flight: block `index` for the caller that started it, then the claimed
-// ones after it. Whatever is unpublished when it is destroyed (a node stopping before the run
-// started) finishes with an error, so no waiter is left hanging.
+// ones after it. A run that opens an object (OpenBlocking) has no such caller: every block is a
+// claim, and `first_done` starts true. Whatever is unpublished when it is destroyed (a node
+// stopping before the run started) finishes with an error, so no waiter is left hanging.
 struct ObjectService::Run {
   std::promise<Result<BlockRef>> first;
   Key128 first_key;
@@ -40,6 +42,58 @@ struct ObjectService::Run {
     while (claims_done < claims.size()) Publish(st);
   }
   ~Run() { FailRest(Unavailable("node stopping before the block was read")); }
+};
+
+// Cuts a run's stream of bytes into its blocks (from `index` on), putting each in the store and
+// publishing it as soon as its last byte is in. Bytes past the run's last block mean the object
+// grew (ReadStream asked for the run's bytes only) or, for an open run, that the rest is cached.
+class ObjectService::RunFill {
+ public:
+  RunFill(BlockStore* store, Counter* bytes, const ObjectInfo& info, uint64_t block_size,
+          uint64_t index, Run& run)
+      : store_(store), bytes_(bytes), info_(info), block_size_(block_size), run_(run) {
+    current_ = index;
+    const uint64_t blocks = (run.first_done ? 0 : 1) + run.claims.size();
+    end_ = std::min(info.size, (index + blocks) * block_size);
+    block_ = Block::Allocate(std::min(block_size, info.size - index * block_size));
+  }
+
+  // Bytes from the run's first block to the end of its last.
+  uint64_t length(uint64_t index) const { return end_ - index * block_size_; }
+
+  // True when every block of the run is published.
+  bool done() const { return block_ == nullptr; }
+
+  Status Add(std::span<const std::byte> piece) {
+    while (!piece.empty()) {
+      if (block_ == nullptr) return PreconditionFailed("object grew while reading: " + info_.path);
+      size_t n = std::min(piece.size(), block_->size() - filled_);
+      std::memcpy(block_->mutable_bytes().data() + filled_, piece.data(), n);
+      filled_ += n;
+      piece = piece.subspan(n);
+      if (filled_ < block_->size()) continue;
+      store_->Put(run_.NextKey(), block_);
+      bytes_->Inc(block_->size());
+      run_.Publish(BlockRef(std::move(block_)));
+      block_ = nullptr;
+      filled_ = 0;
+      if (++current_ * block_size_ < end_) {
+        block_ = Block::Allocate(std::min(block_size_, info_.size - current_ * block_size_));
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  BlockStore* const store_;
+  Counter* const bytes_;
+  const ObjectInfo& info_;
+  const uint64_t block_size_;
+  Run& run_;
+  uint64_t current_;
+  uint64_t end_;
+  std::shared_ptr<Block> block_;
+  size_t filled_ = 0;
 };
 
 ObjectService::ObjectService(ObjectServiceOptions options, BlockStore* store,
@@ -96,18 +150,85 @@ Result<ObjectInfo> ObjectService::StatBlocking(const std::string& origin_name,
   if (!refresh) {
     if (auto cached = metadata_.Get(origin_name, path)) return *cached;
   }
-  std::string flight_key = origin_name + '\0' + path;
-  return stat_flights_.Do(flight_key, [&]() -> Result<ObjectInfo> {
-    OriginMetrics& m = origin_metrics_.at(origin_name);
-    m.requests->Inc();
-    Result<ObjectInfo> info = origin->Stat(path);
-    if (!info.ok()) {
-      if (info.status().code() != StatusCode::kNotFound) m.errors->Inc();
-      return info;
-    }
-    metadata_.Put(origin_name, *info);
+  return stat_flights_.Do(origin_name + '\0' + path,
+                          [&] { return StatFromOrigin(origin_name, origin, path); });
+}
+
+Result<ObjectInfo> ObjectService::StatFromOrigin(const std::string& origin_name, Origin* origin,
+                                                 const std::string& path) {
+  OriginMetrics& m = origin_metrics_.at(origin_name);
+  m.requests->Inc();
+  Result<ObjectInfo> info = origin->Stat(path);
+  if (!info.ok()) {
+    if (info.status().code() != StatusCode::kNotFound) m.errors->Inc();
     return info;
+  }
+  metadata_.Put(origin_name, *info);
+  return info;
+}
+
+Result<ObjectInfo> ObjectService::OpenBlocking(const std::string& origin_name,
+                                               const std::string& path) {
+  ASSIGN_OR_RETURN(Origin * origin, FindOrigin(origin_name));
+  if (auto cached = metadata_.Get(origin_name, path)) return *cached;
+  // In a cluster most first blocks belong to other members, and which ones is only known with
+  // the version: the metadata comes from a Stat, as without runs.
+  if (run_pool_ == nullptr || (router_ != nullptr && router_->ring()->size() > 1)) {
+    return StatBlocking(origin_name, path);
+  }
+  return stat_flights_.Do(origin_name + '\0' + path, [&]() -> Result<ObjectInfo> {
+    if (runs_active_.fetch_add(1) >= kRunThreads) {  // every run thread busy
+      runs_active_.fetch_sub(1);
+      return StatFromOrigin(origin_name, origin, path);
+    }
+    auto opened = std::make_shared<std::promise<Result<ObjectInfo>>>();
+    std::future<Result<ObjectInfo>> info = opened->get_future();
+    boost::asio::post(*run_pool_, [this, origin_name, origin, path, opened] {
+      OpenRun(origin_name, origin, path, *opened);
+      runs_active_.fetch_sub(1);
+    });
+    return info.get();
   });
+}
+
+void ObjectService::OpenRun(const std::string& origin_name, Origin* origin, const std::string& path,
+                            std::promise<Result<ObjectInfo>>& opened) {
+  OriginMetrics& m = origin_metrics_.at(origin_name);
+  m.requests->Inc();
+  const uint64_t max_blocks = options_.fetch_run_bytes / options_.block_size;
+  ObjectInfo info;
+  bool informed = false;
+  Run run;
+  run.first_done = true;  // every block is a claim
+  std::optional<RunFill> fill;
+  InfoSink on_info = [&](const ObjectInfo& stated) -> Status {
+    info = stated;
+    informed = true;
+    metadata_.Put(origin_name, info);
+    run.claims = ClaimBlocks(origin_name, info, 0, std::min(BlockCount(info.size), max_blocks));
+    opened.set_value(info);
+    if (info.size == 0) return Status::Ok();
+    if (run.claims.empty()) return AlreadyExists("the object's first block is cached or claimed");
+    fill.emplace(store_, m.bytes, info, options_.block_size, 0, run);
+    return Status::Ok();
+  };
+  ByteSink sink = [&](std::span<const std::byte> piece) -> Status {
+    // Claims stop at the first block cached or being fetched: the rest is not this run's.
+    if (!fill || fill->done()) return AlreadyExists("the rest of the run is cached or claimed");
+    return fill->Add(piece);
+  };
+  Result<uint64_t> n = origin->OpenStream(path, max_blocks * options_.block_size, on_info, sink);
+  if (!informed) {
+    Status st = n.ok() ? Internal("origin read of " + path + " stated no metadata") : n.status();
+    if (st.code() != StatusCode::kNotFound) m.errors->Inc();
+    opened.set_value(st);
+    return;
+  }
+  if (!fill || fill->done()) return;  // the run's blocks are all published
+  Status st = n.ok() ? PreconditionFailed("object changed while reading: " + path) : n.status();
+  m.errors->Inc();
+  if (st.code() == StatusCode::kPreconditionFailed) metadata_.Invalidate(origin_name, path);
+  run.FailRest(st);
 }
 
 Result<BlockRef> ObjectService::FetchFromOrigin(const std::string& origin_name, Origin* origin,
@@ -149,8 +270,16 @@ std::vector<ObjectService::BlockFlights::Claim> ObjectService::ClaimRun(
     return claims;
   }
   const uint64_t max_blocks = options_.fetch_run_bytes / options_.block_size;
-  const uint64_t end = std::min(BlockCount(info.size), index + max_blocks);
-  for (uint64_t i = index + 1; i < end; ++i) {
+  claims = ClaimBlocks(origin_name, info, index + 1,
+                       std::min(BlockCount(info.size), index + max_blocks));
+  if (claims.empty()) runs_active_.fetch_sub(1);  // FetchRun releases the slot otherwise
+  return claims;
+}
+
+std::vector<ObjectService::BlockFlights::Claim> ObjectService::ClaimBlocks(
+    const std::string& origin_name, const ObjectInfo& info, uint64_t from, uint64_t end) {
+  std::vector<BlockFlights::Claim> claims;
+  for (uint64_t i = from; i < end; ++i) {
     Key128 key = BlockKey(origin_name, info.path, info.version, i);
     if (router_ != nullptr && !router_->Owns(key, origin_name, info.path)) break;
     if (store_->Contains(key)) break;
@@ -159,7 +288,6 @@ std::vector<ObjectService::BlockFlights::Claim> ObjectService::ClaimRun(
     if (!claim) break;
     claims.push_back(std::move(*claim));
   }
-  if (claims.empty()) runs_active_.fetch_sub(1);  // FetchRun releases the slot otherwise
   return claims;
 }
 
@@ -179,35 +307,16 @@ Result<BlockRef> ObjectService::FetchRun(const std::string& origin_name, Origin*
 
 void ObjectService::StreamRun(const std::string& origin_name, Origin* origin,
                               const ObjectInfo& info, uint64_t index, Run& run) {
-  const uint64_t bs = options_.block_size;
-  const uint64_t offset = index * bs;
-  const uint64_t end = std::min(info.size, (index + 1 + run.claims.size()) * bs);
   OriginMetrics& m = origin_metrics_.at(origin_name);
   m.requests->Inc();
-  uint64_t current = index;
-  std::shared_ptr<Block> block = Block::Allocate(std::min(bs, info.size - offset));
-  size_t filled = 0;
-  ByteSink sink = [&](std::span<const std::byte> piece) -> Status {
-    while (!piece.empty()) {
-      if (block == nullptr) return PreconditionFailed("object grew while reading: " + info.path);
-      size_t n = std::min(piece.size(), block->size() - filled);
-      std::memcpy(block->mutable_bytes().data() + filled, piece.data(), n);
-      filled += n;
-      piece = piece.subspan(n);
-      if (filled < block->size()) continue;
-      store_->Put(run.NextKey(), block);
-      m.bytes->Inc(block->size());
-      run.Publish(BlockRef(std::move(block)));
-      block = nullptr;
-      filled = 0;
-      if (++current * bs < end) block = Block::Allocate(std::min(bs, info.size - current * bs));
-    }
-    return Status::Ok();
-  };
+  RunFill fill(store_, m.bytes, info, options_.block_size, index, run);
+  const uint64_t offset = index * options_.block_size;
+  const uint64_t length = fill.length(index);
+  ByteSink sink = [&](std::span<const std::byte> piece) { return fill.Add(piece); };
   // To the object's end, when the run reaches it: a read from 0 is then a plain GET.
-  const uint64_t length = end == info.size ? kToEnd : end - offset;
-  Result<uint64_t> n = origin->ReadStream(info.path, info.version, offset, length, sink);
-  if (n.ok() && *n == end - offset) return;
+  Result<uint64_t> n = origin->ReadStream(info.path, info.version, offset,
+                                          offset + length == info.size ? kToEnd : length, sink);
+  if (n.ok() && *n == length) return;
   Status st =
       n.ok() ? PreconditionFailed("object changed while reading: " + info.path) : n.status();
   m.errors->Inc();

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -59,6 +60,13 @@ class ObjectService {
   Result<ObjectInfo> StatBlocking(const std::string& origin, const std::string& path,
                                   bool refresh = false);
 
+  // Returns the metadata as StatBlocking does, but for an object not in the metadata cache it
+  // comes from a streamed read of the object's first fetch_run_bytes, which goes on filling
+  // those blocks once the metadata is returned: one origin request where a Stat and a block
+  // read take two. For reads from the start of an object. Falls back to StatBlocking when runs
+  // are off, in a cluster of more than one member, or when every run thread is busy.
+  Result<ObjectInfo> OpenBlocking(const std::string& origin, const std::string& path);
+
   // Returns cached metadata without I/O, or nullopt.
   std::optional<ObjectInfo> CachedStat(const std::string& origin, const std::string& path);
 
@@ -109,7 +117,15 @@ class ObjectService {
   Result<BlockRef> FetchFromOrigin(const std::string& origin_name, Origin* origin,
                                    const ObjectInfo& info, uint64_t index, const Key128& key);
 
+  // Stats `path` at the origin and caches the answer.
+  Result<ObjectInfo> StatFromOrigin(const std::string& origin_name, Origin* origin,
+                                    const std::string& path);
+
   using BlockFlights = SingleFlight<Key128, Result<BlockRef>>;
+  // Claims blocks [from, end) of `info` for a run, in order, stopping at the first one that is
+  // not fetched from the origin by this node, is cached or is being fetched.
+  std::vector<BlockFlights::Claim> ClaimBlocks(const std::string& origin_name,
+                                               const ObjectInfo& info, uint64_t from, uint64_t end);
   // Claims the blocks after `index` that a run from it may read: consecutive, fetched from the
   // origin by this node, not cached, not being fetched. Empty when runs are off or all run
   // threads are busy; otherwise a run thread is reserved for FetchRun.
@@ -125,6 +141,11 @@ class ObjectService {
   // finishes every block not yet published with the error.
   void StreamRun(const std::string& origin_name, Origin* origin, const ObjectInfo& info,
                  uint64_t index, Run& run);
+  class RunFill;
+  // The run thread's part of OpenBlocking: opens the object with OpenStream, hands its metadata
+  // to `opened`, and fills the blocks it claims from 0 on.
+  void OpenRun(const std::string& origin_name, Origin* origin, const std::string& path,
+               std::promise<Result<ObjectInfo>>& opened);
 
   const ObjectServiceOptions options_;
   BlockStore* const store_;  // not owned

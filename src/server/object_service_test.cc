@@ -94,6 +94,56 @@ class CountingOrigin final : public Origin {
   Result<uint64_t> ReadStream(std::string_view path, std::string_view version, uint64_t offset,
                               uint64_t length, const ByteSink& sink) override {
     stream_calls_.fetch_add(1);
+    return Stream(path, version, offset, length, sink);
+  }
+
+  // One request, as a cloud GET: the object's metadata, then its bytes as ReadStream() sends
+  // them.
+  Result<uint64_t> OpenStream(std::string_view path, uint64_t length, const InfoSink& on_info,
+                              const ByteSink& sink) override {
+    open_calls_.fetch_add(1);
+    ObjectInfo info;
+    {
+      std::lock_guard lock(mu_);
+      auto it = objects_.find(std::string(path));
+      if (it == objects_.end()) return NotFound("no object " + std::string(path));
+      info = InfoOf(it->first, it->second);
+    }
+    RETURN_IF_ERROR(on_info(info));
+    if (info.size == 0) return uint64_t{0};
+    return Stream(path, info.version, 0, length, sink);
+  }
+
+  // Makes the next ReadStream() fail once it has delivered about `bytes`.
+  void FailStreamAfter(uint64_t bytes) {
+    std::lock_guard lock(mu_);
+    fail_stream_after_ = bytes;
+  }
+  int stream_calls() const { return stream_calls_.load(); }
+  int open_calls() const { return open_calls_.load(); }
+  std::pair<uint64_t, uint64_t> last_stream() {
+    std::lock_guard lock(mu_);
+    return last_stream_;
+  }
+
+  Result<ListPage> List(const ListOptions& options) override {
+    list_calls_.fetch_add(1);
+    std::lock_guard lock(mu_);
+    ListPage page;
+    for (const auto& [path, obj] : objects_) {
+      if (path.starts_with(options.prefix)) page.objects.push_back(InfoOf(path, obj));
+    }
+    return page;
+  }
+
+  Result<ObjectInfo> Write(std::string_view, std::span<const std::byte>) override {
+    return Unimplemented("read-only");
+  }
+
+ private:
+  // ReadStream() without the count: stops at the gate, then streams in 1000-byte pieces.
+  Result<uint64_t> Stream(std::string_view path, std::string_view version, uint64_t offset,
+                          uint64_t length, const ByteSink& sink) {
     std::string data;
     uint64_t fail_after = 0;
     {
@@ -119,32 +169,7 @@ class CountingOrigin final : public Origin {
     }
     return pos - offset;
   }
-  // Makes the next ReadStream() fail once it has delivered about `bytes`.
-  void FailStreamAfter(uint64_t bytes) {
-    std::lock_guard lock(mu_);
-    fail_stream_after_ = bytes;
-  }
-  int stream_calls() const { return stream_calls_.load(); }
-  std::pair<uint64_t, uint64_t> last_stream() {
-    std::lock_guard lock(mu_);
-    return last_stream_;
-  }
 
-  Result<ListPage> List(const ListOptions& options) override {
-    list_calls_.fetch_add(1);
-    std::lock_guard lock(mu_);
-    ListPage page;
-    for (const auto& [path, obj] : objects_) {
-      if (path.starts_with(options.prefix)) page.objects.push_back(InfoOf(path, obj));
-    }
-    return page;
-  }
-
-  Result<ObjectInfo> Write(std::string_view, std::span<const std::byte>) override {
-    return Unimplemented("read-only");
-  }
-
- private:
   struct Object {
     std::string data;
     std::string version;
@@ -166,6 +191,7 @@ class CountingOrigin final : public Origin {
   uint64_t fail_stream_after_ = 0;
   std::pair<uint64_t, uint64_t> last_stream_;
   std::atomic<int> stream_calls_{0};
+  std::atomic<int> open_calls_{0};
   std::atomic<int> stat_calls_{0};
   std::atomic<int> read_calls_{0};
   std::atomic<int> list_calls_{0};
@@ -214,7 +240,8 @@ class ObjectServiceTest : public ::testing::Test {
     std::filesystem::remove_all(dir_, ec);
   }
 
-  void OpenService(uint64_t ram_bytes, uint64_t fetch_run_bytes = 0) {
+  void OpenService(uint64_t ram_bytes, uint64_t fetch_run_bytes = 0,
+                   std::chrono::milliseconds metadata_ttl = 1h) {
     service_.reset();
     store_.reset();
     StoreOptions so;
@@ -234,7 +261,7 @@ class ObjectServiceTest : public ::testing::Test {
     origins["other"] = std::move(other);
     ObjectServiceOptions options;
     options.block_size = kBlockSize;
-    options.metadata_ttl = 1h;
+    options.metadata_ttl = metadata_ttl;
     options.fetch_run_bytes = fetch_run_bytes;
     service_ =
         std::make_unique<ObjectService>(options, store_.get(), std::move(origins), &metrics_);
@@ -665,6 +692,121 @@ TEST_F(ObjectServiceTest, FetchRunOfAChangedObjectIsPreconditionFailedAndDropsMe
   int stats = origin_->stat_calls();
   EXPECT_EQ(StatOk("run").version, "v2");  // metadata was dropped: asked again
   EXPECT_EQ(origin_->stat_calls(), stats + 1);
+}
+
+TEST_F(ObjectServiceTest, OpenTakesMetadataAndTheFirstRunFromOneRequest) {
+  OpenService(1 << 20, /*fetch_run_bytes=*/16 * kBlockSize);
+  std::string data = Bytes(6 * kBlockSize + 100, 30);  // a short last block
+  origin_->Set("obj", data, "v1");
+  Result<ObjectInfo> info = service_->OpenBlocking("mem", "obj");
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->size, data.size());
+  EXPECT_EQ(info->version, "v1");
+  ASSERT_TRUE(WaitFor([&] { return service_->HasBlock("mem", *info, 6); }));
+  for (uint64_t i = 0; i < 7; ++i) {
+    Result<BlockRef> b = service_->GetBlockBlocking("mem", *info, i);
+    ASSERT_TRUE(b.ok()) << i << ": " << b.status().ToString();
+    EXPECT_EQ(BlockString(*b), data.substr(i * kBlockSize, kBlockSize)) << i;
+  }
+  EXPECT_EQ(origin_->open_calls(), 1);
+  EXPECT_EQ(origin_->stat_calls(), 0);
+  EXPECT_EQ(origin_->stream_calls() + origin_->read_calls(), 0);
+  EXPECT_EQ(Metric("unicache_origin_requests_total{origin=\"mem\"}"), 1);
+  EXPECT_EQ(Metric("unicache_origin_bytes_total{origin=\"mem\"}"),
+            static_cast<int64_t>(data.size()));
+  // The metadata is cached: opening again asks nothing.
+  ASSERT_TRUE(service_->OpenBlocking("mem", "obj").ok());
+  EXPECT_EQ(origin_->open_calls(), 1);
+}
+
+TEST_F(ObjectServiceTest, FirstBlockOfAnOpenIsSharedWithItsReader) {
+  OpenService(1 << 20, /*fetch_run_bytes=*/8 * kBlockSize);
+  std::string data = Bytes(8 * kBlockSize, 31);
+  origin_->Set("obj", data, "v1");
+  Result<ObjectInfo> info = service_->OpenBlocking("mem", "obj");
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  // Whether or not the run has published it yet, block 0 comes from the open's one request.
+  BlockSource source = BlockSource::kOrigin;
+  Result<BlockRef> first = service_->GetBlockBlocking("mem", *info, 0, &source);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(BlockString(*first), data.substr(0, kBlockSize));
+  EXPECT_NE(source, BlockSource::kOrigin);
+  EXPECT_EQ(origin_->open_calls() + origin_->stream_calls() + origin_->read_calls(), 1);
+}
+
+TEST_F(ObjectServiceTest, OpenIsBoundedByTheFetchRun) {
+  OpenService(1 << 20, /*fetch_run_bytes=*/4 * kBlockSize);
+  origin_->Set("obj", Bytes(10 * kBlockSize, 32), "v1");
+  Result<ObjectInfo> info = service_->OpenBlocking("mem", "obj");
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  ASSERT_TRUE(WaitFor([&] { return service_->HasBlock("mem", *info, 3); }));
+  EXPECT_EQ(origin_->last_stream(), std::make_pair(uint64_t{0}, 4 * kBlockSize));
+  EXPECT_FALSE(service_->HasBlock("mem", *info, 4));
+}
+
+TEST_F(ObjectServiceTest, OpenWithoutRunsIsAStat) {
+  origin_->Set("obj", Bytes(3 * kBlockSize, 33), "v1");
+  Result<ObjectInfo> info = service_->OpenBlocking("mem", "obj");
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->version, "v1");
+  EXPECT_EQ(origin_->stat_calls(), 1);
+  EXPECT_EQ(origin_->open_calls(), 0);
+  EXPECT_FALSE(service_->HasBlock("mem", *info, 0));
+}
+
+TEST_F(ObjectServiceTest, OpenOfAMissingObjectIsNotFoundAndNoOriginError) {
+  OpenService(1 << 20, /*fetch_run_bytes=*/8 * kBlockSize);
+  Result<ObjectInfo> info = service_->OpenBlocking("mem", "nope");
+  ASSERT_FALSE(info.ok());
+  EXPECT_EQ(info.status().code(), StatusCode::kNotFound);
+  EXPECT_LE(Metric("unicache_origin_errors_total{origin=\"mem\"}"), 0);
+  EXPECT_EQ(service_->OpenBlocking("nosuch", "obj").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(ObjectServiceTest, OpenOfAnEmptyObjectReturnsItsMetadata) {
+  OpenService(1 << 20, /*fetch_run_bytes=*/8 * kBlockSize);
+  origin_->Set("empty", "", "v0");
+  Result<ObjectInfo> info = service_->OpenBlocking("mem", "empty");
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->size, 0u);
+  EXPECT_EQ(info->version, "v0");
+  EXPECT_LE(Metric("unicache_origin_errors_total{origin=\"mem\"}"), 0);
+}
+
+TEST_F(ObjectServiceTest, OpenOfACachedObjectStopsAfterItsMetadata) {
+  OpenService(1 << 20, /*fetch_run_bytes=*/4 * kBlockSize, /*metadata_ttl=*/1ms);
+  origin_->Set("obj", Bytes(8 * kBlockSize, 34), "v1");
+  Result<ObjectInfo> info = service_->OpenBlocking("mem", "obj");
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  ASSERT_TRUE(WaitFor([&] { return service_->HasBlock("mem", *info, 3); }));
+  std::this_thread::sleep_for(5ms);  // the metadata expires; the blocks stay
+  Result<ObjectInfo> again = service_->OpenBlocking("mem", "obj");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->version, "v1");
+  EXPECT_EQ(origin_->open_calls(), 2);
+  // Block 0 is cached: the second open stops after the metadata, fetches nothing, and is no
+  // origin error.
+  ASSERT_TRUE(WaitFor([&] { return origin_->reads_at_gate() == 0; }));
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(Metric("unicache_origin_bytes_total{origin=\"mem\"}"),
+            static_cast<int64_t>(4 * kBlockSize));
+  EXPECT_LE(Metric("unicache_origin_errors_total{origin=\"mem\"}"), 0);
+  EXPECT_FALSE(service_->HasBlock("mem", *again, 4));
+}
+
+TEST_F(ObjectServiceTest, OpenFailingMidwayKeepsWholeBlocksAndTheNextReadRetries) {
+  OpenService(1 << 20, /*fetch_run_bytes=*/8 * kBlockSize);
+  std::string data = Bytes(8 * kBlockSize, 35);
+  origin_->Set("obj", data, "v1");
+  origin_->FailStreamAfter(kBlockSize + kBlockSize / 2);
+  Result<ObjectInfo> info = service_->OpenBlocking("mem", "obj");
+  ASSERT_TRUE(info.ok()) << info.status().ToString();  // the metadata came before the failure
+  ASSERT_TRUE(WaitFor([&] { return Metric("unicache_origin_errors_total{origin=\"mem\"}") == 1; }));
+  EXPECT_TRUE(service_->HasBlock("mem", *info, 0));
+  for (uint64_t i = 1; i < 8; ++i) EXPECT_FALSE(service_->HasBlock("mem", *info, i)) << i;
+  Result<BlockRef> second = service_->GetBlockBlocking("mem", *info, 1);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(BlockString(*second), data.substr(kBlockSize, kBlockSize));
 }
 
 }  // namespace unicache

@@ -1,0 +1,55 @@
+#include "origin/http_util.h"
+
+#include <gtest/gtest.h>
+
+namespace unicache {
+namespace {
+
+HttpResponse Answer(int status, std::map<std::string, std::string> headers) {
+  HttpResponse r;
+  r.status = status;
+  r.headers = std::move(headers);
+  return r;
+}
+
+TEST(InfoFromReadTest, PartialAnswerTakesTheSizeFromContentRange) {
+  Result<ObjectInfo> info =
+      InfoFromRead(Answer(206, {{"content-range", "bytes 0-4194303/67108864"},
+                                {"content-length", "4194304"},
+                                {"etag", "\"0x8DC\""},
+                                {"last-modified", "Wed, 09 Sep 2009 09:20:02 GMT"}}),
+                   "a/b.bin");
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->path, "a/b.bin");
+  EXPECT_EQ(info->size, 67108864u);
+  EXPECT_EQ(info->version, "0x8DC");
+  EXPECT_EQ(info->mtime_ms, 1252488002000);
+}
+
+TEST(InfoFromReadTest, WholeAnswerTakesTheSizeFromContentLength) {
+  Result<ObjectInfo> info =
+      InfoFromRead(Answer(200, {{"content-length", "10"}, {"etag", "W/\"abc\""}}), "x");
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->size, 10u);
+  EXPECT_EQ(info->version, "abc");
+}
+
+TEST(InfoFromReadTest, PartialAnswerWithoutATotalIsAnError) {
+  for (const char* range : {"bytes 0-9/*", "bytes 0-9", ""}) {
+    Result<ObjectInfo> info = InfoFromRead(Answer(206, {{"content-range", range}}), "x");
+    ASSERT_FALSE(info.ok()) << range;
+    EXPECT_EQ(info.status().code(), StatusCode::kInternal) << range;
+  }
+}
+
+TEST(OpenNeedsStatTest, OnlyBeforeTheMetadataAndOnlyFor416OrTransportFailures) {
+  EXPECT_TRUE(OpenNeedsStat(Answer(416, {}), /*informed=*/false));
+  EXPECT_TRUE(OpenNeedsStat(Unavailable("Transferred a partial file"), false));
+  EXPECT_FALSE(OpenNeedsStat(Unavailable("reset"), /*informed=*/true));
+  EXPECT_FALSE(OpenNeedsStat(DeadlineExceeded("timeout"), false));
+  EXPECT_FALSE(OpenNeedsStat(Answer(404, {}), false));
+  EXPECT_FALSE(OpenNeedsStat(Answer(206, {}), false));
+}
+
+}  // namespace
+}  // namespace unicache
