@@ -11,6 +11,10 @@ S3 (s3rver), side by side in one run:
   streamed the same with --fetch-run SIZE (default: the object size): each object's cold blocks
            come from one streamed origin GET, published block by block as they arrive
   hot      the streamed node read again: every block is a RAM-tier hit
+  loaded   a control, not a target: direct again, while a busy loop beside it takes the share
+           of one core the streamed node took (its CPU time over the streamed read's wall time,
+           from /proc). On a machine whose cores the emulator shares with the node, it shows
+           how much of the gap to direct is CPU taken from the emulator rather than time
 
 Every node runs with --prefault-ram: a long-running node fills memory it has used before, while
 a fresh process pays the kernel's first touch of every page (~16 us per 4 KiB on the VMs
@@ -25,6 +29,7 @@ Direct Azure requests are Shared Key signed; direct S3 requests use boto3-presig
       [--block-size SIZE]
 
 Prints the exact command, then markdown tables of medians (MB/s) and ratios to direct.
+--no-control skips the loaded variant.
 Targets (issue #3): cold >= 0.9x direct, hot >= 5x direct.
 """
 import argparse
@@ -32,6 +37,7 @@ import http.client
 import os
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -84,6 +90,36 @@ class Reader:
     def close(self):
         for c in self.conns.values():
             c.close()
+
+
+# A busy loop that takes `duty` of one core in 2 ms periods.
+BUSY_LOOP = """import sys, time
+busy = float(sys.argv[1]) * 0.002
+while True:
+    t = time.perf_counter()
+    while time.perf_counter() - t < busy:
+        pass
+    time.sleep(0.002 - busy)
+"""
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds of process `pid`, all its threads included."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def under_load(duty, fn):
+    """Returns fn() run while a busy loop takes `duty` (0..0.95) of one core."""
+    duty = min(max(duty, 0.0), 0.95)
+    loop = subprocess.Popen([sys.executable, "-c", BUSY_LOOP, str(duty)])
+    try:
+        time.sleep(0.2)
+        return fn()
+    finally:
+        loop.kill()
+        loop.wait()
 
 
 def parse_size(s):
@@ -184,6 +220,7 @@ def main():
     ap.add_argument("--fetch-run", default=None, help="unicache --fetch-run of the streamed variant "
                     "(default: the object size)")
     ap.add_argument("--serve-args", default="", help="more `unicache serve` flags, one string")
+    ap.add_argument("--no-control", action="store_true", help="skip the loaded direct variant")
     args = ap.parse_args()
     print("command: bench/origin_read.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]) + "\n")
     reason = cs.missing_binaries()
@@ -199,7 +236,8 @@ def main():
             b.log(f"starting {kind} and uploading {len(names)} x {size >> 20} MiB")
             o = Origin(kind, work, names, size)
             origins.append(o)
-            res = results[kind] = {"direct": [], "ranged": [], "cold": [], "streamed": [], "hot": []}
+            res = results[kind] = {"direct": [], "ranged": [], "cold": [], "streamed": [], "hot": [],
+                                   "loaded": [], "node_share": []}
             block = parse_size(args.block_size or "4MiB")
             fetch_run = args.fetch_run or str(max(size, 2 * block))
             reader = Reader()
@@ -221,12 +259,18 @@ def main():
                 for variant, extra in (("cold", []), ("streamed", ["--fetch-run", fetch_run])):
                     node, port, cache = start_node(work, o, args, extra)
                     try:
+                        cpu = cpu_seconds(node.p.pid)
                         res[variant].append(read_all(names, size, via(port)))
                         if variant == "streamed":
+                            res["node_share"].append((cpu_seconds(node.p.pid) - cpu) /
+                                                     res[variant][-1])
                             res["hot"].append(read_all(names, size, via(port)))
                     finally:
                         node.stop()
                         shutil.rmtree(cache, ignore_errors=True)
+                if not args.no_control:
+                    res["loaded"].append(under_load(res["node_share"][-1],
+                                                    lambda: read_all(names, size, direct)))
             reader.close()
             o.stop()
         print(f"{len(names)} objects x {size >> 20} MiB = {total >> 20} MiB per origin, "
@@ -246,10 +290,22 @@ def main():
                              "cold vs direct (target >= 0.9x)", "cold vs ranged",
                              "streamed vs direct (target >= 0.9x)",
                              "hot vs direct (target >= 5x)"]))
-        print("\nall runs (seconds):")
+        if not args.no_control:
+            print("\ncontrol: direct with a busy loop taking the streamed node's share of a core\n")
+            rows = []
+            for kind, res in results.items():
+                med = {k: b.median(v) for k, v in res.items()}
+                rows.append([label[kind], f"{med['node_share'] * 100:.0f}%",
+                             f"{total / med['loaded'] / 1e6:.0f}",
+                             f"{med['direct'] / med['loaded']:.2f}x",
+                             f"{med['loaded'] / med['streamed']:.2f}x"])
+            print(b.table(rows, ["origin", "node CPU (share of one core)", "loaded direct MB/s",
+                                 "loaded vs direct", "streamed vs loaded direct"]))
+        print("\nall runs (seconds; node_share: fraction of one core):")
         for kind, res in results.items():
             for k, v in res.items():
-                print(f"  {kind} {k}: " + ", ".join(f"{x:.2f}" for x in v))
+                if v:
+                    print(f"  {kind} {k}: " + ", ".join(f"{x:.2f}" for x in v))
     finally:
         for o in origins:
             o.stop()
