@@ -1,6 +1,8 @@
 #include "common/http_client.h"
 
 #include <curl/curl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -14,23 +16,68 @@ struct CurlGlobal {
   CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
 };
 
+// A large body is received in pieces of up to this size: the kernel wakes the receiving thread
+// once this much has arrived (SO_RCVLOWAT) instead of at every segment the sender writes. On
+// virtual machines a wake-up (a context switch) costs more than copying tens of KiB.
+constexpr size_t kReceiveBatch = 1 << 20;
+
 struct Transfer {
+  const curl_socket_t* socket;  // the handle's connection, or CURL_SOCKET_BAD
   HttpResponse* resp;
   const HttpRequest* req;
-  Status stream_error;  // what body_stream returned when it stopped the transfer
+  uint64_t body_length = 0;  // Content-Length of a 2xx response; 0 when unknown
+  int low_water = 1;         // SO_RCVLOWAT set on the connection by this transfer
+  Status stream_error;       // what body_stream returned when it stopped the transfer
   bool overflow = false;
   int status = 0;  // of the response being received, from its status line
 };
+
+// Sets the connection's receive low-water mark, when it changes. Errors are ignored: it only
+// batches wake-ups.
+void SetLowWater(Transfer& t, int bytes) {
+  if (bytes == t.low_water || *t.socket == CURL_SOCKET_BAD) return;
+  if (setsockopt(*t.socket, SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof(bytes)) == 0) {
+    t.low_water = bytes;
+  }
+}
+
+// After a piece of a body of known length: wakes for every kReceiveBatch bytes while at least
+// twice that is left, and for every segment after. Never for more than the socket will still
+// get, or the last bytes would wait for the transfer's timeout: the margin covers what a TLS
+// library has read ahead of the body delivered (records of 16 KiB).
+void BatchWakeUps(Transfer& t) {
+  if (t.body_length == 0) return;
+  uint64_t left = t.body_length > t.resp->body_bytes ? t.body_length - t.resp->body_bytes : 0;
+  SetLowWater(t, left >= 2 * kReceiveBatch ? static_cast<int>(kReceiveBatch) : 1);
+}
+
+// Record the socket a handle opens and forget it when closed: the connection its transfers use.
+int OnSocketOpened(void* socket, curl_socket_t fd, curlsocktype) {
+  *static_cast<curl_socket_t*>(socket) = fd;
+  return CURL_SOCKOPT_OK;
+}
+
+int OnSocketClosed(void* socket, curl_socket_t fd) {
+  auto* recorded = static_cast<curl_socket_t*>(socket);
+  if (*recorded == fd) *recorded = CURL_SOCKET_BAD;
+  return ::close(fd);
+}
 
 size_t OnBody(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   size_t len = size * n;
   const bool success = t->status >= 200 && t->status < 300;
+  if (success && t->body_length == 0 && t->resp->body_bytes == 0) {
+    auto it = t->resp->headers.find("content-length");
+    if (it != t->resp->headers.end())
+      t->body_length = std::strtoull(it->second.c_str(), nullptr, 10);
+  }
   if (t->req->body_stream && success) {
     t->resp->status = t->status;
     t->stream_error = t->req->body_stream(*t->resp, std::as_bytes(std::span(data, len)));
     if (!t->stream_error.ok()) return 0;  // aborts the transfer
     t->resp->body_bytes += len;
+    BatchWakeUps(*t);
     return len;
   }
   // Only a success body goes to the caller's buffer; an error body is kept for the message.
@@ -41,9 +88,11 @@ size_t OnBody(char* data, size_t size, size_t n, void* user) {
       return 0;  // aborts the transfer
     }
     std::memcpy(sink.data() + t->resp->body_bytes, data, len);
-  } else {
-    t->resp->body.append(data, len);
+    t->resp->body_bytes += len;
+    BatchWakeUps(*t);
+    return len;
   }
+  t->resp->body.append(data, len);
   t->resp->body_bytes += len;
   return len;
 }
@@ -88,38 +137,55 @@ HttpClient::HttpClient() {
   share_ = share;
 }
 
+struct HttpClient::Handle {
+  CURL* curl = nullptr;
+  curl_socket_t socket = CURL_SOCKET_BAD;  // the connection it last opened, while open
+};
+
 HttpClient::~HttpClient() {
-  for (void* h : idle_) curl_easy_cleanup(static_cast<CURL*>(h));
+  for (Handle* h : idle_) {
+    curl_easy_cleanup(h->curl);
+    delete h;
+  }
   curl_share_cleanup(static_cast<CURLSH*>(share_));
 }
 
-void* HttpClient::Acquire() {
+HttpClient::Handle* HttpClient::Acquire() {
   {
     std::lock_guard lock(mu_);
     if (!idle_.empty()) {
-      void* h = idle_.back();
+      Handle* h = idle_.back();
       idle_.pop_back();
       return h;
     }
   }
-  return curl_easy_init();
+  CURL* curl = curl_easy_init();
+  return curl == nullptr ? nullptr : new Handle{curl};
 }
 
-void HttpClient::Release(void* handle) {
-  std::lock_guard lock(mu_);
-  if (idle_.size() < 64) {
-    idle_.push_back(handle);
-  } else {
-    curl_easy_cleanup(static_cast<CURL*>(handle));
+void HttpClient::Release(Handle* handle) {
+  {
+    std::lock_guard lock(mu_);
+    if (idle_.size() < 64) {
+      idle_.push_back(handle);
+      return;
+    }
   }
+  curl_easy_cleanup(handle->curl);
+  delete handle;
 }
 
 Result<HttpResponse> HttpClient::Send(const HttpRequest& req) {
-  CURL* curl = static_cast<CURL*>(Acquire());
-  if (curl == nullptr) return Internal("curl_easy_init failed");
+  Handle* handle = Acquire();
+  if (handle == nullptr) return Internal("curl_easy_init failed");
+  CURL* curl = handle->curl;
   curl_easy_reset(curl);
+  curl_easy_setopt(curl, CURLOPT_SOCKOPTFUNCTION, OnSocketOpened);
+  curl_easy_setopt(curl, CURLOPT_SOCKOPTDATA, &handle->socket);
+  curl_easy_setopt(curl, CURLOPT_CLOSESOCKETFUNCTION, OnSocketClosed);
+  curl_easy_setopt(curl, CURLOPT_CLOSESOCKETDATA, &handle->socket);
   HttpResponse resp;
-  Transfer transfer{&resp, &req};
+  Transfer transfer{&handle->socket, &resp, &req};
   curl_slist* headers = nullptr;
   for (const auto& [k, v] : req.headers)
     headers = curl_slist_append(headers, (k + ": " + v).c_str());
@@ -148,10 +214,11 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& req) {
   }
 
   CURLcode rc = curl_easy_perform(curl);
+  SetLowWater(transfer, 1);  // the connection may be reused: its next response starts small
   long code = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
   curl_slist_free_all(headers);
-  Release(curl);
+  Release(handle);
 
   if (!transfer.stream_error.ok()) return transfer.stream_error;
   if (transfer.overflow) {

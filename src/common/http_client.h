@@ -60,12 +60,13 @@ class HttpClient {
   Result<HttpResponse> Send(const HttpRequest& req);
 
  private:
-  void* Acquire();
-  void Release(void* handle);
+  struct Handle;  // a curl handle and the socket it last opened
+  Handle* Acquire();
+  void Release(Handle* handle);
 
   std::mutex mu_;
-  std::vector<void*> idle_;  // CURL* handles
-  void* share_ = nullptr;    // CURLSH* for DNS cache
+  std::vector<Handle*> idle_;
+  void* share_ = nullptr;  // CURLSH* for DNS cache
 };
 
 }  // namespace unicache

@@ -380,6 +380,42 @@ TEST(HttpClientTest, ErrorBodyIsKeptInTheResponseNotTheStream) {
   EXPECT_FALSE(called);
 }
 
+// Large bodies are received in batches (SO_RCVLOWAT); around the batch sizes, and for the next
+// response on the same connection, nothing may wait for bytes that never come (a 5 s timeout
+// turns such a wait into an error).
+TEST(HttpClientTest, BatchedReceivesNeverWaitPastTheBody) {
+  constexpr size_t kMiB = 1 << 20;
+  std::string body;
+  TestHttpServer server([&](const SeenRequest&) { return Response(200, body); });
+  HttpClient client;
+  for (size_t size : {kMiB - 1, kMiB, kMiB + 1, 2 * kMiB - 1, 2 * kMiB, 2 * kMiB + 1, 3 * kMiB + 17,
+                      size_t{10}}) {
+    body = std::string(size, '\0');
+    for (size_t i = 0; i < size; ++i) body[i] = static_cast<char>(i * 7 + size);
+    std::vector<std::byte> sink(size);
+    HttpRequest into;
+    into.url = server.url("/x");
+    into.timeout = std::chrono::milliseconds(5000);
+    into.body_sink = sink;
+    Result<HttpResponse> a = client.Send(into);
+    ASSERT_TRUE(a.ok()) << size << ": " << a.status().ToString();
+    ASSERT_EQ(a->body_bytes, size);
+    EXPECT_EQ(std::memcmp(sink.data(), body.data(), size), 0) << size;
+    HttpRequest streamed;
+    streamed.url = server.url("/x");
+    streamed.timeout = std::chrono::milliseconds(5000);
+    std::string got;
+    streamed.body_stream = [&](const HttpResponse&, std::span<const std::byte> piece) {
+      got.append(reinterpret_cast<const char*>(piece.data()), piece.size());
+      return Status::Ok();
+    };
+    Result<HttpResponse> b = client.Send(streamed);
+    ASSERT_TRUE(b.ok()) << size << ": " << b.status().ToString();
+    EXPECT_EQ(got, body) << size;
+  }
+  EXPECT_EQ(server.connections(), 1);  // one keep-alive connection throughout
+}
+
 TEST(HttpClientTest, ConnectionRefusedIsUnavailable) {
   // A bound socket that does not listen refuses connections, and holding it keeps the port ours.
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
