@@ -147,6 +147,7 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
   Result<BlockRef> first = Internal("unset");
   std::optional<ByteRange> range;
   bool first_cached = false;  // the first block was in the store before this request
+  bool opened = false;        // this request's open read the first blocks
   for (int attempt = 0; attempt < 3; ++attempt) {
     std::optional<ObjectInfo> cached =
         attempt == 0 ? service_->CachedStat(origin, path) : std::nullopt;
@@ -159,10 +160,11 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
       const bool open =
           attempt == 0 && req.method() == http::verb::get &&
           RangeStartsAtZero(range_header == req.end() ? std::string_view() : range_header->value());
-      Result<ObjectInfo> stat = co_await RunBlocking(*pool_, [this, &origin, &path, attempt, open] {
-        return open ? service_->OpenBlocking(origin, path)
-                    : service_->StatBlocking(origin, path, attempt > 0);
-      });
+      Result<ObjectInfo> stat =
+          co_await RunBlocking(*pool_, [this, &origin, &path, attempt, open, &opened] {
+            return open ? service_->OpenBlocking(origin, path, &opened)
+                        : service_->StatBlocking(origin, path, attempt > 0);
+          });
       if (!stat.ok())
         co_return co_await writer.SendError(HttpStatusFor(stat.status()), stat.status());
       info = std::move(stat).value();
@@ -188,7 +190,7 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
     range = *parsed;
     if (info.size == 0 || req.method() == http::verb::head) break;
     uint64_t first_index = (range ? range->first : 0) / service_->block_size();
-    first_cached = service_->HasBlock(origin, info, first_index);
+    first_cached = !opened && service_->HasBlock(origin, info, first_index);
     first = co_await FetchBlock(origin, info, first_index, forwarded);
     if (first.ok() || first.status().code() != StatusCode::kPreconditionFailed) break;
   }

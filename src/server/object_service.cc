@@ -51,15 +51,21 @@ class ObjectService::RunFill {
  public:
   RunFill(BlockStore* store, Counter* bytes, const ObjectInfo& info, uint64_t block_size,
           uint64_t index, Run& run)
-      : store_(store), bytes_(bytes), info_(info), block_size_(block_size), run_(run) {
-    current_ = index;
+      : store_(store),
+        bytes_(bytes),
+        info_(info),
+        block_size_(block_size),
+        run_(run),
+        start_(index * block_size),
+        current_(index) {
     const uint64_t blocks = (run.first_done ? 0 : 1) + run.claims.size();
     end_ = std::min(info.size, (index + blocks) * block_size);
-    block_ = Block::Allocate(std::min(block_size, info.size - index * block_size));
+    block_ = Block::Allocate(std::min(block_size, info.size - start_));
   }
 
-  // Bytes from the run's first block to the end of its last.
-  uint64_t length(uint64_t index) const { return end_ - index * block_size_; }
+  // The run's bytes: from the start of its first block to the end of its last.
+  uint64_t offset() const { return start_; }
+  uint64_t length() const { return end_ - start_; }
 
   // True when every block of the run is published.
   bool done() const { return block_ == nullptr; }
@@ -90,6 +96,7 @@ class ObjectService::RunFill {
   const ObjectInfo& info_;
   const uint64_t block_size_;
   Run& run_;
+  const uint64_t start_;
   uint64_t current_;
   uint64_t end_;
   std::shared_ptr<Block> block_;
@@ -168,7 +175,8 @@ Result<ObjectInfo> ObjectService::StatFromOrigin(const std::string& origin_name,
 }
 
 Result<ObjectInfo> ObjectService::OpenBlocking(const std::string& origin_name,
-                                               const std::string& path) {
+                                               const std::string& path, bool* opened) {
+  if (opened != nullptr) *opened = false;
   ASSIGN_OR_RETURN(Origin * origin, FindOrigin(origin_name));
   if (auto cached = metadata_.Get(origin_name, path)) return *cached;
   // In a cluster most first blocks belong to other members, and which ones is only known with
@@ -181,6 +189,7 @@ Result<ObjectInfo> ObjectService::OpenBlocking(const std::string& origin_name,
       runs_active_.fetch_sub(1);
       return StatFromOrigin(origin_name, origin, path);
     }
+    if (opened != nullptr) *opened = true;
     auto opened = std::make_shared<std::promise<Result<ObjectInfo>>>();
     std::future<Result<ObjectInfo>> info = opened->get_future();
     boost::asio::post(*run_pool_, [this, origin_name, origin, path, opened] {
@@ -206,6 +215,7 @@ void ObjectService::OpenRun(const std::string& origin_name, Origin* origin, cons
     informed = true;
     metadata_.Put(origin_name, info);
     run.claims = ClaimBlocks(origin_name, info, 0, std::min(BlockCount(info.size), max_blocks));
+    misses_->Inc(run.claims.size());  // fetched ahead of their readers, as readahead's are
     opened.set_value(info);
     if (info.size == 0) return Status::Ok();
     if (run.claims.empty()) return AlreadyExists("the object's first block is cached or claimed");
@@ -310,13 +320,12 @@ void ObjectService::StreamRun(const std::string& origin_name, Origin* origin,
   OriginMetrics& m = origin_metrics_.at(origin_name);
   m.requests->Inc();
   RunFill fill(store_, m.bytes, info, options_.block_size, index, run);
-  const uint64_t offset = index * options_.block_size;
-  const uint64_t length = fill.length(index);
   ByteSink sink = [&](std::span<const std::byte> piece) { return fill.Add(piece); };
   // To the object's end, when the run reaches it: a read from 0 is then a plain GET.
-  Result<uint64_t> n = origin->ReadStream(info.path, info.version, offset,
-                                          offset + length == info.size ? kToEnd : length, sink);
-  if (n.ok() && *n == length) return;
+  const bool to_end = fill.offset() + fill.length() == info.size;
+  Result<uint64_t> n = origin->ReadStream(info.path, info.version, fill.offset(),
+                                          to_end ? kToEnd : fill.length(), sink);
+  if (n.ok() && *n == fill.length()) return;
   Status st =
       n.ok() ? PreconditionFailed("object changed while reading: " + info.path) : n.status();
   m.errors->Inc();

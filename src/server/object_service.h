@@ -65,7 +65,9 @@ class ObjectService {
   // those blocks once the metadata is returned: one origin request where a Stat and a block
   // read take two. For reads from the start of an object. Falls back to StatBlocking when runs
   // are off, in a cluster of more than one member, or when every run thread is busy.
-  Result<ObjectInfo> OpenBlocking(const std::string& origin, const std::string& path);
+  // `*opened` (optional) says whether this call's read fetched the object's first blocks.
+  Result<ObjectInfo> OpenBlocking(const std::string& origin, const std::string& path,
+                                  bool* opened = nullptr);
 
   // Returns cached metadata without I/O, or nullopt.
   std::optional<ObjectInfo> CachedStat(const std::string& origin, const std::string& path);

@@ -698,10 +698,13 @@ TEST_F(ObjectServiceTest, OpenTakesMetadataAndTheFirstRunFromOneRequest) {
   OpenService(1 << 20, /*fetch_run_bytes=*/16 * kBlockSize);
   std::string data = Bytes(6 * kBlockSize + 100, 30);  // a short last block
   origin_->Set("obj", data, "v1");
-  Result<ObjectInfo> info = service_->OpenBlocking("mem", "obj");
+  bool opened = false;
+  Result<ObjectInfo> info = service_->OpenBlocking("mem", "obj", &opened);
   ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_TRUE(opened);
   EXPECT_EQ(info->size, data.size());
   EXPECT_EQ(info->version, "v1");
+  EXPECT_EQ(Metric("unicache_cache_misses_total"), 7);  // every block the open fetches
   ASSERT_TRUE(WaitFor([&] { return service_->HasBlock("mem", *info, 6); }));
   for (uint64_t i = 0; i < 7; ++i) {
     Result<BlockRef> b = service_->GetBlockBlocking("mem", *info, i);
@@ -715,7 +718,8 @@ TEST_F(ObjectServiceTest, OpenTakesMetadataAndTheFirstRunFromOneRequest) {
   EXPECT_EQ(Metric("unicache_origin_bytes_total{origin=\"mem\"}"),
             static_cast<int64_t>(data.size()));
   // The metadata is cached: opening again asks nothing.
-  ASSERT_TRUE(service_->OpenBlocking("mem", "obj").ok());
+  ASSERT_TRUE(service_->OpenBlocking("mem", "obj", &opened).ok());
+  EXPECT_FALSE(opened);
   EXPECT_EQ(origin_->open_calls(), 1);
 }
 
