@@ -38,7 +38,12 @@ def test_32_clients_one_origin_read(tmp_path, make_node):
     m = node.metrics()
     assert metric(m, 'unicache_origin_bytes_total{origin="data"}') == SIZE
     assert metric(m, 'unicache_origin_errors_total{origin="data"}') == 0
-    assert metric(m, "unicache_singleflight_coalesced_total") > 0
+    # Every other block read joined a fetch in flight or found the block cached; which of the
+    # two depends on how the clients' requests overlap, which the scheduler decides.
+    blocks_read = CLIENTS * (SIZE // (4 << 20))
+    shared = (metric(m, "unicache_singleflight_coalesced_total")
+              + metric(m, 'unicache_cache_hits_total{tier="ram"}'))
+    assert shared >= blocks_read - SIZE // (4 << 20), shared
     # One read per block (the byte count above proves no block was read twice) plus the stats;
     # a stat that just misses the shared one may run again, so allow a few.
     blocks = SIZE // (4 << 20)
