@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstring>
 #include <ctime>
+#include <functional>
 
 #include "common/object_path.h"
 
@@ -12,6 +13,27 @@ namespace {
 
 // Bodies at least this large go straight into the caller's buffer.
 constexpr size_t kSinkThreshold = 64 * 1024;
+
+// Returns a body stream that runs `first` on the response head before the first piece, then
+// hands the pieces to `sink`, failing a body longer than `length` (kToEnd: any length).
+// `first`, `sink` and `what` must outlive it.
+std::function<Status(const HttpResponse&, std::span<const std::byte>)> BoundedStream(
+    uint64_t length, const std::string& what,
+    const std::function<Status(const HttpResponse&)>& first, const ByteSink& sink) {
+  return [length, &what, &first, &sink, started = false, delivered = uint64_t{0}](
+             const HttpResponse& head, std::span<const std::byte> piece) mutable -> Status {
+    if (!started) {
+      RETURN_IF_ERROR(first(head));
+      started = true;
+    }
+    if (length != kToEnd && delivered + piece.size() > length) {
+      return Internal(what + ": server sent more than the " + std::to_string(length) +
+                      " bytes asked for");
+    }
+    delivered += piece.size();
+    return sink(piece);
+  };
+}
 
 }  // namespace
 
@@ -134,21 +156,12 @@ Result<HttpResponse> OpenBody(HttpClient& client, HttpRequest req, std::string_v
                               uint64_t length, const InfoSink& on_info, const ByteSink& sink,
                               const std::string& what, bool* informed) {
   *informed = false;
-  auto inform = [&](const HttpResponse& head) -> Status {
+  const std::function<Status(const HttpResponse&)> inform = [&](const HttpResponse& head) {
     *informed = true;
     ASSIGN_OR_RETURN(ObjectInfo info, InfoFromRead(head, path));
     return on_info(info);
   };
-  uint64_t delivered = 0;
-  req.body_stream = [&](const HttpResponse& head, std::span<const std::byte> piece) -> Status {
-    if (!*informed) RETURN_IF_ERROR(inform(head));
-    if (length != kToEnd && delivered + piece.size() > length) {
-      return Internal(what + ": server sent more than the " + std::to_string(length) +
-                      " bytes asked for");
-    }
-    delivered += piece.size();
-    return sink(piece);
-  };
+  req.body_stream = BoundedStream(length, what, inform, sink);
   ASSIGN_OR_RETURN(HttpResponse resp, client.Send(req));
   if (resp.status >= 200 && resp.status < 300 && !*informed) {
     RETURN_IF_ERROR(inform(resp));  // an empty body: no piece told the metadata
@@ -165,20 +178,10 @@ bool OpenNeedsStat(const Result<HttpResponse>& resp, bool informed) {
 Result<HttpResponse> StreamBody(HttpClient& client, HttpRequest req, uint64_t offset,
                                 uint64_t length, std::string_view version, const ByteSink& sink,
                                 const std::string& what) {
-  bool checked = false;
-  uint64_t delivered = 0;
-  req.body_stream = [&](const HttpResponse& head, std::span<const std::byte> piece) -> Status {
-    if (!checked) {
-      RETURN_IF_ERROR(CheckServedRead(head, offset, version, what));
-      checked = true;
-    }
-    if (length != kToEnd && delivered + piece.size() > length) {
-      return Internal(what + ": server sent more than the " + std::to_string(length) +
-                      " bytes asked for");
-    }
-    delivered += piece.size();
-    return sink(piece);
+  const std::function<Status(const HttpResponse&)> check = [&](const HttpResponse& head) {
+    return CheckServedRead(head, offset, version, what);
   };
+  req.body_stream = BoundedStream(length, what, check, sink);
   return client.Send(req);
 }
 

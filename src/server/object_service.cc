@@ -205,21 +205,19 @@ void ObjectService::OpenRun(const std::string& origin_name, Origin* origin, cons
   OriginMetrics& m = origin_metrics_.at(origin_name);
   m.requests->Inc();
   const uint64_t max_blocks = options_.fetch_run_bytes / options_.block_size;
-  ObjectInfo info;
-  bool informed = false;
+  std::optional<ObjectInfo> info;  // set once the read stated it
   Run run;
   run.first_done = true;  // every block is a claim
   std::optional<RunFill> fill;
   InfoSink on_info = [&](const ObjectInfo& stated) -> Status {
     info = stated;
-    informed = true;
-    metadata_.Put(origin_name, info);
-    run.claims = ClaimBlocks(origin_name, info, 0, std::min(BlockCount(info.size), max_blocks));
+    metadata_.Put(origin_name, *info);
+    run.claims = ClaimBlocks(origin_name, *info, 0, std::min(BlockCount(info->size), max_blocks));
     misses_->Inc(run.claims.size());  // fetched ahead of their readers, as readahead's are
-    opened.set_value(info);
-    if (info.size == 0) return Status::Ok();
+    opened.set_value(*info);
+    if (info->size == 0) return Status::Ok();
     if (run.claims.empty()) return AlreadyExists("the object's first block is cached or claimed");
-    fill.emplace(store_, m.bytes, info, options_.block_size, 0, run);
+    fill.emplace(store_, m.bytes, *info, options_.block_size, 0, run);
     return Status::Ok();
   };
   ByteSink sink = [&](std::span<const std::byte> piece) -> Status {
@@ -228,7 +226,7 @@ void ObjectService::OpenRun(const std::string& origin_name, Origin* origin, cons
     return fill->Add(piece);
   };
   Result<uint64_t> n = origin->OpenStream(path, max_blocks * options_.block_size, on_info, sink);
-  if (!informed) {
+  if (!info) {
     Status st = n.ok() ? Internal("origin read of " + path + " stated no metadata") : n.status();
     if (st.code() != StatusCode::kNotFound) m.errors->Inc();
     opened.set_value(st);
