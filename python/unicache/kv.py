@@ -8,10 +8,12 @@ reads straight into caller buffers (readinto, no intermediate copy in Python).
     bufs = kv.batch_get("llama3", keys[:n], lease=lease)
 
 Any node answers for the whole cluster (it splits batches by owner). Not thread-safe: use one
-client per thread.
+client per thread. Fork-safe: a forked process (a DataLoader worker) never reuses the connection
+its parent opened; it opens its own on its first request.
 """
 import http.client
 import json
+import os
 import struct
 
 MAGIC = b"UKV1"
@@ -67,10 +69,15 @@ class KvClient:
         self.nodes = [n.strip() for n in nodes.split(",") if n.strip()]
         self.timeout = timeout
         self._conn = None
+        self._pid = os.getpid()
         self._node = 0
 
     # ---- transport ----
     def _connection(self):
+        if self._pid != os.getpid():
+            # A forked child: the connection is the parent's. Two processes reading one socket
+            # would take each other's answers; drop it (the parent keeps it open) and dial anew.
+            self._conn, self._pid = None, os.getpid()
         if self._conn is None:
             host, port = self.nodes[self._node % len(self.nodes)].rsplit(":", 1)
             self._conn = http.client.HTTPConnection(host, int(port), timeout=self.timeout)

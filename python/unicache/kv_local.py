@@ -13,7 +13,9 @@ straight into the region (gets) and out of it (puts).
 
 Buffers passed to put/get must lie inside the region (kv.buffer or views of kv.array()). Any
 node answers for the whole cluster: keys owned elsewhere are fetched from their owners. Not
-thread-safe: one client per thread.
+thread-safe: one client per thread. Fork-safe: a forked child dials the node again on its first
+call and registers the same region, which parent and child then share (it is MAP_SHARED): give
+each process its own part of it.
 """
 import ctypes
 import fcntl
@@ -47,15 +49,26 @@ class LocalKvClient:
         self.buffer = memoryview(self._mm)
         self.size = segment_bytes
         self._base = ctypes.addressof(ctypes.c_char.from_buffer(self._mm))
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._sock.settimeout(timeout)
+        self._socket_path, self._timeout = socket_path, timeout
+        self._sock = None
         try:
-            self._sock.connect(socket_path)
-        except OSError as e:
+            self._register()
+        except KvError:
             self.close()
-            raise KvError(0, "unavailable", f"no unicache node listens on KV socket {socket_path} "
-                          f"({e.strerror}); is the node started with --kv-namespace?") from None
-        payload = struct.pack("<BQ", REGISTER, segment_bytes)
+            raise
+
+    def _register(self):
+        """Connects to the node's socket and registers the region; remembers this process."""
+        self._pid = os.getpid()
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock.settimeout(self._timeout)
+        try:
+            self._sock.connect(self._socket_path)
+        except OSError as e:
+            raise KvError(0, "unavailable", f"no unicache node listens on KV socket "
+                          f"{self._socket_path} ({e.strerror}); is the node started with "
+                          f"--kv-namespace?") from None
+        payload = struct.pack("<BQ", REGISTER, self.size)
         socket.send_fds(self._sock, [struct.pack("<I", len(payload)) + payload], [self._fd])
         self._answer()
 
@@ -85,6 +98,11 @@ class LocalKvClient:
     # -- requests ---------------------------------------------------------------------------
 
     def _call(self, payload, op):
+        if self._pid != os.getpid():
+            # A forked child shares the parent's socket: answers would go to whichever process
+            # reads first. Dial the node again and register the (shared) region on the new socket.
+            self._sock.close()  # our copy only: the parent's connection stays up
+            self._register()
         self._sock.sendall(struct.pack("<I", len(payload)) + payload)
         return self._answer()
 

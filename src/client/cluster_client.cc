@@ -5,11 +5,14 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <unistd.h>
 
 #include "client/object_reader.h"
 #include "cluster/etcd_client.h"
 #include "cluster/membership.h"
 #include "common/hash.h"
+#include "common/http_answer.h"
+#include "common/http_date.h"
 #include "common/object_path.h"
 
 namespace unicache {
@@ -35,21 +38,6 @@ std::string RandomId() {
   return "client-" + std::to_string((uint64_t{rd()} << 32) | rd());
 }
 
-// Parses an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") into Unix milliseconds; 0 if bad.
-int64_t ParseHttpDate(const std::string& text) {
-  std::tm tm{};
-  if (text.empty() || !strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S", &tm)) return 0;
-  return static_cast<int64_t>(timegm(&tm)) * 1000;
-}
-
-std::string Unquote(std::string etag) {
-  if (etag.starts_with("W/")) etag = etag.substr(2);
-  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {
-    etag = etag.substr(1, etag.size() - 2);
-  }
-  return etag;
-}
-
 ObjectStat StatFromJson(const nlohmann::json& o) {
   ObjectStat s;
   s.path = o.value("path", "");
@@ -72,12 +60,44 @@ Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
   return std::unique_ptr<Client>(std::move(c));
 }
 
+struct ClusterClient::Threads {
+  const int pid = ::getpid();
+  std::mutex mu;
+  std::condition_variable stop_cv;
+  bool stopping = false;  // guarded by mu
+  std::thread refresher;
+  std::unique_ptr<WorkPool> pool;
+};
+
 ClusterClient::ClusterClient(const ClientOptions& options, std::unique_ptr<Transport> transport,
                              std::string client_id)
     : options_(options),
       transport_(std::move(transport)),
-      client_id_(client_id.empty() ? RandomId() : std::move(client_id)),
-      pool_(std::make_unique<WorkPool>(std::max<size_t>(4, options.parallelism * 2))) {}
+      client_id_(client_id.empty() ? RandomId() : std::move(client_id)) {}
+
+std::unique_ptr<ClusterClient::Threads> ClusterClient::StartThreads() {
+  auto t = std::make_unique<Threads>();
+  t->pool = std::make_unique<WorkPool>(std::max<size_t>(4, options_.parallelism * 2));
+  if (options_.membership_refresh.count() > 0) {
+    t->refresher = std::thread([this, raw = t.get()] { RefreshLoop(raw); });
+  }
+  return t;
+}
+
+ClusterClient::Threads* ClusterClient::threads() {
+  Threads* t = threads_.load(std::memory_order_acquire);
+  if (t->pid == ::getpid()) return t;
+  std::lock_guard lock(threads_mu_);
+  t = threads_.load(std::memory_order_acquire);
+  if (t->pid != ::getpid()) {
+    // The parent's threads do not exist here: abandon their state (leaked, never joined).
+    t = StartThreads().release();
+    threads_.store(t, std::memory_order_release);
+  }
+  return t;
+}
+
+WorkPool* ClusterClient::pool() { return threads()->pool.get(); }
 
 Result<std::unique_ptr<ClusterClient>> ClusterClient::Create(const ClientOptions& options,
                                                              std::unique_ptr<Transport> transport,
@@ -91,25 +111,26 @@ Result<std::unique_ptr<ClusterClient>> ClusterClient::Create(const ClientOptions
   std::unique_ptr<ClusterClient> c(
       new ClusterClient(options, std::move(transport), std::move(client_id)));
   RETURN_IF_ERROR(c->RefreshMembership());
-  if (options.membership_refresh.count() > 0) {
-    c->refresher_ = std::thread([raw = c.get()] { raw->RefreshLoop(); });
-  }
+  c->threads_.store(c->StartThreads().release());
   return c;
 }
 
 ClusterClient::~ClusterClient() {
+  Threads* t = threads_.load();
+  if (t == nullptr || t->pid != ::getpid()) return;  // another process's threads: abandoned
   {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
+    std::lock_guard lock(t->mu);
+    t->stopping = true;
   }
-  stop_cv_.notify_all();
-  if (refresher_.joinable()) refresher_.join();
-  pool_.reset();  // runs what is queued while the rest of the client still exists
+  t->stop_cv.notify_all();
+  if (t->refresher.joinable()) t->refresher.join();
+  t->pool.reset();  // runs what is queued while the rest of the client still exists
+  delete t;
 }
 
-void ClusterClient::RefreshLoop() {
-  std::unique_lock lock(mu_);
-  while (!stop_cv_.wait_for(lock, options_.membership_refresh, [this] { return stopping_; })) {
+void ClusterClient::RefreshLoop(Threads* t) {
+  std::unique_lock lock(t->mu);
+  while (!t->stop_cv.wait_for(lock, options_.membership_refresh, [t] { return t->stopping; })) {
     lock.unlock();
     RefreshMembership().IgnoreError();  // keep the last view; the next round tries again
     lock.lock();
@@ -220,6 +241,7 @@ Result<HttpResponse> ClusterClient::SendToAny(
 }
 
 Result<ObjectStat> ClusterClient::Stat(const std::string& origin, const std::string& path) {
+  threads();  // a forked child starts its own
   std::string cache_key = origin + "/" + path;
   auto now = std::chrono::steady_clock::now();
   {
@@ -239,8 +261,12 @@ Result<ObjectStat> ClusterClient::Stat(const std::string& origin, const std::str
   stat.path = path;
   std::string length = resp.Header("content-length");
   stat.size = length.empty() ? 0 : std::strtoull(length.c_str(), nullptr, 10);
-  stat.version = Unquote(resp.Header("etag"));
-  stat.mtime_ms = ParseHttpDate(resp.Header("last-modified"));
+  stat.version = NormalizeEtag(resp.Header("etag"));
+  // The node states the modification time to the millisecond, as listings do; Last-Modified
+  // has whole seconds only.
+  const std::string mtime_ms = resp.Header(kLastModifiedMsHeader);
+  stat.mtime_ms = mtime_ms.empty() ? ParseHttpDate(resp.Header("last-modified")).value_or(0)
+                                   : std::strtoll(mtime_ms.c_str(), nullptr, 10);
   std::lock_guard lock(mu_);
   if (stats_.size() > 10000) stats_.clear();  // a bound, not an LRU: entries live 1 s anyway
   stats_[cache_key] = {stat, now};
@@ -262,6 +288,11 @@ Status ClusterClient::ReadSpan(const ClusterInfo& info, const std::string& origi
     if (!object.version.empty()) req.headers.emplace_back("If-Match", "\"" + object.version + "\"");
     req.timeout = options_.timeout;
     req.body_sink = dst;
+    req.check_head = [&](const HttpResponse& head) {
+      return CheckRangeAnswer(
+          head, RangeQuestion{span.object_offset, span.length, object.size, object.version},
+          m->address + " " + origin + "/" + object.path);
+    };
     Result<HttpResponse> resp = transport_->Send(req);
     if (!resp.ok()) {
       health_.Report(m->id, resp.status());
@@ -284,6 +315,7 @@ Status ClusterClient::ReadSpan(const ClusterInfo& info, const std::string& origi
 
 Result<size_t> ClusterClient::Read(const std::string& origin, const ObjectStat& object,
                                    uint64_t offset, std::span<std::byte> dst) {
+  Threads* threads_here = threads();  // a forked child starts its own
   std::shared_ptr<const ClusterInfo> current = info();
   std::vector<BlockSpan> spans = SplitBlocks(offset, dst.size(), object.size, current->block_size);
   size_t total = 0;
@@ -325,7 +357,7 @@ Result<size_t> ClusterClient::Read(const std::string& origin, const ObjectStat& 
     }
   };
   size_t helpers = std::min(options_.parallelism, state->spans.size());
-  for (size_t i = 1; i < helpers; ++i) pool_->Submit(work);
+  for (size_t i = 1; i < helpers; ++i) threads_here->pool->Submit(work);
   work();
   std::unique_lock lock(state->mu);
   state->cv.wait(lock, [&] { return state->done == state->spans.size(); });
@@ -341,6 +373,7 @@ std::unique_ptr<ObjectReader> ClusterClient::Open(const std::string& origin,
 Result<ListResult> ClusterClient::List(const std::string& origin, const std::string& prefix,
                                        const std::string& delimiter, const std::string& token,
                                        size_t max_keys) {
+  threads();  // a forked child starts its own
   ASSIGN_OR_RETURN(HttpResponse resp, SendToAny([&](const std::string& address) {
                      HttpRequest req;
                      req.url = "http://" + address + "/v1/list/" + PercentEncode(origin) + "/" +
@@ -368,6 +401,7 @@ Result<ListResult> ClusterClient::List(const std::string& origin, const std::str
 
 Result<ObjectStat> ClusterClient::Write(const std::string& origin, const std::string& path,
                                         std::span<const std::byte> data) {
+  threads();  // a forked child starts its own
   std::string body(reinterpret_cast<const char*>(data.data()), data.size());
   ASSIGN_OR_RETURN(HttpResponse resp, SendToAny([&](const std::string& address) {
                      HttpRequest req;

@@ -4,6 +4,7 @@
 // and reads blocks from them in parallel with failover.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -22,6 +23,12 @@
 namespace unicache {
 
 // Thread-safe. Lock order: mu_ is a leaf (held only for short copies); PeerHealth has its own.
+//
+// Fork-safe: fork() copies only the calling thread, so a process forked from one that used the
+// client (a PyTorch DataLoader worker holding the Dataset's client) finds the client's threads
+// gone. Its first call starts its own; the parent's are abandoned, never joined, and HttpClient
+// never reuses the parent's connections. Fork while no other thread of the process is inside a
+// call of the client: a lock held at the instant of the fork stays held in the child.
 class ClusterClient : public Client {
  public:
   // Builds a client that sends through `transport` and fetches the first membership view.
@@ -47,8 +54,8 @@ class ClusterClient : public Client {
   Status RefreshMembership();
   // Returns the current cluster description; never null after Create().
   std::shared_ptr<const ClusterInfo> info() const;
-  // Returns the pool that runs parallel block reads and readahead. Borrowed.
-  WorkPool* pool() { return pool_.get(); }
+  // Returns this process's pool that runs parallel block reads and readahead. Borrowed.
+  WorkPool* pool();
   const ClientOptions& options() const { return options_; }
 
  private:
@@ -62,7 +69,13 @@ class ClusterClient : public Client {
   // Sends a request built for a node address to any healthy member (owner-agnostic calls),
   // moving on to the next member on a transport error.
   Result<HttpResponse> SendToAny(const std::function<HttpRequest(const std::string&)>& build);
-  void RefreshLoop();
+  // The client's threads in one process: the membership refresher and the pool of block reads.
+  struct Threads;
+  // Returns this process's threads, starting them after a fork (see the class comment).
+  Threads* threads();
+  // Returns new threads for this process.
+  std::unique_ptr<Threads> StartThreads();
+  void RefreshLoop(Threads* threads);
 
   const ClientOptions options_;
   const std::unique_ptr<Transport> transport_;
@@ -73,11 +86,10 @@ class ClusterClient : public Client {
   std::shared_ptr<const ClusterInfo> info_;  // guarded by mu_
   std::map<std::string, std::pair<ObjectStat, std::chrono::steady_clock::time_point>> stats_;
   uint64_t next_any_ = 0;  // guarded by mu_
-  bool stopping_ = false;  // guarded by mu_
-  std::condition_variable stop_cv_;
-  std::thread refresher_;
-  // Declared last: destroyed first, so queued tasks finish while the members above live.
-  std::unique_ptr<WorkPool> pool_;
+  // Owned by the process it names: deleted by the destructor there, abandoned in any other.
+  // Declared last, so its pool's queued tasks finish while the members above live.
+  std::atomic<Threads*> threads_{nullptr};
+  std::mutex threads_mu_;  // serializes starting threads after a fork
 };
 
 // Returns the URL of origin/path on the node at `address`.

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <unistd.h>
 #include <vector>
 
 #include "client/cluster_client.h"
@@ -40,6 +41,11 @@ class ObjectReaderImpl : public ObjectReader {
 
   Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> dst) override {
     if (offset >= object_.size || dst.empty()) return size_t{0};
+    if (pid_ != ::getpid()) {
+      // A forked child: the prefetches were the parent's, and their tasks never run here.
+      cache_.clear();
+      pid_ = ::getpid();
+    }
     size_t n = static_cast<size_t>(std::min<uint64_t>(dst.size(), object_.size - offset));
     uint64_t end = offset + n;
     // Two reads that continue each other make a sequential reader; any jump resets it.
@@ -134,6 +140,7 @@ class ObjectReaderImpl : public ObjectReader {
   const std::string origin_;
   const ObjectStat object_;
   const uint64_t block_size_;
+  int pid_ = ::getpid();  // the process whose pool runs the prefetches in cache_
   bool have_last_ = false;
   uint64_t last_end_ = 0;
   std::map<uint64_t, std::shared_ptr<struct Prefetch>> cache_;  // block index -> prefetch

@@ -29,8 +29,18 @@ struct Transfer {
   int low_water = 1;         // SO_RCVLOWAT set on the connection by this transfer
   Status stream_error;       // what body_stream returned when it stopped the transfer
   bool overflow = false;
-  int status = 0;  // of the response being received, from its status line
+  bool head_checked = false;  // req->check_head ran on this response
+  int status = 0;             // of the response being received, from its status line
 };
+
+// Runs the request's check_head on a 2xx response once; false when it refused the response.
+bool CheckHead(Transfer& t) {
+  if (t.head_checked || !t.req->check_head) return true;
+  t.head_checked = true;
+  t.resp->status = t.status;
+  t.stream_error = t.req->check_head(*t.resp);
+  return t.stream_error.ok();
+}
 
 // Sets the connection's receive low-water mark, when it changes. Errors are ignored: it only
 // batches wake-ups.
@@ -72,6 +82,7 @@ size_t OnBody(char* data, size_t size, size_t n, void* user) {
     if (it != t->resp->headers.end())
       t->body_length = std::strtoull(it->second.c_str(), nullptr, 10);
   }
+  if (success && !CheckHead(*t)) return 0;  // aborts the transfer
   if (t->req->body_stream && success) {
     t->resp->status = t->status;
     t->stream_error = t->req->body_stream(*t->resp, std::as_bytes(std::span(data, len)));
@@ -129,7 +140,7 @@ std::string HttpResponse::Header(const std::string& name) const {
   return it == headers.end() ? "" : it->second;
 }
 
-HttpClient::HttpClient() {
+HttpClient::HttpClient() : pid_(::getpid()) {
   static CurlGlobal global;
   (void)global;
   CURLSH* share = curl_share_init();
@@ -143,6 +154,7 @@ struct HttpClient::Handle {
 };
 
 HttpClient::~HttpClient() {
+  DropInheritedLocked();  // no lock: nobody else may use a client being destroyed
   for (Handle* h : idle_) {
     curl_easy_cleanup(h->curl);
     delete h;
@@ -150,9 +162,21 @@ HttpClient::~HttpClient() {
   curl_share_cleanup(static_cast<CURLSH*>(share_));
 }
 
+void HttpClient::DropInheritedLocked() {
+  const int pid = ::getpid();
+  if (pid == pid_) return;
+  for (Handle* h : idle_) {
+    if (h->socket != CURL_SOCKET_BAD) ::close(h->socket);  // sends nothing: the parent holds it
+    // `h` and its curl handle are leaked on purpose (see the class comment).
+  }
+  idle_.clear();
+  pid_ = pid;
+}
+
 HttpClient::Handle* HttpClient::Acquire() {
   {
     std::lock_guard lock(mu_);
+    DropInheritedLocked();
     if (!idle_.empty()) {
       Handle* h = idle_.back();
       idle_.pop_back();
@@ -166,7 +190,7 @@ HttpClient::Handle* HttpClient::Acquire() {
 void HttpClient::Release(Handle* handle) {
   {
     std::lock_guard lock(mu_);
-    if (idle_.size() < 64) {
+    if (idle_.size() < 64 && pid_ == ::getpid()) {
       idle_.push_back(handle);
       return;
     }
@@ -214,11 +238,19 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& req) {
   }
 
   CURLcode rc = curl_easy_perform(curl);
+  // A refused answer whose (empty) body is in: the connection it came on is not reused.
+  const bool refused = rc == CURLE_OK && transfer.status >= 200 && transfer.status < 300 &&
+                       !CheckHead(transfer);
   SetLowWater(transfer, 1);  // the connection may be reused: its next response starts small
   long code = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
   curl_slist_free_all(headers);
-  Release(handle);
+  if (refused) {
+    curl_easy_cleanup(curl);
+    delete handle;
+  } else {
+    Release(handle);
+  }
 
   if (!transfer.stream_error.ok()) return transfer.stream_error;
   if (transfer.overflow) {

@@ -34,6 +34,11 @@ struct HttpRequest {
   // arrives, with the response's status and headers; an error it returns aborts the transfer
   // and Send() returns that error. Other responses keep their body in HttpResponse::body.
   std::function<Status(const HttpResponse& head, std::span<const std::byte> piece)> body_stream;
+  // When set, checks a 2xx response's status and headers before any of its body reaches
+  // body_sink or body_stream (for an empty body: once the response is in). An error it returns
+  // aborts the transfer, closes the connection, and is what Send() returns: an answer that is
+  // not the one asked for never becomes data.
+  std::function<Status(const HttpResponse& head)> check_head;
 };
 
 struct HttpResponse {
@@ -48,6 +53,12 @@ struct HttpResponse {
 
 // Thread-safe: each Send() borrows a curl handle from an internal pool, so connections are
 // reused across calls and threads.
+//
+// Fork-safe: connections are reused only by the process that opened them. A process forked
+// from one that used the client (a PyTorch DataLoader worker, say) abandons the inherited
+// connections on its first Send() and opens its own; two processes never read one socket.
+// The inherited handles are leaked on purpose, their sockets closed without a word: closing
+// them through libcurl would send a TLS close_notify down the parent's connection.
 class HttpClient {
  public:
   HttpClient();
@@ -63,9 +74,12 @@ class HttpClient {
   struct Handle;  // a curl handle and the socket it last opened
   Handle* Acquire();
   void Release(Handle* handle);
+  // Forgets the idle handles when they were opened by another process (see the class comment).
+  void DropInheritedLocked();
 
   std::mutex mu_;
-  std::vector<Handle*> idle_;
+  std::vector<Handle*> idle_;  // guarded by mu_
+  int pid_;                    // the process the idle handles belong to; guarded by mu_
   void* share_ = nullptr;  // CURLSH* for DNS cache
 };
 

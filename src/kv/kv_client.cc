@@ -1,6 +1,8 @@
 // KvClient over HttpClient (libcurl, pooled keep-alive connections).
 #include "unicache/kv.h"
 
+#include <unistd.h>
+
 #include <cstring>
 #include <mutex>
 
@@ -35,6 +37,7 @@ struct KvClient::Impl {
   std::unique_ptr<SharedMemory> segment;
   std::mutex mu;
   std::vector<std::unique_ptr<KvLocalChannel>> idle;  // GUARDED_BY(mu)
+  int pid = ::getpid();  // the process the idle channels belong to; GUARDED_BY(mu)
 
   // Returns whether `bytes` lie inside the registered segment.
   bool Inside(const void* p, size_t n) const {
@@ -51,6 +54,12 @@ struct KvClient::Impl {
     std::unique_ptr<KvLocalChannel> ch;
     {
       std::lock_guard lock(mu);
+      if (pid != ::getpid()) {
+        // A forked child: the channels are the parent's, and one socket read by two processes
+        // would hand each the other's answers. Closing our copies sends nothing.
+        idle.clear();
+        pid = ::getpid();
+      }
       if (!idle.empty()) {
         ch = std::move(idle.back());
         idle.pop_back();
@@ -64,7 +73,7 @@ struct KvClient::Impl {
     if (!a.ok()) return a.status();  // the channel is dropped
     {
       std::lock_guard lock(mu);
-      idle.push_back(std::move(ch));
+      if (pid == ::getpid()) idle.push_back(std::move(ch));
     }
     if (!a->status.ok()) return a->status;
     return a;

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/crypto.h"
+#include "common/http_date.h"
 #include "common/object_path.h"
 
 namespace unicache {
@@ -189,17 +190,8 @@ std::string SharedKeyStringToSign(const AzureRequest& req, std::string_view acco
 }
 
 std::string HttpDate(std::chrono::system_clock::time_point t) {
-  std::time_t secs = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  static const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-  static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday],
-                tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-                tm.tm_sec);
-  return buf;
+  return FormatHttpDate(
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count());
 }
 
 Result<HttpRequest> BuildAzureHttpRequest(const AzureCredentials& creds, std::string_view endpoint,

@@ -56,7 +56,7 @@ class AzureBlobOrigin final : public Origin {
     info.path = std::string(path);
     info.size = std::strtoull(resp.Header("content-length").c_str(), nullptr, 10);
     info.version = NormalizeEtag(resp.Header("etag"));
-    info.mtime_ms = ParseHttpDateMs(resp.Header("last-modified"));
+    info.mtime_ms = ParseHttpDate(resp.Header("last-modified")).value_or(0);
     return info;
   }
 
@@ -143,7 +143,7 @@ class AzureBlobOrigin final : public Origin {
     info.path = std::string(path);
     info.size = data.size();
     info.version = NormalizeEtag(resp.Header("etag"));
-    info.mtime_ms = ParseHttpDateMs(resp.Header("last-modified"));
+    info.mtime_ms = ParseHttpDate(resp.Header("last-modified")).value_or(0);
     return info;
   }
 
@@ -245,7 +245,7 @@ Result<ListPage> ParseBlobListXml(std::string_view xml) {
       ASSIGN_OR_RETURN(std::string size, XmlText(blob.inner, "Content-Length"));
       info.size = std::strtoull(size.c_str(), nullptr, 10);
       ASSIGN_OR_RETURN(std::string mtime, XmlText(blob.inner, "Last-Modified"));
-      info.mtime_ms = ParseHttpDateMs(mtime);
+      info.mtime_ms = ParseHttpDate(mtime).value_or(0);
       page.objects.push_back(std::move(info));
     }
     ASSIGN_OR_RETURN(std::vector<XmlElement> prefixes, XmlChildren(section.inner, "BlobPrefix"));

@@ -62,13 +62,6 @@ Result<std::map<std::string, std::string>> ParseUriQuery(
   return out;
 }
 
-int64_t ParseHttpDateMs(std::string_view text) {
-  std::tm tm{};
-  std::string s(text);
-  if (strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S", &tm) == nullptr) return 0;
-  return static_cast<int64_t>(timegm(&tm)) * 1000;
-}
-
 int64_t ParseIsoDateMs(std::string_view text) {
   std::tm tm{};
   std::string s(text);
@@ -84,16 +77,6 @@ int64_t ParseIsoDateMs(std::string_view text) {
   }
   return ms;
 }
-
-std::string NormalizeEtag(std::string_view etag) {
-  if (etag.starts_with("W/")) etag.remove_prefix(2);
-  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {
-    etag = etag.substr(1, etag.size() - 2);
-  }
-  return std::string(etag);
-}
-
-std::string QuoteEtag(std::string_view version) { return "\"" + std::string(version) + "\""; }
 
 Result<HttpResponse> SendInto(HttpClient& client, HttpRequest req, std::span<std::byte> dst) {
   if (dst.size() >= kSinkThreshold) {
@@ -148,7 +131,7 @@ Result<ObjectInfo> InfoFromRead(const HttpResponse& resp, std::string_view path)
     info.size = std::strtoull(resp.Header("content-length").c_str(), nullptr, 10);
   }
   info.version = NormalizeEtag(resp.Header("etag"));
-  info.mtime_ms = ParseHttpDateMs(resp.Header("last-modified"));
+  info.mtime_ms = ParseHttpDate(resp.Header("last-modified")).value_or(0);
   return info;
 }
 

@@ -9,7 +9,9 @@
 #include <string>
 #include <string_view>
 
+#include "common/http_answer.h"
 #include "common/http_client.h"
+#include "common/http_date.h"
 #include "common/status.h"
 #include "origin/origin.h"
 
@@ -20,17 +22,8 @@ namespace unicache {
 Result<std::map<std::string, std::string>> ParseUriQuery(
     std::string_view query, std::initializer_list<std::string_view> allowed);
 
-// Returns Unix epoch milliseconds for an RFC 1123 date ("Wed, 09 Sep 2009 09:20:02 GMT"), or 0.
-int64_t ParseHttpDateMs(std::string_view text);
-
 // Returns Unix epoch milliseconds for an ISO 8601 UTC time ("2009-10-12T17:50:30.000Z"), or 0.
 int64_t ParseIsoDateMs(std::string_view text);
-
-// Returns `etag` without surrounding double quotes (and without a weak "W/" marker).
-std::string NormalizeEtag(std::string_view etag);
-
-// Returns the If-Match value for a version made by NormalizeEtag.
-std::string QuoteEtag(std::string_view version);
 
 // Sends `req` and places a 2xx response body in `dst`; HttpResponse::body_bytes says how many
 // bytes landed there. Other responses keep their (error) body in HttpResponse::body.

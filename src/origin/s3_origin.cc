@@ -43,7 +43,7 @@ class S3Origin final : public Origin {
     info.path = std::string(path);
     info.size = std::strtoull(resp.Header("content-length").c_str(), nullptr, 10);
     info.version = NormalizeEtag(resp.Header("etag"));
-    info.mtime_ms = ParseHttpDateMs(resp.Header("last-modified"));
+    info.mtime_ms = ParseHttpDate(resp.Header("last-modified")).value_or(0);
     return info;
   }
 

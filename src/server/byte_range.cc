@@ -1,7 +1,10 @@
 #include "server/byte_range.h"
 
+#include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <limits>
+#include <random>
 #include <string>
 
 namespace unicache {
@@ -26,46 +29,99 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+bool EqualsNoCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
+  }
+  return true;
+}
+
+Status Invalid(std::string_view spec) {
+  return OutOfRange("invalid range '" + std::string(spec.substr(0, 64)) +
+                    "': send bytes=FIRST-LAST, bytes=FIRST- or bytes=-SUFFIX, with FIRST <= LAST");
+}
+
 }  // namespace
 
-Result<std::optional<ByteRange>> ParseRange(std::string_view header, uint64_t size) {
+Result<std::vector<ByteRange>> ResolveRanges(std::string_view header, uint64_t size) {
+  std::vector<ByteRange> out;
   header = Trim(header);
-  if (header.empty()) return std::optional<ByteRange>();
-  if (!header.starts_with("bytes=")) {
-    return InvalidArgument("malformed Range header: only 'bytes=' ranges are supported");
+  if (header.empty()) return out;
+  const size_t eq = header.find('=');
+  if (eq == std::string_view::npos || !EqualsNoCase(Trim(header.substr(0, eq)), "bytes")) {
+    return out;  // a range unit we do not know: the Range header is ignored
   }
-  std::string_view spec = Trim(header.substr(6));
-  if (spec.find(',') != std::string_view::npos) {
-    return InvalidArgument("multiple ranges in one request are not supported; send one range");
+  const std::string_view specs = header.substr(eq + 1);
+  size_t count = 0;
+  for (size_t pos = 0, comma = 0; comma != std::string_view::npos; pos = comma + 1) {
+    comma = specs.find(',', pos);
+    std::string_view spec =
+        Trim(specs.substr(pos, comma == std::string_view::npos ? specs.npos : comma - pos));
+    if (spec.empty()) continue;  // RFC 9110's list syntax allows empty elements
+    if (++count > kMaxRanges) return std::vector<ByteRange>();  // ignored: the whole object
+    const size_t dash = spec.find('-');
+    if (dash == std::string_view::npos) return Invalid(spec);
+    std::string_view a = Trim(spec.substr(0, dash));
+    std::string_view b = Trim(spec.substr(dash + 1));
+    ByteRange r;
+    if (a.empty()) {  // suffix range: the last N bytes
+      uint64_t n = 0;
+      if (!ParseU64(b, &n)) return Invalid(spec);
+      if (n == 0 || size == 0) continue;  // unsatisfiable
+      r.first = n >= size ? 0 : size - n;
+      r.last = size - 1;
+      out.push_back(r);
+      continue;
+    }
+    if (!ParseU64(a, &r.first)) return Invalid(spec);
+    if (b.empty()) {
+      r.last = std::numeric_limits<uint64_t>::max();
+    } else if (!ParseU64(b, &r.last) || r.last < r.first) {
+      return Invalid(spec);
+    }
+    if (r.first >= size) continue;  // unsatisfiable
+    if (r.last >= size) r.last = size - 1;
+    out.push_back(r);
   }
-  size_t dash = spec.find('-');
-  if (dash == std::string_view::npos) return InvalidArgument("malformed Range header: no '-'");
-  std::string_view a = Trim(spec.substr(0, dash));
-  std::string_view b = Trim(spec.substr(dash + 1));
-  ByteRange r;
-  if (a.empty()) {  // suffix range: the last N bytes
-    uint64_t n = 0;
-    if (!ParseU64(b, &n)) return InvalidArgument("malformed Range header: bad suffix length");
-    if (n == 0 || size == 0) return OutOfRange("range not satisfiable");
-    r.first = n >= size ? 0 : size - n;
-    r.last = size - 1;
-    return std::optional<ByteRange>(r);
-  }
-  if (!ParseU64(a, &r.first)) return InvalidArgument("malformed Range header: bad first byte");
-  if (b.empty()) {
-    r.last = size == 0 ? 0 : size - 1;
-  } else {
-    if (!ParseU64(b, &r.last)) return InvalidArgument("malformed Range header: bad last byte");
-    if (r.last < r.first) return InvalidArgument("malformed Range header: last byte < first byte");
-    if (size > 0 && r.last >= size) r.last = size - 1;
-  }
-  if (r.first >= size) return OutOfRange("range not satisfiable");
-  return std::optional<ByteRange>(r);
+  if (count == 0) return Invalid(header);
+  if (out.empty()) return OutOfRange("range not satisfiable: the object has " +
+                                     std::to_string(size) + " bytes");
+  return out;
 }
 
 bool RangeStartsAtZero(std::string_view header) {
-  Result<std::optional<ByteRange>> range = ParseRange(header, std::numeric_limits<uint64_t>::max());
-  return range.ok() && (!range->has_value() || (*range)->first == 0);
+  Result<std::vector<ByteRange>> ranges =
+      ResolveRanges(header, std::numeric_limits<uint64_t>::max());
+  return ranges.ok() && (ranges->empty() || (ranges->size() == 1 && (*ranges)[0].first == 0));
 }
+
+MultipartRanges::MultipartRanges(std::vector<ByteRange> ranges, uint64_t size)
+    : ranges_(std::move(ranges)), size_(size) {
+  // Random, so that no object's bytes can be made to look like a delimiter on purpose.
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(rng()));
+  boundary_ = std::string("unicache-") + hex;
+}
+
+std::string MultipartRanges::content_type() const {
+  return "multipart/byteranges; boundary=" + boundary_;
+}
+
+uint64_t MultipartRanges::content_length() const {
+  uint64_t n = Tail().size();
+  for (size_t i = 0; i < ranges_.size(); ++i) n += PartHead(i).size() + ranges_[i].length();
+  return n;
+}
+
+std::string MultipartRanges::PartHead(size_t i) const {
+  return std::string(i == 0 ? "" : "\r\n") + "--" + boundary_ +
+         "\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes " +
+         std::to_string(ranges_[i].first) + "-" + std::to_string(ranges_[i].last) + "/" +
+         std::to_string(size_) + "\r\n\r\n";
+}
+
+std::string MultipartRanges::Tail() const { return "\r\n--" + boundary_ + "--\r\n"; }
 
 }  // namespace unicache

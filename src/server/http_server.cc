@@ -1,7 +1,7 @@
 #include "server/http_server.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -127,7 +127,10 @@ void ResponseWriter::Start(int status, uint64_t content_length, const HttpHeader
   started_ = true;
   header_ = "HTTP/1.1 " + std::to_string(status) + " " + std::string(ReasonPhrase(status)) + "\r\n";
   for (const auto& [k, v] : headers) header_ += k + ": " + v + "\r\n";
-  header_ += "Content-Length: " + std::to_string(content_length) + "\r\n";
+  // A 304 has no body, and its Content-Length would have to be the 200's (RFC 9110 8.6).
+  if (status != 304 && status != 204) {
+    header_ += "Content-Length: " + std::to_string(content_length) + "\r\n";
+  }
   if (!keep_alive_) header_ += "Connection: close\r\n";
   header_ += "\r\n";
 }
@@ -210,25 +213,39 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
   boost::system::error_code ec;
   auto address = asio::ip::make_address(options.host, ec);
   if (ec) return InvalidArgument("bad listen address '" + options.host + "': " + ec.message());
-  uint16_t port = options.port;
+  // One listening socket, bound without SO_REUSEPORT: with it, a second process could bind the
+  // same address and the kernel would split connections between the two nodes. Each loop
+  // accepts on its own descriptor of that socket; a connection goes to the loop that takes it.
+  uint16_t port = 0;
+  int listener = -1;
   for (size_t i = 0; i < threads; ++i) {
     auto loop = std::make_unique<Loop>();
     auto acceptor = std::make_unique<tcp::acceptor>(loop->io);
-    tcp::endpoint ep(address, port);
-    acceptor->open(ep.protocol(), ec);
-    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-    int one = 1;
-    if (!ec &&
-        ::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
-      return ErrnoStatus("setsockopt(SO_REUSEPORT)", errno);
+    tcp::endpoint ep(address, options.port);
+    if (i == 0) {
+      acceptor->open(ep.protocol(), ec);
+      if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+      if (!ec) acceptor->bind(ep, ec);
+      if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) {
+        return Unavailable("cannot listen on " + options.host + ":" +
+                           std::to_string(options.port) + ": " + ec.message() +
+                           (ec == boost::asio::error::address_in_use
+                                ? " (another process serves this address: stop it or pick "
+                                  "another --listen port)"
+                                : ""));
+      }
+      port = acceptor->local_endpoint().port();
+      listener = acceptor->native_handle();
+    } else {
+      const int fd = ::dup(listener);
+      if (fd < 0) return ErrnoStatus("dup(listening socket)", errno);
+      acceptor->assign(ep.protocol(), fd, ec);
+      if (ec) {
+        ::close(fd);
+        return Internal("cannot share the listening socket: " + ec.message());
+      }
     }
-    if (!ec) acceptor->bind(ep, ec);
-    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-      return Unavailable("cannot listen on " + options.host + ":" + std::to_string(port) + ": " +
-                         ec.message() + " (is another process using the port?)");
-    }
-    port = acceptor->local_endpoint().port();  // later listeners share the first one's port
     loop->acceptor = std::move(acceptor);
     server->loops_.push_back(std::move(loop));
   }

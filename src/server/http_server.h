@@ -1,6 +1,6 @@
 // HttpServer: the node's HTTP/1.1 front door (Boost.Beast on Asio, C++20 coroutines).
-// One event-loop thread per core, each with its own io_context and its own SO_REUSEPORT listener,
-// so a connection lives on one thread for its whole life and sessions need no locks.
+// Event-loop threads, each with its own io_context accepting on one shared listening socket, so
+// a connection lives on one thread for its whole life and sessions need no locks.
 #pragma once
 
 #include <utility>  // before Asio: g++ 12 needs it for awaitable.hpp (std::exchange)

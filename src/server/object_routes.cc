@@ -8,8 +8,11 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "common/http_answer.h"
+#include "common/http_date.h"
 #include "common/object_path.h"
 #include "server/byte_range.h"
+#include "server/conditional.h"
 #include "server/run_blocking.h"
 
 namespace unicache {
@@ -22,34 +25,13 @@ namespace {
 // Upper bound on background block fetches per node, so readahead cannot flood the pool.
 constexpr size_t kMaxReadAheadInFlight = 256;
 
-std::string Quoted(const std::string& s) { return "\"" + s + "\""; }
-
-// Returns true when an If-Match header value matches `version` (a list of quoted tags or "*").
-bool IfMatchAccepts(std::string_view header, const std::string& version) {
-  if (header == "*") return true;
-  std::string quoted = Quoted(version);
-  size_t pos = 0;
-  while (pos < header.size()) {
-    size_t comma = header.find(',', pos);
-    std::string_view tag =
-        header.substr(pos, comma == std::string_view::npos ? header.npos : comma - pos);
-    while (!tag.empty() && tag.front() == ' ') tag.remove_prefix(1);
-    while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
-    if (tag.starts_with("W/")) tag.remove_prefix(2);
-    if (tag == quoted || tag == version) return true;
-    if (comma == std::string_view::npos) break;
-    pos = comma + 1;
-  }
-  return false;
-}
-
 // Returns the response headers of an object GET/HEAD.
 HttpHeaders ObjectHeaders(const ObjectInfo& info, const std::optional<ByteRange>& range,
                           const char* cache_status) {
   HttpHeaders h = {
-      {"ETag", Quoted(info.version)},     {"Last-Modified", HttpDate(info.mtime_ms)},
+      {"ETag", QuoteEtag(info.version)},     {"Last-Modified", FormatHttpDate(info.mtime_ms)},
       {"Accept-Ranges", "bytes"},         {"Content-Type", "application/octet-stream"},
-      {"X-Unicache-Cache", cache_status},
+      {"X-Unicache-Cache", cache_status}, {kLastModifiedMsHeader, std::to_string(info.mtime_ms)},
   };
   if (range) {
     h.emplace_back("Content-Range", "bytes " + std::to_string(range->first) + "-" +
@@ -57,6 +39,18 @@ HttpHeaders ObjectHeaders(const ObjectInfo& info, const std::optional<ByteRange>
                                         std::to_string(info.size));
   }
   return h;
+}
+
+// Returns the request's conditional headers.
+Conditions ConditionsOf(const Request& req) {
+  auto value = [&req](http::field f) -> std::optional<std::string_view> {
+    auto it = req.find(f);
+    if (it == req.end()) return std::nullopt;
+    return std::string_view(it->value());
+  };
+  return Conditions{value(http::field::if_match), value(http::field::if_none_match),
+                    value(http::field::if_modified_since), value(http::field::if_unmodified_since),
+                    value(http::field::if_range)};
 }
 
 // Returns {"path","size","etag","last_modified_ms"} of one object.
@@ -95,15 +89,6 @@ Result<size_t> ParseMaxKeys(const std::string& text) {
 
 }  // namespace
 
-std::string HttpDate(int64_t epoch_ms) {
-  std::time_t t = static_cast<std::time_t>(epoch_ms / 1000);
-  std::tm tm;
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
-}
-
 ObjectRoutes::ObjectRoutes(ObjectService* service, asio::thread_pool* pool, size_t readahead_blocks)
     : service_(service), pool_(pool), readahead_blocks_(readahead_blocks) {}
 
@@ -132,6 +117,47 @@ asio::awaitable<Result<BlockRef>> ObjectRoutes::FetchBlock(const std::string& or
   });
 }
 
+asio::awaitable<bool> ObjectRoutes::WriteBytes(ResponseWriter& writer,
+                                               const std::string& origin,
+                                               const ObjectInfo& info, uint64_t begin,
+                                               uint64_t end, Result<BlockRef> first,
+                                               bool read_ahead, bool forwarded) {
+  const uint64_t bs = service_->block_size();
+  const uint64_t first_block = begin / bs;
+  const uint64_t end_block = (end - 1) / bs + 1;
+  uint64_t pos = begin;
+  for (uint64_t index = first_block; index < end_block; ++index) {
+    if (read_ahead && readahead_blocks_ > 0) {
+      ReadAhead(origin, info, index + 1, std::min(end_block, index + 1 + readahead_blocks_));
+    }
+    // Not a conditional expression: g++ 12 mishandles co_await inside ?: operands.
+    Result<BlockRef> block = Internal("unset");
+    if (index == first_block && first.ok()) {
+      block = std::move(first);
+    } else {
+      block = co_await FetchBlock(origin, info, index, forwarded);
+    }
+    if (!block.ok()) {
+      // The header is out: all we can do is cut the body short so the client sees an error.
+      spdlog::warn("aborting {}/{} at byte {}: {}", origin, info.path, pos,
+                   block.status().ToString());
+      writer.Abort();
+      co_return false;
+    }
+    uint64_t block_start = index * bs;
+    uint64_t from = pos - block_start;
+    uint64_t to = std::min<uint64_t>((*block)->size(), end - block_start);
+    if (to <= from) {
+      writer.Abort();
+      co_return false;
+    }
+    BlockRef keep = *block;  // held across the write
+    if (!co_await writer.Write(keep->bytes().subspan(from, to - from))) co_return false;
+    pos += to - from;
+  }
+  co_return true;
+}
+
 asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter& writer,
                                               const std::string& origin, const std::string& path) {
   if (Status st = ValidateObjectPath(path); !st.ok()) {
@@ -142,12 +168,16 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
   }
   // A request from another node is served here whoever owns the block: one hop at most.
   const bool forwarded = req.find(kForwardedHeader) != req.end();
+  const Conditions conditions = ConditionsOf(req);
+  auto range_header = req.find(http::field::range);
+  const std::string_view range_value =
+      range_header == req.end() ? std::string_view() : range_header->value();
   // Resolve the version; a version that changes under the first block read is resolved again.
   ObjectInfo info;
   Result<BlockRef> first = Internal("unset");
-  std::optional<ByteRange> range;
-  bool first_cached = false;  // the first block was in the store before this request
-  bool opened = false;        // this request's open read the first blocks
+  std::vector<ByteRange> ranges;  // none: the whole object
+  bool first_cached = false;      // the first block was in the store before this request
+  bool opened = false;            // this request's open read the first blocks
   for (int attempt = 0; attempt < 3; ++attempt) {
     std::optional<ObjectInfo> cached =
         attempt == 0 ? service_->CachedStat(origin, path) : std::nullopt;
@@ -156,10 +186,8 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
     } else {
       // A first GET from the object's start opens it with a read that also brings its
       // metadata; a HEAD, a range further on or a second attempt asks for the metadata alone.
-      auto range_header = req.find(http::field::range);
       const bool open =
-          attempt == 0 && req.method() == http::verb::get &&
-          RangeStartsAtZero(range_header == req.end() ? std::string_view() : range_header->value());
+          attempt == 0 && req.method() == http::verb::get && RangeStartsAtZero(range_value);
       Result<ObjectInfo> stat =
           co_await RunBlocking(*pool_, [this, &origin, &path, attempt, open, &opened] {
             return open ? service_->OpenBlocking(origin, path, &opened)
@@ -169,27 +197,29 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
         co_return co_await writer.SendError(HttpStatusFor(stat.status()), stat.status());
       info = std::move(stat).value();
     }
-    auto if_match = req.find(http::field::if_match);
-    if (if_match != req.end() && !IfMatchAccepts(if_match->value(), info.version)) {
-      co_return co_await writer.SendError(
-          412, PreconditionFailed("object version does not match If-Match"),
-          Header("ETag", Quoted(info.version)));
+    switch (EvaluatePreconditions(conditions, info)) {
+      case Precondition::kFailed:
+        co_return co_await writer.SendError(
+            412, PreconditionFailed("object version does not match the request's conditions"),
+            Header("ETag", QuoteEtag(info.version)));
+      case Precondition::kNotModified:
+        writer.Start(304, 0, ObjectHeaders(info, std::nullopt, "hit"));
+        co_await writer.Finish();
+        co_return;
+      case Precondition::kPass:
+        break;
     }
-    auto range_header = req.find(http::field::range);
-    Result<std::optional<ByteRange>> parsed = ParseRange(
-        range_header == req.end() ? std::string_view() : range_header->value(), info.size);
-    if (!parsed.ok()) {
-      int status = parsed.status().code() == StatusCode::kOutOfRange ? 416 : 400;
-      if (range_header != req.end() && parsed.status().code() == StatusCode::kInvalidArgument &&
-          parsed.status().message().find("multiple") != std::string::npos) {
-        status = 416;
+    ranges.clear();
+    if (RangeApplies(conditions, info)) {
+      Result<std::vector<ByteRange>> resolved = ResolveRanges(range_value, info.size);
+      if (!resolved.ok()) {
+        co_return co_await writer.SendError(
+            416, resolved.status(), Header("Content-Range", "bytes */" + std::to_string(info.size)));
       }
-      co_return co_await writer.SendError(
-          status, parsed.status(), Header("Content-Range", "bytes */" + std::to_string(info.size)));
+      ranges = std::move(resolved).value();
     }
-    range = *parsed;
     if (info.size == 0 || req.method() == http::verb::head) break;
-    uint64_t first_index = (range ? range->first : 0) / service_->block_size();
+    uint64_t first_index = (ranges.empty() ? 0 : ranges[0].first) / service_->block_size();
     first_cached = !opened && service_->HasBlock(origin, info, first_index);
     first = co_await FetchBlock(origin, info, first_index, forwarded);
     if (first.ok() || first.status().code() != StatusCode::kPreconditionFailed) break;
@@ -197,58 +227,61 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
   if (info.size > 0 && req.method() != http::verb::head && !first.ok()) {
     co_return co_await writer.SendError(HttpStatusFor(first.status()), first.status());
   }
+  const bool partial = !ranges.empty();  // 206, else 200 with the whole object
+  if (!partial && info.size > 0) ranges.push_back(ByteRange{0, info.size - 1});
 
   const uint64_t bs = service_->block_size();
-  uint64_t begin = range ? range->first : 0;
-  uint64_t length = range ? range->length() : info.size;
-  uint64_t first_block = begin / bs;
-  uint64_t end_block = info.size == 0 ? 0 : (begin + length - 1) / bs + 1;
   bool all_cached = true;
-  for (uint64_t i = first_block + 1; i < end_block && all_cached; ++i) {
-    all_cached = service_->HasBlock(origin, info, i);
+  for (size_t r = 0; r < ranges.size() && all_cached; ++r) {
+    for (uint64_t i = ranges[r].first / bs; i <= ranges[r].last / bs && all_cached; ++i) {
+      if (r == 0 && i == ranges[0].first / bs) continue;  // the first block: first_cached
+      all_cached = service_->HasBlock(origin, info, i);
+    }
   }
   bool hit = all_cached && (info.size == 0 || req.method() == http::verb::head || first_cached);
+  const uint64_t first_block = ranges.empty() ? 0 : ranges[0].first / bs;
   const char* cache_status =
       hit                                                                                  ? "hit"
       : !forwarded && info.size > 0 && service_->OwnedElsewhere(origin, info, first_block) ? "peer"
                                                                                            : "miss";
   if (forwarded) writer.set_frontend("peer");
-  writer.Start(range ? 206 : 200, length, ObjectHeaders(info, range, cache_status));
-  if (req.method() == http::verb::head || length == 0) {
-    co_await writer.Finish();
+  if (!partial || ranges.size() == 1) {
+    std::optional<ByteRange> range;
+    if (partial) range = ranges[0];
+    const uint64_t length = ranges.empty() ? 0 : ranges[0].length();
+    writer.Start(partial ? 206 : 200, length, ObjectHeaders(info, range, cache_status));
+    if (req.method() == http::verb::head || length == 0) {
+      co_await writer.Finish();
+      co_return;
+    }
+    co_await WriteBytes(writer, origin, info, ranges[0].first, ranges[0].last + 1, std::move(first),
+                        !all_cached, forwarded);
     co_return;
   }
 
-  uint64_t pos = begin;
-  uint64_t end = begin + length;
-  for (uint64_t index = first_block; index < end_block; ++index) {
-    if (!all_cached && readahead_blocks_ > 0) {
-      ReadAhead(origin, info, index + 1, std::min(end_block, index + 1 + readahead_blocks_));
-    }
-    // Not a conditional expression: g++ 12 mishandles co_await inside ?: operands.
-    Result<BlockRef> block = Internal("unset");
-    if (index == first_block) {
-      block = std::move(first);
-    } else {
-      block = co_await FetchBlock(origin, info, index, forwarded);
-    }
-    if (!block.ok()) {
-      // The header is out: all we can do is cut the body short so the client sees an error.
-      spdlog::warn("aborting {}/{} at byte {}: {}", origin, path, pos, block.status().ToString());
-      writer.Abort();
-      co_return;
-    }
-    uint64_t block_start = index * bs;
-    uint64_t from = pos - block_start;
-    uint64_t to = std::min<uint64_t>((*block)->size(), end - block_start);
-    if (to <= from) {
-      writer.Abort();
-      co_return;
-    }
-    BlockRef keep = *block;  // held across the write
-    if (!co_await writer.Write(keep->bytes().subspan(from, to - from))) co_return;
-    pos += to - from;
+  // Several ranges: one multipart/byteranges body (RFC 9110 section 14.6), parts in request order.
+  const MultipartRanges multipart(ranges, info.size);
+  HttpHeaders headers = ObjectHeaders(info, std::nullopt, cache_status);
+  for (auto& [name, value] : headers) {
+    if (name == "Content-Type") value = multipart.content_type();
   }
+  writer.Start(206, multipart.content_length(), headers);
+  if (req.method() == http::verb::head) {
+    co_await writer.Finish();
+    co_return;
+  }
+  for (size_t r = 0; r < ranges.size(); ++r) {
+    const std::string part_head = multipart.PartHead(r);
+    if (!co_await writer.Write(std::as_bytes(std::span(part_head)))) co_return;
+    Result<BlockRef> part_first = Internal("fetched by WriteBytes");
+    if (r == 0) part_first = std::move(first);
+    if (!co_await WriteBytes(writer, origin, info, ranges[r].first, ranges[r].last + 1,
+                             std::move(part_first), !all_cached, forwarded)) {
+      co_return;
+    }
+  }
+  const std::string tail = multipart.Tail();
+  co_await writer.Write(std::as_bytes(std::span(tail)));
 }
 
 asio::awaitable<void> ObjectRoutes::PutObject(const Request& req, ResponseWriter& writer,
@@ -268,7 +301,7 @@ asio::awaitable<void> ObjectRoutes::PutObject(const Request& req, ResponseWriter
     co_return co_await writer.SendError(status, info.status());
   }
   co_await writer.Send(201, ObjectJson(*info), "application/json",
-                       Header("ETag", Quoted(info->version)));
+                       Header("ETag", QuoteEtag(info->version)));
 }
 
 asio::awaitable<void> ObjectRoutes::List(const RequestTarget& target, ResponseWriter& writer,

@@ -1,5 +1,5 @@
 // ObjectRoutes: the native HTTP front-end for objects: GET/HEAD /v1/objects/<origin>/<path>
-// (single Range) and GET /v1/list/<origin>/<prefix>.
+// (Range, multipart/byteranges, conditional requests) and GET /v1/list/<origin>/<prefix>.
 #pragma once
 
 #include <utility>  // before Asio: g++ 12 needs it for awaitable.hpp (std::exchange)
@@ -21,7 +21,9 @@ class ObjectRoutes {
   // `readahead_blocks`: blocks fetched ahead of the one being sent, in parallel, on a miss.
   ObjectRoutes(ObjectService* service, boost::asio::thread_pool* pool, size_t readahead_blocks);
 
-  // Serves GET/HEAD of one object (or a byte range of it).
+  // Serves GET/HEAD of one object, or of byte ranges of it, under RFC 9110's conditional
+  // requests: 304 and 412 from the version's ETag and Last-Modified, If-Range falling back to
+  // the whole object.
   boost::asio::awaitable<void> GetObject(const Request& req, ResponseWriter& writer,
                                          const std::string& origin, const std::string& path);
 
@@ -36,6 +38,11 @@ class ObjectRoutes {
  private:
   // Starts background fetches of blocks [from, to) that are not cached yet.
   void ReadAhead(const std::string& origin, const ObjectInfo& info, uint64_t from, uint64_t to);
+  // Writes bytes [begin, end) of `info` block by block; `first`, when ok, is the block holding
+  // `begin`, fetched already. Returns false once the response was cut short.
+  boost::asio::awaitable<bool> WriteBytes(ResponseWriter& writer, const std::string& origin,
+                                          const ObjectInfo& info, uint64_t begin, uint64_t end,
+                                          Result<BlockRef> first, bool read_ahead, bool forwarded);
   boost::asio::awaitable<Result<BlockRef>> FetchBlock(const std::string& origin,
                                                       const ObjectInfo& info, uint64_t index,
                                                       bool forwarded);
@@ -45,8 +52,5 @@ class ObjectRoutes {
   const size_t readahead_blocks_;
   std::atomic<size_t> readahead_inflight_{0};
 };
-
-// Formats Unix epoch milliseconds as an HTTP date ("Sun, 06 Nov 1994 08:49:37 GMT").
-std::string HttpDate(int64_t epoch_ms);
 
 }  // namespace unicache

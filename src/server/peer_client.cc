@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/http_answer.h"
 #include "common/object_path.h"
 
 namespace unicache {
@@ -25,11 +26,15 @@ Result<BlockRef> PeerClient::FetchBlock(const Member& peer, const std::string& o
             PercentEncode(info.path);
   req.headers.emplace_back(
       "Range", "bytes=" + std::to_string(first) + "-" + std::to_string(first + length - 1));
-  req.headers.emplace_back("If-Match", "\"" + info.version + "\"");
+  req.headers.emplace_back("If-Match", QuoteEtag(info.version));
   req.headers.emplace_back(kForwardedHeader, self_id_);
   req.timeout = timeout_;
   req.connect_timeout = std::chrono::milliseconds(1000);
   req.body_sink = block->mutable_bytes();
+  req.check_head = [&](const HttpResponse& head) {
+    return CheckRangeAnswer(head, RangeQuestion{first, length, info.size, info.version},
+                            "peer " + peer.id + " " + origin + "/" + info.path);
+  };
   Result<HttpResponse> resp = http_.Send(req);
   if (!resp.ok()) return resp.status().WithContext("peer " + peer.id);
   if (resp->status != 206 && resp->status != 200) {
