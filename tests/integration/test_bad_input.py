@@ -112,11 +112,13 @@ REJECTED = [
 # Rejected only after the request was parsed and the object resolved: these reach the origin
 # (one stat each) but must still fail cleanly.
 RESOLVED_THEN_REJECTED = [
-    (req(b"/v1/objects/data/dir/good.bin", extra=b"Range: bytes=abc\r\n"), 400),
-    (req(b"/v1/objects/data/dir/good.bin", extra=b"Range: bytes=9-1\r\n"), 400),
-    (req(b"/v1/objects/data/dir/good.bin", extra=b"Range: lines=1-2\r\n"), 400),
+    # RFC 9110 lets a server ignore or reject an invalid range: rejected, as unsatisfiable.
+    (req(b"/v1/objects/data/dir/good.bin", extra=b"Range: bytes=abc\r\n"), 416),
+    (req(b"/v1/objects/data/dir/good.bin", extra=b"Range: bytes=9-1\r\n"), 416),
     (req(b"/v1/objects/data/dir/good.bin", extra=b"Range: bytes=999999-\r\n"), 416),
     (req(b"/v1/objects/data/dir/good.bin", extra=b"If-Match: \"x\"\r\n"), 412),
+    (req(b"/v1/objects/data/dir/good.bin",
+         extra=b"If-Unmodified-Since: Thu, 01 Jan 1970 00:00:00 GMT\r\n"), 412),
 ]
 
 
