@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -508,6 +509,96 @@ TEST(HttpClientTest, ConcurrentSendsFromManyThreads) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(good.load(), kThreads * kEach);
   EXPECT_LE(server.connections(), kThreads);
+}
+
+TEST(HttpClientTest, CheckHeadRefusesAnAnswerBeforeItsBodyLands) {
+  TestHttpServer server([](const SeenRequest&) {
+    return Response(206, "0123456789", "Content-Range: bytes 10-19/100\r\n");
+  });
+  HttpClient client;
+  std::string sink(10, '.');
+  HttpRequest req;
+  req.url = server.url("/x");
+  req.body_sink = std::as_writable_bytes(std::span(sink));
+  int checked = 0;
+  req.check_head = [&](const HttpResponse& head) {
+    ++checked;
+    EXPECT_EQ(head.status, 206);
+    return head.Header("content-range") == "bytes 0-9/100" ? Status::Ok()
+                                                           : Unavailable("not the range asked for");
+  };
+  Result<HttpResponse> r = client.Send(req);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(checked, 1);
+  EXPECT_EQ(sink, std::string(10, '.'));  // not one byte of the refused answer
+  // The connection that carried it is not reused.
+  req.check_head = nullptr;
+  ASSERT_TRUE(client.Send(req).ok());
+  EXPECT_EQ(server.connections(), 2);
+}
+
+TEST(HttpClientTest, CheckHeadRunsOnAnEmptyBodyToo) {
+  TestHttpServer server([](const SeenRequest&) { return Response(200, ""); });
+  HttpClient client;
+  HttpRequest req;
+  req.url = server.url("/empty");
+  req.check_head = [](const HttpResponse&) { return Unavailable("refused"); };
+  Result<HttpResponse> r = client.Send(req);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "refused");
+  EXPECT_EQ(server.connections(), 1);
+  req.check_head = nullptr;
+  ASSERT_TRUE(client.Send(req).ok());
+  EXPECT_EQ(server.connections(), 2);  // the refused answer's connection was closed
+}
+
+TEST(HttpClientTest, CheckHeadIsNotRunOnErrorAnswers) {
+  TestHttpServer server([](const SeenRequest&) { return Response(404, "no"); });
+  HttpClient client;
+  HttpRequest req;
+  req.url = server.url("/missing");
+  req.check_head = [](const HttpResponse&) { return Unavailable("must not run"); };
+  Result<HttpResponse> r = client.Send(req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(r->body, "no");
+}
+
+TEST(HttpClientTest, AForkedChildNeverReusesItsParentsConnections) {
+  TestHttpServer server([](const SeenRequest& req) {
+    size_t start = req.head.find('/');
+    return Response(200, req.head.substr(start, req.head.find(' ', start) - start));
+  });
+  HttpClient client;
+  auto get = [&](const std::string& path) {
+    HttpRequest req;
+    req.url = server.url(path);
+    Result<HttpResponse> r = client.Send(req);
+    return r.ok() && r->status == 200 && r->body == path;
+  };
+  ASSERT_TRUE(get("/parent-1"));
+  ASSERT_EQ(server.connections(), 1);
+  constexpr int kChildren = 4;
+  std::vector<pid_t> pids;
+  for (int i = 0; i < kChildren; ++i) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      bool ok = true;
+      for (int k = 0; k < 5; ++k) ok = ok && get("/child-" + std::to_string(i) + "-" + std::to_string(k));
+      ::_exit(ok ? 0 : 1);
+    }
+    pids.push_back(pid);
+  }
+  for (pid_t pid : pids) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  ASSERT_TRUE(get("/parent-2"));  // the parent's connection survived its children
+  // One connection for the parent (kept), one per child.
+  EXPECT_EQ(server.connections(), 1 + kChildren);
 }
 
 }  // namespace

@@ -6,12 +6,14 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include "kv/local_channel.h"
 #include "server/test_node.h"
@@ -67,6 +69,48 @@ class KvLocalServerTest : public ::testing::Test {
 
 std::span<std::byte> Region(KvClient& c, size_t offset, size_t n) {
   return c.segment().subspan(offset, n);
+}
+
+TEST_F(KvLocalServerTest, AForkedChildDialsItsOwnChannel) {
+  auto c = Client();
+  ASSERT_NE(c, nullptr);
+  // Values whose bytes say which key they belong to; the parent has used the channel.
+  constexpr int kKeys = 8;
+  for (int k = 0; k < kKeys; ++k) {
+    auto src = Region(*c, static_cast<size_t>(k) * 4096, 4096);
+    for (auto& b : src) b = static_cast<std::byte>(k + 1);
+    ASSERT_TRUE(c->Put("m", "fork-" + std::to_string(k), src).ok());
+  }
+  std::vector<pid_t> pids;
+  for (int child = 0; child < 4; ++child) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      // Each child reads into its own part of the shared region (parent and child share it).
+      bool ok = true;
+      for (int round = 0; round < 20 && ok; ++round) {
+        const int k = (child + round) % kKeys;
+        auto dst = Region(*c, (1 << 20) + static_cast<size_t>(child) * 8192, 4096);
+        Result<size_t> n = c->Get("m", "fork-" + std::to_string(k), dst);
+        ok = n.ok() && *n == 4096;
+        for (size_t i = 0; ok && i < dst.size(); ++i) ok = dst[i] == static_cast<std::byte>(k + 1);
+      }
+      ::_exit(ok ? 0 : 1);
+    }
+    pids.push_back(pid);
+  }
+  // The parent keeps using its own channel meanwhile.
+  for (int round = 0; round < 20; ++round) {
+    auto dst = Region(*c, 2 << 20, 4096);
+    Result<size_t> n = c->Get("m", "fork-3", dst);
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    EXPECT_EQ(dst[0], std::byte{4});
+  }
+  for (pid_t pid : pids) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child " << pid;
+  }
 }
 
 TEST_F(KvLocalServerTest, PutAndGetThroughSharedMemory) {
