@@ -22,7 +22,7 @@ CLI::Option* AddSizeOption(CLI::App& app, const std::string& name, uint64_t* byt
         if (!v.ok()) throw CLI::ValidationError(name, v.status().message());
         *bytes = *v;
       },
-      help + " (e.g. 512MiB, 4GiB)");
+      help + " (SIZE: bytes, or with a unit: KiB, MiB, GiB, TiB)");
 }
 
 std::string PeerList(const std::string& peers) {

@@ -28,6 +28,7 @@ int RunLs(const LsFlags& f) {
   ListOptions options;
   options.prefix = prefix;
   options.delimiter = f.recursive ? "" : "/";
+  size_t listed = 0;
   do {
     Result<ListPage> page = client.List(origin, options);
     if (!page.ok()) {
@@ -36,6 +37,7 @@ int RunLs(const LsFlags& f) {
                       ? "is a node running at " + client.node() + "? (--peers HOST:PORT)"
                       : "");
     }
+    listed += page->prefixes.size() + page->objects.size();
     for (const std::string& p : page->prefixes) std::printf("%s\n", p.c_str());
     for (const ObjectInfo& o : page->objects) {
       if (f.long_format) {
@@ -46,6 +48,8 @@ int RunLs(const LsFlags& f) {
     }
     options.token = page->next_token;
   } while (!options.token.empty());
+  // Like ls(1) on a missing path: a typo in the prefix must not look like an empty directory.
+  if (listed == 0) return Fail("ls", NotFound("no objects under " + f.target));
   return 0;
 }
 

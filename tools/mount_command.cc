@@ -70,8 +70,12 @@ int RunMount(const MountFlags& f) {
   if (!client.ok()) {
     return Fail("mount", client.status(), "is a node running? (--peers HOST:PORT)");
   }
-  if (Status st = fuse::CheckOrigin(**client, options.fs.origin); !st.ok()) {
-    return Fail("mount", st);
+  Result<bool> has_objects = fuse::CheckOrigin(**client, options.fs.origin, options.fs.root_key);
+  if (!has_objects.ok()) return Fail("mount", has_objects.status());
+  if (!*has_objects) {
+    // Not an error: a write-through mount may be meant for new objects, and objects may come.
+    std::fprintf(stderr, "unicache mount: warning: no objects under %s yet; the mount is empty\n",
+                 f.target.c_str());
   }
   Result<std::unique_ptr<fuse::MountSession>> session =
       fuse::MountSession::Create(**client, options);

@@ -7,19 +7,28 @@
 #include "common/units.h"
 
 namespace unicache::cli {
+namespace {
+
+bool quiet_progress = false;
+
+}  // namespace
+
+void SetQuietProgress(bool quiet) { quiet_progress = quiet; }
 
 Progress::Progress(std::string label, uint64_t total)
     : label_(std::move(label)),
       total_(total),
       tty_(::isatty(STDERR_FILENO) == 1),
+      quiet_(quiet_progress),
       start_(std::chrono::steady_clock::now()) {}
 
 Progress::~Progress() {
-  if (!finished_ && tty_) std::fputc('\n', stderr);
+  if (!finished_ && tty_ && !quiet_) std::fputc('\n', stderr);
 }
 
 void Progress::Update(uint64_t done) {
   done_ = done;
+  if (quiet_) return;
   auto now = std::chrono::steady_clock::now();
   if (tty_) {
     if (now - last_draw_ < std::chrono::milliseconds(100)) return;
@@ -37,6 +46,7 @@ void Progress::Update(uint64_t done) {
 void Progress::Done() {
   if (finished_) return;
   finished_ = true;
+  if (quiet_) return;
   Draw(true);
 }
 

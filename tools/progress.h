@@ -7,6 +7,9 @@
 
 namespace unicache::cli {
 
+// Silences every Progress of this process (`unicache -q`): results and errors still print.
+void SetQuietProgress(bool quiet);
+
 // Not thread-safe: one owner updates it.
 class Progress {
  public:
@@ -26,6 +29,7 @@ class Progress {
   uint64_t total_;
   uint64_t done_ = 0;
   bool tty_;
+  bool quiet_;
   bool finished_ = false;
   int last_decile_ = -1;
   std::chrono::steady_clock::time_point start_;

@@ -66,6 +66,7 @@ int RunWarm(const WarmFlags& f) {
   auto start = std::chrono::steady_clock::now();
   std::vector<ListEntry> objects;
   if (Status st = ListAll(**client, origin, prefix, &objects); !st.ok()) return Fail("warm", st);
+  if (objects.empty()) return Fail("warm", NotFound("no objects under " + f.target));
   uint64_t total = 0;
   for (const ListEntry& e : objects) total += e.size;
   // One Read() covers `parallelism` blocks, fetched from their owners at once.

@@ -18,7 +18,7 @@ inline std::string& LastError() {
 
 // Records `st` as the thread's last error and returns its code.
 inline uc_code Fail(const Status& st) {
-  LastError() = st.ToString();
+  LastError() = st.message();  // the code is the return value: not repeated here
   return static_cast<uc_code>(st.code());
 }
 

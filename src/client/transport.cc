@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/http_answer.h"
+
 namespace unicache {
 namespace {
 
@@ -23,6 +25,8 @@ Status StatusFromResponse(const HttpResponse& resp, const std::string& what) {
   auto body = nlohmann::json::parse(resp.body, nullptr, false);
   if (body.is_object() && body.contains("error") && body["error"].is_string()) {
     message += ": " + body["error"].get<std::string>();
+  } else if (std::string reason = resp.Header(kErrorHeader); !reason.empty()) {
+    message += ": " + reason;  // an answer to HEAD states its reason in a header
   }
   switch (resp.status) {
     case 400:

@@ -19,6 +19,10 @@ namespace unicache {
 // Lower-case, as HttpResponse keys headers.
 inline constexpr const char* kLastModifiedMsHeader = "x-unicache-last-modified-ms";
 
+// The header in which a node states an error's reason when answering HEAD, which has no body
+// for the JSON error. Lower-case, as above.
+inline constexpr const char* kErrorHeader = "x-unicache-error";
+
 // Returns `etag` without surrounding double quotes (and without a weak "W/" marker).
 std::string NormalizeEtag(std::string_view etag);
 

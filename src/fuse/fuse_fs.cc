@@ -139,10 +139,12 @@ Result<NodeAttr> FuseFs::FreshAttr(const Node& node) {
   Result<ObjectStat> st = client_.Stat(options_.origin, node.key);
   if (!st.ok()) return st.status();
   NodeAttr fresh = a;
-  fresh.size = st->size;
-  fresh.version = st->version;
-  fresh.mtime_ms = st->mtime_ms;
   fresh.fetched = Clock::now();
+  if (st->version != a.version) {  // one version has one set of attributes, however learned
+    fresh.size = st->size;
+    fresh.version = st->version;
+    fresh.mtime_ms = st->mtime_ms;
+  }
   inodes_.SetAttr(node.ino, fresh);
   return fresh;
 }

@@ -76,9 +76,9 @@ Status ValidateMountpoint(const std::string& path) {
   return Status::Ok();
 }
 
-Status CheckOrigin(Client& client, const std::string& origin) {
-  Result<ListResult> r = client.List(origin, "", "/", "", 1);
-  if (r.ok()) return Status::Ok();
+Result<bool> CheckOrigin(Client& client, const std::string& origin, const std::string& prefix) {
+  Result<ListResult> r = client.List(origin, prefix, "/", "", 1);
+  if (r.ok()) return !r->entries.empty();
   if (r.status().code() == StatusCode::kNotFound) {
     return NotFound("the cluster has no origin named '" + origin + "'");
   }

@@ -29,8 +29,9 @@ struct MountOptions {
 // Checks that `path` is an existing, empty directory that is not already a mount.
 Status ValidateMountpoint(const std::string& path);
 
-// Checks that the cluster serves `origin`, by listing the origin's root (one entry).
-Status CheckOrigin(Client& client, const std::string& origin);
+// Checks that the cluster serves `origin`, by listing one entry under `prefix` ("" or ending in
+// '/'); returns whether anything is there. NotFound for an origin the cluster does not serve.
+Result<bool> CheckOrigin(Client& client, const std::string& origin, const std::string& prefix);
 
 // One mounted file system. Not thread-safe, except Unmount(), which may be called from any
 // thread while Run() serves requests.

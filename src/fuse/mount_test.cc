@@ -53,8 +53,12 @@ class MountTest : public ::testing::Test {
     o.handle_signals = false;
     std::filesystem::create_directories(o.mountpoint);
     ASSERT_TRUE(ValidateMountpoint(o.mountpoint).ok());
-    ASSERT_TRUE(CheckOrigin(client_, "data").ok());
-    EXPECT_EQ(CheckOrigin(client_, "nope").code(), StatusCode::kNotFound);
+    Result<bool> data = CheckOrigin(client_, "data", "");
+    ASSERT_TRUE(data.ok() && *data);
+    Result<bool> typo = CheckOrigin(client_, "data", "no-such-prefix/");
+    ASSERT_TRUE(typo.ok());
+    EXPECT_FALSE(*typo);
+    EXPECT_EQ(CheckOrigin(client_, "nope", "").status().code(), StatusCode::kNotFound);
     auto s = MountSession::Create(client_, o);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     session_ = std::move(*s);

@@ -32,12 +32,12 @@ Result<std::unique_ptr<Origin>> OpenBackend(const OriginSpec& spec) {
     if (path.empty() || path.front() != '/') {
       return InvalidArgument("origin '" + spec.name + "': file URI must be absolute (file:///dir)");
     }
-    return OpenPosixOrigin(path);
+    return in_context(OpenPosixOrigin(path));
   }
   if (uri.starts_with("azure://")) return in_context(OpenAzureBlobOrigin(uri, ProcessEnv()));
   if (uri.starts_with("s3://")) return in_context(OpenS3Origin(uri, ProcessEnv()));
   size_t scheme = uri.find("://");
-  if (scheme == std::string::npos) return OpenPosixOrigin(uri);
+  if (scheme == std::string::npos) return in_context(OpenPosixOrigin(uri));
   std::string name = uri.substr(0, scheme);
   return InvalidArgument("origin '" + spec.name + "': unsupported scheme '" + name +
                          "' (supported: file, azure, s3)");

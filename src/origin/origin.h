@@ -103,7 +103,8 @@ struct OriginSpec {
 Result<OriginSpec> ParseOriginSpec(std::string_view text);
 
 // Opens the backend for spec.uri: file:///abs/dir or a bare path, azure://..., s3://...,
-// http(s)://... . Credentials come from the environment, never from the URI.
+// http(s)://... . Credentials come from the environment, never from the URI. Errors name the
+// origin.
 Result<std::unique_ptr<Origin>> OpenOrigin(const OriginSpec& spec);
 
 }  // namespace unicache

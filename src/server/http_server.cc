@@ -18,6 +18,8 @@
 #include <boost/beast/http/read.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/http_answer.h"
+
 namespace unicache {
 
 namespace asio = boost::asio;
@@ -186,7 +188,15 @@ asio::awaitable<void> ResponseWriter::Send(int status, std::string body,
 asio::awaitable<void> ResponseWriter::SendError(int status, const Status& error,
                                                 const HttpHeaders& headers) {
   nlohmann::json j = {{"error", error.message()}, {"code", StatusCodeName(error.code())}};
-  co_await Send(status, j.dump() + "\n", "application/json", headers);
+  if (!head_only_) co_return co_await Send(status, j.dump() + "\n", "application/json", headers);
+  // A HEAD answer has no body: the reason goes in a header, on one line.
+  HttpHeaders with_reason = headers;
+  std::string reason = error.message().substr(0, 512);
+  for (char& c : reason) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  with_reason.emplace_back(kErrorHeader, std::move(reason));
+  co_await Send(status, j.dump() + "\n", "application/json", with_reason);
 }
 
 // ---- HttpServer ----

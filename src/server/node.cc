@@ -219,9 +219,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   std::map<std::string, std::unique_ptr<Origin>> origins;
   for (const std::string& text : options.origins) {
     ASSIGN_OR_RETURN(OriginSpec spec, ParseOriginSpec(text));
-    Result<std::unique_ptr<Origin>> origin = OpenOrigin(spec);
-    if (!origin.ok()) return origin.status().WithContext("origin '" + spec.name + "'");
-    origins[spec.name] = std::move(origin).value();
+    ASSIGN_OR_RETURN(origins[spec.name], OpenOrigin(spec));  // errors name the origin
   }
 
   StoreOptions store_options;

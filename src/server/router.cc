@@ -56,6 +56,11 @@ Router::~Router() {
 }
 
 void Router::OnView(std::shared_ptr<const MemberView> view) {
+  {
+    // Start() hands over the current view, which the provider may have published already.
+    std::lock_guard lock(ring_mu_);
+    if (ring_ && ring_->version() == view->version) return;
+  }
   Result<std::shared_ptr<const HashRing>> ring = HashRing::FromView(*view);
   if (!ring.ok()) {
     spdlog::warn("ignoring membership view {}: {}", view->version, ring.status().ToString());

@@ -117,6 +117,44 @@ def test_get_missing_object(node):
     assert_fails_with_reason(run("ls", "--peers", peers, "nope"), "nope")
 
 
+def test_errors_say_what_is_wrong(node, dataset, tmp_path):
+    peers = f"127.0.0.1:{node.port}"
+    p = run("get", "--peers", peers, "nosuch/x.bin")
+    assert_fails_with_reason(p, "unknown origin 'nosuch'")
+    # A prefix that matches nothing is a typo until shown otherwise: a reason, and exit 1.
+    for cmd in ("ls", "warm"):
+        p = run(cmd, "--peers", peers, "data/typo/")
+        assert_fails_with_reason(p, "no objects under data/typo/")
+        assert p.returncode == 1
+    p = run("frobnicate")
+    assert_fails_with_reason(p, "unknown command 'frobnicate'")
+    assert "serve" in reason_lines(p.stderr)[1]
+    p = run("--version")
+    assert p.returncode == 0 and re.fullmatch(rb"unicache \d+\.\d+\.\d+\n", p.stdout), p.stdout
+    # The tool's own options work after the subcommand too.
+    p = run("ls", "--log-level", "warn", "--peers", peers, "data/train/")
+    assert p.returncode == 0 and b"train/s0.bin" in p.stdout, p.stderr
+    # -q: no progress lines, the result still written.
+    out = tmp_path / "top.bin"
+    p = run("-q", "get", "--peers", peers, "data/top.bin", "-o", str(out))
+    assert p.returncode == 0 and p.stderr == b"" and out.read_bytes() == dataset[1]["top.bin"]
+    p = run("get", "--peers", peers, "data/top.bin", "-o", str(out))
+    assert p.returncode == 0 and b"get data/top.bin" in p.stderr  # progress without -q
+    p = run("warm", "-q", "--peers", peers, "data/")
+    assert p.returncode == 0 and p.stderr == b"" and b"warmed 4 objects" in p.stdout
+    # An origin error names the origin once.
+    p = run("serve", "--listen", f"127.0.0.1:{free_port()}", "--origin", "web=/no/such/dir",
+            "--cache-dir", str(tmp_path / "c"), timeout=20)
+    assert_fails_with_reason(p, "origin 'web'")
+    assert reason_lines(p.stderr)[0].count("origin 'web'") == 1, p.stderr
+    # SIZE options say what a size is, not a block-size that makes no sense.
+    help_text = run("serve", "--help").stdout.decode()
+    assert "512MiB, 4GiB" not in help_text and "KiB, MiB, GiB" in help_text
+    # The node logged its first membership view once.
+    with open(node.log_path) as f:
+        assert f.read().count("membership view 1:") == 1
+
+
 def test_get_without_node():
     port = free_port()
     start = time.time()
@@ -158,6 +196,20 @@ def test_serve_bad_flags(tmp_path):
         busy = s.getsockname()[1]
         p = run("serve", "--listen", f"127.0.0.1:{busy}", *base[2:], timeout=20)
         assert_fails_with_reason(p)
+
+
+def test_second_node_on_a_served_port_refuses_to_start(make_node, dataset, tmp_path):
+    """Two nodes never share one address: the second one exits with a reason, and every
+    connection keeps going to the first (each loop of which accepts on the same socket)."""
+    first = make_node(str(dataset[0]), extra=["--io-threads", "2"])
+    p = run("serve", "--listen", f"127.0.0.1:{first.port}", "--origin", f"data={dataset[0]}",
+            "--cache-dir", str(tmp_path / "second"), "--io-threads", "2", timeout=20)
+    assert_fails_with_reason(p, f"127.0.0.1:{first.port}", "another process")
+    node_id = requests.get(first.url + "/v1/members", timeout=5).json()["members"][0]["id"]
+    for _ in range(20):
+        with requests.Session() as s:  # a new connection each time
+            assert s.get(first.url + "/v1/members", timeout=5).json()["members"][0]["id"] == node_id
+    assert first.proc.poll() is None
 
 
 def test_demo(tmp_path):

@@ -234,6 +234,35 @@ def test_prefix_mount(node, dataset, mounts, tmp_path):
         assert f.read() == files["a/b/multi.bin"]
 
 
+def test_prefix_with_nothing_under_it_warns(node, dataset, mounts, tmp_path):
+    m = mounts(node, tmp_path / "mnt", target="data/typo")
+    assert os.listdir(m.mnt) == []
+    assert "warning: no objects under data/typo" in m.output()
+
+
+def test_mtime_is_one_per_version_and_tar_sees_no_change(node, dataset, mounts, tmp_path):
+    """An object's mtime keeps its milliseconds after the metadata TTL passes, whether the mount
+    learned it from a listing or from a stat; tar, reading while the TTL passes, sees no change."""
+    origin, files = dataset
+    mtime_ns = 1_700_000_000_396_000_000  # .396 s: milliseconds that whole seconds would lose
+    for rel in ("big/f2.bin", "a/b/multi.bin"):
+        os.utime(origin / rel, ns=(mtime_ns, mtime_ns))
+    m = mounts(node, tmp_path / "mnt", "--metadata-ttl", "1s")
+    big = os.path.join(m.mnt, "big", "f2.bin")
+    os.listdir(os.path.join(m.mnt, "big"))  # attributes from the listing
+    first = os.stat(big).st_mtime_ns
+    assert first // 1_000_000 == mtime_ns // 1_000_000
+    time.sleep(1.2)  # past the TTL: the next stat asks the node
+    assert os.stat(big).st_mtime_ns == first
+    assert os.stat(os.path.join(m.mnt, "a", "b", "multi.bin")).st_mtime_ns // 1_000_000 == \
+        mtime_ns // 1_000_000
+    # tar checks the file's mtime before and after reading it; the slow reader lets the TTL pass
+    # while tar is blocked on the pipe.
+    p = subprocess.run(f"tar cf - -C {m.mnt} big/f2.bin | (sleep 2; cat > /dev/null)", shell=True,
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0 and b"changed" not in p.stderr, p.stderr
+
+
 def test_write_through_checkpoint_then_cache_hit(node, dataset, mounts, tmp_path):
     origin, _ = dataset
     m = mounts(node, tmp_path / "mnt", "--write-through")

@@ -39,6 +39,7 @@ def test_stat_read_and_numpy(cluster_and_data):
         with pytest.raises(uc.UnicacheError) as e:
             c.stat("data", "train/missing.bin")
         assert e.value.code == "not_found"
+        assert str(e.value).count("not_found") == 1, str(e.value)  # the code is said once
 
 
 def test_open_is_a_seekable_file(cluster_and_data):
