@@ -143,14 +143,15 @@ class Reader(io.RawIOBase):
 
     def readall(self):
         out = bytearray(max(0, self.stat.size - self._pos))
-        view = memoryview(out)
         got = 0
-        while got < len(out):
-            n = self.readinto(view[got:])
-            if n == 0:
-                break
-            got += n
-        return bytes(out[:got])
+        with memoryview(out) as view:
+            while got < len(out):
+                n = self.readinto(view[got:])
+                if n == 0:
+                    break
+                got += n
+        del out[got:]
+        return bytes(out)  # io.RawIOBase.readall returns bytes
 
     def close(self):
         if getattr(self, "_handle", None):
@@ -204,19 +205,21 @@ class Client:
         return n.value
 
     def read(self, origin, path, offset=0, length=None, version=None):
-        """Returns up to `length` bytes at `offset` (to the end when length is None)."""
+        """Returns up to `length` bytes at `offset` (to the end when length is None) as a
+        bytearray: the buffer the bytes were read into, never copied (torch.frombuffer and
+        numpy.frombuffer take it as is)."""
         if length is None:
             length = max(0, self.stat(origin, path).size - offset)
         buf = bytearray(length)
         n = self.readinto(origin, path, buf, offset, version)
-        return bytes(buf[:n])
+        del buf[n:]  # in place: a short read at the end of the object is not copied either
+        return buf
 
     def read_all(self, origin, path):
-        """Returns the whole object, pinned to the version stat() saw."""
+        """Returns the whole object, pinned to the version stat() saw, as a bytearray (the
+        buffer it was read into, never copied)."""
         st = self.stat(origin, path)
-        buf = bytearray(st.size)
-        n = self.readinto(origin, path, buf, 0, st.version)
-        return bytes(buf[:n])
+        return self.read(origin, path, 0, st.size, st.version)
 
     def open(self, origin, path):
         """Returns a buffered, seekable binary file of origin/path with readahead."""

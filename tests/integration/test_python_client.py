@@ -82,3 +82,23 @@ def test_write_list_and_errors(cluster_and_data):
     with pytest.raises(uc.UnicacheError) as e:
         uc.Client("127.0.0.1:1")
     assert e.value.code == "unavailable"
+
+
+def test_read_all_returns_its_buffer_without_copies(cluster_and_data):
+    """read_all and read hand back the buffer the bytes were read into: the peak of Python
+    memory stays at one object's size (two copies more before: a slice and a bytes)."""
+    import tracemalloc
+    cluster, data = cluster_and_data
+    uc = python_client_module()
+    with uc.Client(cluster.peers) as c:
+        assert c.read_all("data", "train/shard0.bin") == data  # warm the cache and the stat
+        tracemalloc.start()
+        try:
+            got = c.read_all("data", "train/shard0.bin")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert got == data and isinstance(got, bytearray)
+        assert peak < 1.2 * len(data), f"peak {peak} for {len(data)} bytes"
+        tail = c.read("data", "train/shard0.bin", offset=len(data) - 5, length=100)
+        assert tail == data[-5:]
