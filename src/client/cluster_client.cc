@@ -1,11 +1,11 @@
 #include "client/cluster_client.h"
 
+#include <unistd.h>
 #include <algorithm>
 #include <atomic>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <unistd.h>
 
 #include "client/object_reader.h"
 #include "cluster/etcd_client.h"

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client/transport.h"
+#include "common/http_answer.h"
 #include "common/object_path.h"
 
 namespace unicache {
@@ -18,26 +19,13 @@ Result<ObjectInfo> ObjectClient::Head(const std::string& origin, const std::stri
   req.method = "HEAD";
   req.url = ObjectUrl(origin, path);
   ASSIGN_OR_RETURN(HttpResponse resp, http_.Send(req));
-  if (resp.status != 200) {
-    // HEAD has no body: ask again with GET of one byte for the error text.
-    if (resp.status == 400 || resp.status == 404 || resp.status == 403) {
-      HttpRequest get;
-      get.url = req.url;
-      get.headers.emplace_back("Range", "bytes=0-0");
-      if (auto again = http_.Send(get); again.ok() && again->status >= 400) {
-        return StatusFromResponse(*again, origin + "/" + path);
-      }
-    }
-    return StatusFromResponse(resp, origin + "/" + path);
-  }
+  // A HEAD error states its reason in a header, which StatusFromResponse reads.
+  if (resp.status != 200) return StatusFromResponse(resp, origin + "/" + path);
   ObjectInfo info;
   info.path = path;
   info.size =
       std::stoull(resp.Header("content-length").empty() ? "0" : resp.Header("content-length"));
-  std::string etag = resp.Header("etag");
-  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"')
-    etag = etag.substr(1, etag.size() - 2);
-  info.version = etag;
+  info.version = NormalizeEtag(resp.Header("etag"));
   return info;
 }
 
@@ -49,8 +37,13 @@ Result<size_t> ObjectClient::Read(const std::string& origin, const std::string& 
   req.url = ObjectUrl(origin, path);
   req.headers.emplace_back(
       "Range", "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + dst.size() - 1));
-  if (!version.empty()) req.headers.emplace_back("If-Match", "\"" + version + "\"");
+  if (!version.empty()) req.headers.emplace_back("If-Match", QuoteEtag(version));
   req.body_sink = dst;
+  req.check_head = [&](const HttpResponse& head) {
+    return CheckRangeAnswer(head,
+                            RangeQuestion{offset, dst.size(), RangeQuestion::kUnknown, version},
+                            node_ + " " + origin + "/" + path);
+  };
   ASSIGN_OR_RETURN(HttpResponse resp, http_.Send(req));
   if (resp.status != 206 && resp.status != 200)
     return StatusFromResponse(resp, origin + "/" + path);

@@ -1,11 +1,11 @@
 #include "client/object_reader.h"
 
+#include <unistd.h>
 #include <algorithm>
 #include <condition_variable>
 #include <cstring>
 #include <map>
 #include <mutex>
-#include <unistd.h>
 #include <vector>
 
 #include "client/cluster_client.h"

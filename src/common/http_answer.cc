@@ -67,8 +67,8 @@ Status CheckRangeAnswer(const HttpResponse& head, const RangeQuestion& q, const 
                     ", asked for " + std::to_string(q.length) + " at " + std::to_string(q.offset));
     }
   } else if (head.status == 200) {
-    if (q.offset != 0) return refuse("the whole object, asked for a range at " +
-                                     std::to_string(q.offset));
+    if (q.offset != 0)
+      return refuse("the whole object, asked for a range at " + std::to_string(q.offset));
     const std::string cl = head.Header("content-length");
     if (!cl.empty() && !ParseDecimal(cl, &length)) return refuse("Content-Length '" + cl + "'");
     if (cl.empty()) length = q.length;

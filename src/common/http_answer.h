@@ -43,9 +43,9 @@ std::optional<ContentRange> ParseContentRange(std::string_view value);
 struct RangeQuestion {
   static constexpr uint64_t kUnknown = std::numeric_limits<uint64_t>::max();
   uint64_t offset = 0;
-  uint64_t length = 0;         // bytes asked for (the answer may not be longer)
-  uint64_t size = kUnknown;    // the object's size, when the asker knows it
-  std::string_view version;    // the object's version (ETag, unquoted), "" when unknown
+  uint64_t length = 0;       // bytes asked for (the answer may not be longer)
+  uint64_t size = kUnknown;  // the object's size, when the asker knows it
+  std::string_view version;  // the object's version (ETag, unquoted), "" when unknown
 };
 
 // Checks a 2xx answer's status and headers against `q`: a 206 whose Content-Range starts at

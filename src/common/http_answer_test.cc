@@ -37,14 +37,13 @@ TEST(ParseContentRangeTest, ParsesAndRejects) {
 
 TEST(CheckRangeAnswerTest, AcceptsTheRangeAskedFor) {
   EXPECT_TRUE(Check(Answer(206, "bytes 10-19/100", "10"), 10, 10).ok());
-  EXPECT_TRUE(Check(Answer(206, "bytes 90-99/100", "10"), 90, 20).ok());  // short at the end
-  EXPECT_TRUE(Check(Answer(200, "", "100"), 0, 100).ok());               // the whole object
+  EXPECT_TRUE(Check(Answer(206, "bytes 90-99/100", "10"), 90, 20).ok());   // short at the end
+  EXPECT_TRUE(Check(Answer(200, "", "100"), 0, 100).ok());                 // the whole object
   EXPECT_TRUE(Check(Answer(206, "bytes 0-9/100", "10", ""), 0, 10).ok());  // no ETag stated
   EXPECT_TRUE(Check(Answer(206, "bytes 0-9/100", "10", "W/\"v1\""), 0, 10).ok());
   // Unknown size or version on the asking side: only what is known is compared.
-  EXPECT_TRUE(Check(Answer(206, "bytes 0-9/555", "10", "\"zz\""), 0, 10,
-                    RangeQuestion::kUnknown, "")
-                  .ok());
+  EXPECT_TRUE(
+      Check(Answer(206, "bytes 0-9/555", "10", "\"zz\""), 0, 10, RangeQuestion::kUnknown, "").ok());
 }
 
 TEST(CheckRangeAnswerTest, RefusesAnotherAnswerAsATransportFault) {
@@ -53,16 +52,16 @@ TEST(CheckRangeAnswerTest, RefusesAnotherAnswerAsATransportFault) {
     uint64_t offset, length;
   };
   const Case cases[] = {
-      {Answer(206, "bytes 20-29/100", "10"), 10, 10},        // another range
-      {Answer(206, "bytes 10-14/100", "5"), 10, 10},         // short, not at the end
-      {Answer(206, "bytes 10-29/100", "20"), 10, 10},        // longer than asked
-      {Answer(206, "bytes 10-19/200", "10"), 10, 10},        // another object's size
+      {Answer(206, "bytes 20-29/100", "10"), 10, 10},            // another range
+      {Answer(206, "bytes 10-14/100", "5"), 10, 10},             // short, not at the end
+      {Answer(206, "bytes 10-29/100", "20"), 10, 10},            // longer than asked
+      {Answer(206, "bytes 10-19/200", "10"), 10, 10},            // another object's size
       {Answer(206, "bytes 10-19/100", "10", "\"v2\""), 10, 10},  // another version
-      {Answer(206, "bytes 10-19/100", "11"), 10, 10},        // length disagrees with the range
-      {Answer(206, "", "10"), 10, 10},                       // no Content-Range
+      {Answer(206, "bytes 10-19/100", "11"), 10, 10},            // length disagrees with the range
+      {Answer(206, "", "10"), 10, 10},                           // no Content-Range
       {Answer(206, "garbage", "10"), 10, 10},
-      {Answer(200, "", "100"), 10, 10},                      // whole object for a range
-      {Answer(200, "", "50"), 0, 100},                       // another object's length
+      {Answer(200, "", "100"), 10, 10},  // whole object for a range
+      {Answer(200, "", "50"), 0, 100},   // another object's length
       {Answer(204, "", "0"), 0, 10},
   };
   for (const Case& c : cases) {

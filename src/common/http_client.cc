@@ -239,8 +239,8 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& req) {
 
   CURLcode rc = curl_easy_perform(curl);
   // A refused answer whose (empty) body is in: the connection it came on is not reused.
-  const bool refused = rc == CURLE_OK && transfer.status >= 200 && transfer.status < 300 &&
-                       !CheckHead(transfer);
+  const bool refused =
+      rc == CURLE_OK && transfer.status >= 200 && transfer.status < 300 && !CheckHead(transfer);
   SetLowWater(transfer, 1);  // the connection may be reused: its next response starts small
   long code = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);

@@ -80,7 +80,7 @@ class HttpClient {
   std::mutex mu_;
   std::vector<Handle*> idle_;  // guarded by mu_
   int pid_;                    // the process the idle handles belong to; guarded by mu_
-  void* share_ = nullptr;  // CURLSH* for DNS cache
+  void* share_ = nullptr;      // CURLSH* for DNS cache
 };
 
 }  // namespace unicache

@@ -586,7 +586,8 @@ TEST(HttpClientTest, AForkedChildNeverReusesItsParentsConnections) {
     ASSERT_GE(pid, 0);
     if (pid == 0) {
       bool ok = true;
-      for (int k = 0; k < 5; ++k) ok = ok && get("/child-" + std::to_string(i) + "-" + std::to_string(k));
+      for (int k = 0; k < 5; ++k)
+        ok = ok && get("/child-" + std::to_string(i) + "-" + std::to_string(k));
       ::_exit(ok ? 0 : 1);
     }
     pids.push_back(pid);

@@ -102,6 +102,17 @@ Result<HttpResponse> SendInto(HttpClient& client, HttpRequest req, std::span<std
 Status CheckServedRead(const HttpResponse& resp, uint64_t offset, std::string_view version,
                        const std::string& what) {
   if (resp.status == 200 && offset != 0) return Internal(what + ": server ignored the range");
+  if (resp.status == 206 && resp.Header("content-length") != "0") {
+    // The bytes must start where they were asked for: a proxy or cache between us and the
+    // origin that answers with another range must not become data. (An empty answer carries no
+    // bytes to misplace; Azurite states "bytes 1200-1199/1200" for a read at the end.)
+    std::optional<ContentRange> range = ParseContentRange(resp.Header("content-range"));
+    if (!range || range->first != offset) {
+      return Unavailable(what + ": the answer is not the range asked for (Content-Range '" +
+                         resp.Header("content-range").substr(0, 80) + "', expected bytes " +
+                         std::to_string(offset) + "-)");
+    }
+  }
   if (std::string served = NormalizeEtag(resp.Header("etag"));
       !version.empty() && !served.empty() && served != version) {
     return PreconditionFailed(what + ": object changed (version " + served + ", expected " +

@@ -30,8 +30,9 @@ int64_t ParseIsoDateMs(std::string_view text);
 Result<HttpResponse> SendInto(HttpClient& client, HttpRequest req, std::span<std::byte> dst);
 
 // Checks that a 2xx answer to a read at `offset` is the one asked for: a 200 (whole object)
-// only for a read from offset 0, and the served ETag equal to `version` when both are known
-// (some servers ignore If-Match). `what` names the request in errors.
+// only for a read from offset 0, a 206 whose Content-Range starts at `offset` (else Unavailable,
+// retried), and the served ETag equal to `version` when both are known (some servers ignore
+// If-Match; PreconditionFailed). `what` names the request in errors.
 Status CheckServedRead(const HttpResponse& resp, uint64_t offset, std::string_view version,
                        const std::string& what);
 

@@ -51,5 +51,23 @@ TEST(OpenNeedsStatTest, OnlyBeforeTheMetadataAndOnlyFor416OrTransportFailures) {
   EXPECT_FALSE(OpenNeedsStat(Answer(206, {}), false));
 }
 
+TEST(CheckServedReadTest, RefusesAnotherRangeOrVersion) {
+  HttpResponse r = Answer(
+      206,
+      {{"content-range", "bytes 100-199/1000"}, {"content-length", "100"}, {"etag", "\"v1\""}});
+  EXPECT_TRUE(CheckServedRead(r, 100, "v1", "t").ok());
+  EXPECT_EQ(CheckServedRead(r, 0, "v1", "t").code(), StatusCode::kUnavailable);  // another range
+  EXPECT_EQ(CheckServedRead(r, 100, "v2", "t").code(), StatusCode::kPreconditionFailed);
+  r.headers.erase("content-range");
+  EXPECT_EQ(CheckServedRead(r, 100, "v1", "t").code(), StatusCode::kUnavailable);
+  // An empty answer at the end carries no bytes to misplace (Azurite's "bytes 1200-1199/1200").
+  HttpResponse end =
+      Answer(206, {{"content-range", "bytes 1200-1199/1200"}, {"content-length", "0"}});
+  EXPECT_TRUE(CheckServedRead(end, 1200, "", "t").ok());
+  HttpResponse whole = Answer(200, {{"content-length", "1200"}});
+  EXPECT_TRUE(CheckServedRead(whole, 0, "", "t").ok());
+  EXPECT_FALSE(CheckServedRead(whole, 5, "", "t").ok());  // the range was ignored
+}
+
 }  // namespace
 }  // namespace unicache

@@ -85,8 +85,8 @@ Result<std::vector<ByteRange>> ResolveRanges(std::string_view header, uint64_t s
     out.push_back(r);
   }
   if (count == 0) return Invalid(header);
-  if (out.empty()) return OutOfRange("range not satisfiable: the object has " +
-                                     std::to_string(size) + " bytes");
+  if (out.empty())
+    return OutOfRange("range not satisfiable: the object has " + std::to_string(size) + " bytes");
   return out;
 }
 

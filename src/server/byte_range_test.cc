@@ -109,9 +109,9 @@ TEST(ResolveRangesTest, ZeroSizeObjectHasNoSatisfiableRange) {
 TEST(ResolveRangesTest, InvalidRangesAreUnsatisfiable) {
   // RFC 9110 14.1.1 lets a server ignore or reject an invalid ranges-specifier: rejected (416).
   for (std::string_view h :
-       {"bytes=",      "bytes=-",     "bytes=5",     "bytes=a-b",     "bytes=1-a",  "bytes=a-",
-        "bytes=-a",    "bytes=10-5",  "bytes=1-2-3", "bytes=-1-2",    "bytes=+1-2", "bytes=0x10-",
-        "bytes=1.5-2", "bytes=--1",   "bytes=- 1x",  "bytes=0-1,abc", "bytes=,"}) {
+       {"bytes=", "bytes=-", "bytes=5", "bytes=a-b", "bytes=1-a", "bytes=a-", "bytes=-a",
+        "bytes=10-5", "bytes=1-2-3", "bytes=-1-2", "bytes=+1-2", "bytes=0x10-", "bytes=1.5-2",
+        "bytes=--1", "bytes=- 1x", "bytes=0-1,abc", "bytes=,"}) {
     EXPECT_EQ(ErrorOf(h, 100), StatusCode::kOutOfRange) << h;
   }
 }
@@ -155,8 +155,8 @@ TEST(ResolveRangesTest, TooManyRangesAreIgnored) {
 TEST(MultipartRangesTest, LengthMatchesTheFraming) {
   std::vector<ByteRange> ranges = {{0, 9}, {100, 109}};
   MultipartRanges m(ranges, 200);
-  std::string body = m.PartHead(0) + std::string(10, 'a') + m.PartHead(1) + std::string(10, 'b') +
-                     m.Tail();
+  std::string body =
+      m.PartHead(0) + std::string(10, 'a') + m.PartHead(1) + std::string(10, 'b') + m.Tail();
   EXPECT_EQ(body.size(), m.content_length());
   const std::string boundary = m.content_type().substr(m.content_type().find("boundary=") + 9);
   EXPECT_TRUE(m.PartHead(0).starts_with("--" + boundary + "\r\n"));

@@ -238,8 +238,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
       if (!ec) acceptor->bind(ep, ec);
       if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
       if (ec) {
-        return Unavailable("cannot listen on " + options.host + ":" +
-                           std::to_string(options.port) + ": " + ec.message() +
+        return Unavailable("cannot listen on " + options.host + ":" + std::to_string(options.port) +
+                           ": " + ec.message() +
                            (ec == boost::asio::error::address_in_use
                                 ? " (another process serves this address: stop it or pick "
                                   "another --listen port)"

@@ -29,7 +29,7 @@ constexpr size_t kMaxReadAheadInFlight = 256;
 HttpHeaders ObjectHeaders(const ObjectInfo& info, const std::optional<ByteRange>& range,
                           const char* cache_status) {
   HttpHeaders h = {
-      {"ETag", QuoteEtag(info.version)},     {"Last-Modified", FormatHttpDate(info.mtime_ms)},
+      {"ETag", QuoteEtag(info.version)},  {"Last-Modified", FormatHttpDate(info.mtime_ms)},
       {"Accept-Ranges", "bytes"},         {"Content-Type", "application/octet-stream"},
       {"X-Unicache-Cache", cache_status}, {kLastModifiedMsHeader, std::to_string(info.mtime_ms)},
   };
@@ -117,11 +117,10 @@ asio::awaitable<Result<BlockRef>> ObjectRoutes::FetchBlock(const std::string& or
   });
 }
 
-asio::awaitable<bool> ObjectRoutes::WriteBytes(ResponseWriter& writer,
-                                               const std::string& origin,
-                                               const ObjectInfo& info, uint64_t begin,
-                                               uint64_t end, Result<BlockRef> first,
-                                               bool read_ahead, bool forwarded) {
+asio::awaitable<bool> ObjectRoutes::WriteBytes(ResponseWriter& writer, const std::string& origin,
+                                               const ObjectInfo& info, uint64_t begin, uint64_t end,
+                                               Result<BlockRef> first, bool read_ahead,
+                                               bool forwarded) {
   const uint64_t bs = service_->block_size();
   const uint64_t first_block = begin / bs;
   const uint64_t end_block = (end - 1) / bs + 1;
@@ -214,7 +213,8 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
       Result<std::vector<ByteRange>> resolved = ResolveRanges(range_value, info.size);
       if (!resolved.ok()) {
         co_return co_await writer.SendError(
-            416, resolved.status(), Header("Content-Range", "bytes */" + std::to_string(info.size)));
+            416, resolved.status(),
+            Header("Content-Range", "bytes */" + std::to_string(info.size)));
       }
       ranges = std::move(resolved).value();
     }
