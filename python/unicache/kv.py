@@ -132,6 +132,11 @@ class KvClient:
             return None
         if resp.status != 200:
             self._fail(resp)
+        if resp.getheader("X-Unicache-Key") != bytes(key).hex():
+            # Not the answer to this request: never data. The connection is not trusted again.
+            self._conn.close()
+            self._conn = None
+            raise KvError(0, "unavailable", f"the answer is not the value of key {bytes(key).hex()}")
         if out is None:
             return resp.read()
         n = int(resp.getheader("Content-Length"))

@@ -96,4 +96,12 @@ Status CheckRangeAnswer(const HttpResponse& head, const RangeQuestion& q, const 
   return Status::Ok();
 }
 
+Status CheckKvKeyAnswer(const HttpResponse& head, std::string_view key_hex,
+                        const std::string& what) {
+  const std::string served = head.Header(kKvKeyHeader);
+  if (served == key_hex) return Status::Ok();
+  return Unavailable(what + ": the answer is not the one asked for (the value of key '" +
+                     served.substr(0, 64) + "')");
+}
+
 }  // namespace unicache

@@ -23,6 +23,9 @@ inline constexpr const char* kLastModifiedMsHeader = "x-unicache-last-modified-m
 // for the JSON error. Lower-case, as above.
 inline constexpr const char* kErrorHeader = "x-unicache-error";
 
+// The header in which a node names the KV key (hex) whose value a 200 answer carries.
+inline constexpr const char* kKvKeyHeader = "x-unicache-key";
+
 // Returns `etag` without surrounding double quotes (and without a weak "W/" marker).
 std::string NormalizeEtag(std::string_view etag);
 
@@ -54,5 +57,10 @@ struct RangeQuestion {
 // the range's; the ETag equal to q.version when both are known. Returns Unavailable (a retryable
 // transport fault, never data) saying what differs; `what` names the request.
 Status CheckRangeAnswer(const HttpResponse& head, const RangeQuestion& q, const std::string& what);
+
+// Checks that a 200 answer to a KV GET carries the value of `key_hex` (kKvKeyHeader). Returns
+// Unavailable (a retryable transport fault, never data) otherwise; `what` names the request.
+Status CheckKvKeyAnswer(const HttpResponse& head, std::string_view key_hex,
+                        const std::string& what);
 
 }  // namespace unicache

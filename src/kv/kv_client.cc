@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "common/crypto.h"
+#include "common/http_answer.h"
 #include "common/http_client.h"
 #include "kv/batch_codec.h"
 #include "kv/local_channel.h"
@@ -171,6 +172,9 @@ Result<size_t> KvClient::Get(std::string_view ns, std::string_view key, std::spa
   req.url = KeyPath(ns, key);
   if (!lease.empty()) req.url += "?lease=" + std::string(lease);
   req.body_sink = dst;
+  req.check_head = [key_hex = HexOf(key)](const HttpResponse& head) {
+    return CheckKvKeyAnswer(head, key_hex, "unicache kv get");
+  };
   ASSIGN_OR_RETURN(HttpResponse r, impl_->Send(std::move(req)));
   if (r.status != 200) return ErrorOf(r);
   return r.body_bytes;
@@ -179,6 +183,9 @@ Result<size_t> KvClient::Get(std::string_view ns, std::string_view key, std::spa
 Result<std::string> KvClient::Get(std::string_view ns, std::string_view key) {
   HttpRequest req;
   req.url = KeyPath(ns, key);
+  req.check_head = [key_hex = HexOf(key)](const HttpResponse& head) {
+    return CheckKvKeyAnswer(head, key_hex, "unicache kv get");
+  };
   ASSIGN_OR_RETURN(HttpResponse r, impl_->Send(std::move(req)));
   if (r.status != 200) return ErrorOf(r);
   return std::move(r.body);

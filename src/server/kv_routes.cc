@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/crypto.h"
+#include "common/http_answer.h"
 #include "common/hash.h"
 #include "common/units.h"
 #include "kv/batch_codec.h"
@@ -29,10 +30,14 @@ int KvHttpStatus(const Status& st) {
   return HttpStatusFor(st);
 }
 
-HttpHeaders ValueHeaders(const std::string& cache, const std::string& etag) {
+// Returns the headers of a KV answer; `key` (raw) is named on a value so that the client can
+// check the answer is its own.
+HttpHeaders ValueHeaders(const std::string& cache, const std::string& etag,
+                         const std::string& key = "") {
   HttpHeaders h;
   h.emplace_back("X-Unicache-Cache", cache);
   if (!etag.empty()) h.emplace_back("ETag", etag);
+  if (!key.empty()) h.emplace_back(kKvKeyHeader, HexOf(key));
   return h;
 }
 
@@ -158,6 +163,9 @@ asio::awaitable<void> KvRoutes::GetOne(Call& c, ResponseWriter& w) {
       std::string query = lease.empty() ? "" : "lease=" + lease;
       Result<HttpResponse> r = cluster_->Send(*m, "GET", KeyTarget(c.ns, c.key, query), "");
       if (!r.ok()) continue;  // down: try the next candidate; none left = a miss
+      if (r->status == 200 && !CheckKvKeyAnswer(*r, HexOf(c.key), "peer " + m->id).ok()) {
+        continue;  // not the answer to this request: as if the peer were down
+      }
       a.status = r->status;
       if (r->status == 200) {
         a.value = std::make_shared<const std::string>(std::move(r->body));
@@ -177,7 +185,7 @@ asio::awaitable<void> KvRoutes::GetOne(Call& c, ResponseWriter& w) {
     answer = co_await RunBlocking(*pool_, serve);
   }
   if (answer.status == 200) {
-    w.Start(200, answer.value->size(), ValueHeaders(answer.cache, answer.etag));
+    w.Start(200, answer.value->size(), ValueHeaders(answer.cache, answer.etag, c.key));
     co_await w.Write(std::as_bytes(std::span(answer.value->data(), answer.value->size())));
     co_await w.Finish();
     co_return;

@@ -41,6 +41,7 @@ def test_single_put_get_delete_from_any_node(cluster):
         assert cl.get("m", b"hello") == b"world"
     st, h, _ = http_get(f"{cluster[1].url}/v1/kv/m/{b'hello'.hex()}")
     assert st == 200 and h["x-unicache-cache"] in ("hit", "peer") and "etag" in h
+    assert h["x-unicache-key"] == b"hello".hex()  # the answer names its key
     assert b.delete("m", b"hello") is True
     assert c.get("m", b"hello") is None
     st, _, _ = http_get(f"{cluster[0].url}/v1/kv/m/{b'nope'.hex()}")
@@ -288,3 +289,39 @@ def test_cli_put_get_ls_stats(cluster, tmp_path):
     assert st.returncode == 0 and b"m" in st.stdout
     miss = run("get", "m", "ffff")
     assert miss.returncode != 0 and b"not" in miss.stderr.lower()
+
+
+def test_an_answer_for_another_key_is_never_a_value(tmp_path):
+    """A server that answers a GET with another key's value (a stray response on a shared
+    connection, a confused proxy): the Python client and the C++ client (`unicache kv get`)
+    refuse it as a transport error, and nothing is written."""
+    import subprocess
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from conftest import BIN
+
+    class WrongKey(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"someone else's value"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("X-Unicache-Key", b"other".hex())
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), WrongKey)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        peers = f"127.0.0.1:{server.server_address[1]}"
+        with pytest.raises(KvError) as e:
+            KvClient(peers).get("m", b"mine")
+        assert e.value.code == "unavailable"
+        out = tmp_path / "value.bin"
+        p = subprocess.run([BIN, "kv", "get", "m", b"mine".hex(), "--peers", peers, "-o", str(out)],
+                           capture_output=True, timeout=30)
+        assert p.returncode != 0 and b"not the one asked for" in p.stderr, p.stderr
+        assert not out.exists() or out.read_bytes() == b""
+    finally:
+        server.shutdown()
