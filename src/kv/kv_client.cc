@@ -101,6 +101,13 @@ std::string KeyPath(std::string_view ns, std::string_view key) {
   return "/v1/kv/" + std::string(ns) + "/" + HexOf(key);
 }
 
+// Returns the check that a GET's answer carries the value of `key`, not another key's.
+std::function<Status(const HttpResponse&)> AnswerOfKey(std::string_view key) {
+  return [key_hex = HexOf(key)](const HttpResponse& head) {
+    return CheckKvKeyAnswer(head, key_hex, "unicache kv get");
+  };
+}
+
 HttpRequest Post(std::string path, std::string body) {
   HttpRequest req;
   req.method = "POST";
@@ -172,9 +179,7 @@ Result<size_t> KvClient::Get(std::string_view ns, std::string_view key, std::spa
   req.url = KeyPath(ns, key);
   if (!lease.empty()) req.url += "?lease=" + std::string(lease);
   req.body_sink = dst;
-  req.check_head = [key_hex = HexOf(key)](const HttpResponse& head) {
-    return CheckKvKeyAnswer(head, key_hex, "unicache kv get");
-  };
+  req.check_head = AnswerOfKey(key);
   ASSIGN_OR_RETURN(HttpResponse r, impl_->Send(std::move(req)));
   if (r.status != 200) return ErrorOf(r);
   return r.body_bytes;
@@ -183,9 +188,7 @@ Result<size_t> KvClient::Get(std::string_view ns, std::string_view key, std::spa
 Result<std::string> KvClient::Get(std::string_view ns, std::string_view key) {
   HttpRequest req;
   req.url = KeyPath(ns, key);
-  req.check_head = [key_hex = HexOf(key)](const HttpResponse& head) {
-    return CheckKvKeyAnswer(head, key_hex, "unicache kv get");
-  };
+  req.check_head = AnswerOfKey(key);
   ASSIGN_OR_RETURN(HttpResponse r, impl_->Send(std::move(req)));
   if (r.status != 200) return ErrorOf(r);
   return std::move(r.body);

@@ -3,8 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/crypto.h"
-#include "common/http_answer.h"
 #include "common/hash.h"
+#include "common/http_answer.h"
 #include "common/units.h"
 #include "kv/batch_codec.h"
 #include "server/peer_client.h"
