@@ -184,9 +184,11 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
       info = *cached;
     } else {
       // A first GET from the object's start opens it with a read that also brings its
-      // metadata; a HEAD, a range further on or a second attempt asks for the metadata alone.
-      const bool open =
-          attempt == 0 && req.method() == http::verb::get && RangeStartsAtZero(range_value);
+      // metadata; a HEAD, a range further on, a revalidation (likely a 304) or a second attempt
+      // asks for the metadata alone.
+      const bool revalidation = conditions.if_none_match || conditions.if_modified_since;
+      const bool open = attempt == 0 && req.method() == http::verb::get && !revalidation &&
+                        RangeStartsAtZero(range_value);
       Result<ObjectInfo> stat =
           co_await RunBlocking(*pool_, [this, &origin, &path, attempt, open, &opened] {
             return open ? service_->OpenBlocking(origin, path, &opened)
