@@ -79,6 +79,9 @@ def test_write_list_and_errors(cluster_and_data):
         top = list(c.list("data", "train/", recursive=False))
         assert {e["path"] for e in top} == {"train/shard0.bin", "train/sub/"}
         assert [e["is_prefix"] for e in top if e["path"] == "train/sub/"] == [True]
+        # One version, one mtime: stat() states the milliseconds a listing does.
+        listed = {e["path"]: e["mtime_ms"] for e in c.list("data", "train/")}
+        assert c.stat("data", "train/shard0.bin").mtime_ms == listed["train/shard0.bin"]
     with pytest.raises(uc.UnicacheError) as e:
         uc.Client("127.0.0.1:1")
     assert e.value.code == "unavailable"
