@@ -4,7 +4,6 @@
 
 #include <cstdint>
 #include <cstdlib>
-#include <new>
 
 namespace unicache {
 
@@ -27,7 +26,6 @@ LargeBuffer AllocateLargeBuffer(size_t n) {
   } else {
     p = std::malloc(n == 0 ? 1 : n);
   }
-  if (p == nullptr) throw std::bad_alloc();
   return LargeBuffer(static_cast<std::byte*>(p));
 }
 

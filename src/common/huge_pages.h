@@ -28,8 +28,8 @@ struct FreeLargeBuffer {
 using LargeBuffer = std::unique_ptr<std::byte[], FreeLargeBuffer>;
 
 // Returns `n` uninitialized bytes. From kHugePageBytes up, they start on a huge-page boundary and
-// are advised with AdviseHugePages(); smaller buffers are plain heap memory. Throws
-// std::bad_alloc, as new[] does, when memory runs out.
+// are advised with AdviseHugePages(); smaller buffers are plain heap memory. Returns null when
+// memory runs out (no exception: callers turn it into a ResourceExhausted Status).
 LargeBuffer AllocateLargeBuffer(size_t n);
 
 }  // namespace unicache

@@ -82,5 +82,15 @@ TEST(HugePagesTest, AdviceOnRangesWithoutAWholeHugePageIsHarmless) {
   EXPECT_EQ(small, std::string(1000, 'x'));
 }
 
+TEST(LargeBufferTest, MemoryThatCannotBeHadIsNullNotAThrow) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer aborts on an allocation this large instead of failing it";
+#else
+  const size_t absurd = size_t{1} << 62;
+  EXPECT_EQ(AllocateLargeBuffer(absurd), nullptr);
+  EXPECT_EQ(AllocateLargeBuffer(absurd + 12345), nullptr);  // not huge-page aligned
+#endif
+}
+
 }  // namespace
 }  // namespace unicache

@@ -60,7 +60,6 @@ class ObjectService::RunFill {
         current_(index) {
     const uint64_t blocks = (run.first_done ? 0 : 1) + run.claims.size();
     end_ = std::min(info.size, (index + blocks) * block_size);
-    block_ = Block::Allocate(std::min(block_size, info.size - start_));
   }
 
   // The run's bytes: from the start of its first block to the end of its last.
@@ -68,11 +67,15 @@ class ObjectService::RunFill {
   uint64_t length() const { return end_ - start_; }
 
   // True when every block of the run is published.
-  bool done() const { return block_ == nullptr; }
+  bool done() const { return current_ * block_size_ >= end_; }
 
   Status Add(std::span<const std::byte> piece) {
     while (!piece.empty()) {
-      if (block_ == nullptr) return PreconditionFailed("object grew while reading: " + info_.path);
+      if (done()) return PreconditionFailed("object grew while reading: " + info_.path);
+      if (block_ == nullptr) {
+        ASSIGN_OR_RETURN(block_,
+                         Block::Allocate(std::min(block_size_, end_ - current_ * block_size_)));
+      }
       size_t n = std::min(piece.size(), block_->size() - filled_);
       std::memcpy(block_->mutable_bytes().data() + filled_, piece.data(), n);
       filled_ += n;
@@ -83,9 +86,7 @@ class ObjectService::RunFill {
       run_.Publish(BlockRef(std::move(block_)));
       block_ = nullptr;
       filled_ = 0;
-      if (++current_ * block_size_ < end_) {
-        block_ = Block::Allocate(std::min(block_size_, info_.size - current_ * block_size_));
-      }
+      ++current_;
     }
     return Status::Ok();
   }
@@ -248,7 +249,7 @@ Result<BlockRef> ObjectService::FetchFromOrigin(const std::string& origin_name, 
   }
   uint64_t offset = index * options_.block_size;
   uint64_t length = std::min<uint64_t>(options_.block_size, info.size - offset);
-  auto block = Block::Allocate(length);
+  ASSIGN_OR_RETURN(std::shared_ptr<Block> block, Block::Allocate(length));
   OriginMetrics& m = origin_metrics_.at(origin_name);
   m.requests->Inc();
   Result<size_t> n = origin->Read(info.path, info.version, offset, block->mutable_bytes());
@@ -433,9 +434,10 @@ Result<ObjectInfo> ObjectService::WriteBlocking(const std::string& origin_name,
     if (router_ != nullptr && !router_->Owns(key, origin_name, info->path)) continue;
     uint64_t offset = index * options_.block_size;
     uint64_t length = std::min<uint64_t>(options_.block_size, info->size - offset);
-    auto block = Block::Allocate(length);
-    std::copy_n(data.data() + offset, length, block->mutable_bytes().data());
-    store_->Put(key, std::move(block));
+    Result<std::shared_ptr<Block>> block = Block::Allocate(length);
+    if (!block.ok()) break;  // the write is through; the cache just keeps fewer of its blocks
+    std::copy_n(data.data() + offset, length, (*block)->mutable_bytes().data());
+    store_->Put(key, std::move(block).value());
   }
   return info;
 }

@@ -20,7 +20,7 @@ Result<BlockRef> PeerClient::FetchBlock(const Member& peer, const std::string& o
   uint64_t first = index * block_size;
   if (first >= info.size) return OutOfRange("block index past the end of the object");
   uint64_t length = std::min<uint64_t>(block_size, info.size - first);
-  auto block = Block::Allocate(length);
+  ASSIGN_OR_RETURN(std::shared_ptr<Block> block, Block::Allocate(length));
   HttpRequest req;
   req.url = "http://" + peer.address + "/v1/objects/" + PercentEncode(origin) + "/" +
             PercentEncode(info.path);

@@ -68,7 +68,8 @@ class SingleFlight {
   }
 
   // Returns fn()'s result, from this call or from a concurrent one (or a claim's Finish()).
-  // Sets *coalesced (if non-null) to true when the result came from elsewhere.
+  // Sets *coalesced (if non-null) to true when the result came from elsewhere. Exception-safe:
+  // when fn() throws, the key is forgotten and the leader and its waiters all get the exception.
   V Do(const K& key, const std::function<V()>& fn, bool* coalesced = nullptr) {
     std::promise<V> promise;
     std::shared_future<V> future;
@@ -86,13 +87,25 @@ class SingleFlight {
     }
     if (coalesced) *coalesced = !leader;
     if (!leader) return future.get();
-    V value = fn();
+    std::optional<V> value;
+    try {
+      value.emplace(fn());
+    } catch (...) {
+      // The key must not stay in flight with nobody to finish it: its waiters would wait
+      // forever. They get the leader's exception instead.
+      {
+        std::lock_guard lock(mu_);
+        inflight_.erase(key);
+      }
+      promise.set_exception(std::current_exception());
+      throw;
+    }
     {
       std::lock_guard lock(mu_);
       inflight_.erase(key);
     }
-    promise.set_value(value);
-    return value;
+    promise.set_value(*value);
+    return std::move(*value);
   }
 
   // Returns the number of keys being computed now.

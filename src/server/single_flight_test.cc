@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -122,6 +123,32 @@ TEST_F(SingleFlightTest, ErrorsAreSharedToo) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(runs.load(), 1);
   EXPECT_EQ(unavailable.load(), kThreads);
+}
+
+TEST_F(SingleFlightTest, AThrowReachesEveryCallerAndForgetsTheKey) {
+  constexpr int kThreads = 8;
+  SingleFlight<std::string, int, ObservedHash> flight;
+  std::latch release(1);
+  std::atomic<int> threw{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&] {
+      try {
+        flight.Do("k", [&]() -> int {
+          release.wait();
+          throw std::runtime_error("boom");
+        });
+      } catch (const std::runtime_error&) {
+        threw.fetch_add(1);
+      }
+    });
+  }
+  WaitForThreads(kThreads);
+  release.count_down();
+  for (auto& t : threads) t.join();  // before the fix the waiters hung here
+  EXPECT_EQ(threw.load(), kThreads);
+  EXPECT_EQ(flight.InFlight(), 0u);
+  EXPECT_EQ(flight.Do("k", [] { return 7; }), 7);  // the key runs again
 }
 
 TEST_F(SingleFlightTest, DifferentKeysRunIndependently) {

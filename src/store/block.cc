@@ -4,8 +4,12 @@
 
 namespace unicache {
 
-std::shared_ptr<Block> Block::Allocate(size_t size) {
-  return std::shared_ptr<Block>(new Block(AllocateLargeBuffer(size), size));
+Result<std::shared_ptr<Block>> Block::Allocate(size_t size) {
+  LargeBuffer data = AllocateLargeBuffer(size);
+  if (data == nullptr) {
+    return ResourceExhausted("cannot allocate a block of " + std::to_string(size) + " bytes");
+  }
+  return std::shared_ptr<Block>(new Block(std::move(data), size));
 }
 
 void Block::Truncate(size_t size) {

@@ -6,6 +6,7 @@
 #include <span>
 
 #include "common/huge_pages.h"
+#include "common/status.h"
 
 namespace unicache {
 
@@ -15,7 +16,8 @@ class Block {
  public:
   // Returns an uninitialized block of `size` bytes; blocks of 2 MiB and more sit in huge pages
   // (common/huge_pages.h), since the thread that fills a block is rarely the one that sends it.
-  static std::shared_ptr<Block> Allocate(size_t size);
+  // ResourceExhausted when the memory cannot be had.
+  static Result<std::shared_ptr<Block>> Allocate(size_t size);
 
   std::span<std::byte> mutable_bytes() { return {data_.get(), size_}; }
   std::span<const std::byte> bytes() const { return {data_.get(), size_}; }

@@ -246,7 +246,7 @@ Result<BlockRef> ReadBlockFile(const std::string& root, const Key128& key,
   if (header.key != key || header.data_length != expected_length) {
     return ChecksumMismatch("block file " + path + " holds another block");
   }
-  std::shared_ptr<Block> block = Block::Allocate(header.data_length);
+  ASSIGN_OR_RETURN(std::shared_ptr<Block> block, Block::Allocate(header.data_length));
   RETURN_IF_ERROR(
       ReadAll(fd.get(), block->mutable_bytes().data(), block->size(), kBlockDataOffset));
   if (Checksum64(block->bytes()) != header.data_checksum) {

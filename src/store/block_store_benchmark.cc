@@ -27,7 +27,7 @@ struct BenchDir {
 Key128 BenchKey(uint64_t i) { return Key128{i * 0x9e3779b97f4a7c15ULL, i}; }
 
 BlockRef BenchBlock(size_t size) {
-  std::shared_ptr<Block> b = Block::Allocate(size);
+  std::shared_ptr<Block> b = Block::Allocate(size).value();
   std::fill(b->mutable_bytes().begin(), b->mutable_bytes().end(), std::byte{7});
   return b;
 }

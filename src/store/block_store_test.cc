@@ -365,5 +365,16 @@ TEST(TierNameTest, NamesTiers) {
   EXPECT_STREQ(TierName(Tier::kSsd), "ssd");
 }
 
+TEST(BlockTest, AllocateSaysWhenMemoryCannotBeHad) {
+  Result<std::shared_ptr<Block>> small = Block::Allocate(4096);
+  ASSERT_TRUE(small.ok());
+  EXPECT_EQ((*small)->size(), 4096u);
+#if !defined(__SANITIZE_ADDRESS__)  // AddressSanitizer aborts on such a request instead
+  Result<std::shared_ptr<Block>> absurd = Block::Allocate(size_t{1} << 62);
+  ASSERT_FALSE(absurd.ok());
+  EXPECT_EQ(absurd.status().code(), StatusCode::kResourceExhausted);
+#endif
+}
+
 }  // namespace
 }  // namespace unicache

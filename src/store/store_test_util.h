@@ -39,7 +39,7 @@ inline Key128 TestKey(uint64_t i) { return HashFields({"test-block", std::to_str
 
 // Returns a block of `size` bytes whose contents depend on `seed`.
 inline BlockRef TestBlock(size_t size, uint64_t seed) {
-  std::shared_ptr<Block> b = Block::Allocate(size);
+  std::shared_ptr<Block> b = Block::Allocate(size).value();
   uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;
   for (std::byte& c : b->mutable_bytes()) {
     x ^= x << 13;
