@@ -1,5 +1,7 @@
 // unicache kv: the inference KV cache from the shell: put, get, ls, stats, and hash (the token
 // hash chain, for checking keys against an engine's).
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -12,6 +14,7 @@
 #include "commands.h"
 #include "common/crypto.h"
 #include "common/hash.h"
+#include "common/json_read.h"
 #include "common/units.h"
 #include "unicache/kv.h"
 
@@ -92,9 +95,13 @@ int RunLs(const KvFlags& f) {
   if (!c.ok()) return KvFail("ls", c.status());
   Result<std::string> body = (*c)->ListJson(f.ns, f.limit);
   if (!body.ok()) return KvFail("ls", body.status());
-  nlohmann::json j = nlohmann::json::parse(*body, nullptr, false);
-  if (j.is_discarded()) return KvFail("ls", Internal("bad answer from the node"));
-  for (const auto& k : j["keys"]) std::printf("%s\n", k.get<std::string>().c_str());
+  Result<std::vector<std::string>> keys = ReadJsonObject<std::vector<std::string>>(
+      *body, "the node's key list",
+      [](const nlohmann::json& j) -> Result<std::vector<std::string>> {
+        return j.at("keys").get<std::vector<std::string>>();
+      });
+  if (!keys.ok()) return KvFail("ls", keys.status());
+  for (const std::string& k : *keys) std::printf("%s\n", k.c_str());
   return 0;
 }
 
@@ -103,22 +110,25 @@ int RunStats(const KvFlags& f) {
   if (!c.ok()) return KvFail("stats", c.status());
   Result<std::string> body = (*c)->StatsJson();
   if (!body.ok()) return KvFail("stats", body.status());
-  nlohmann::json j = nlohmann::json::parse(*body, nullptr, false);
-  if (j.is_discarded()) return KvFail("stats", Internal("bad answer from the node"));
-  std::printf("%-24s %-16s %12s %12s %10s %10s %10s %10s\n", "node", "namespace", "bytes", "quota",
-              "keys", "hits", "misses", "evictions");
-  for (const auto& node : j["nodes"]) {
-    for (const auto& ns : node["namespaces"]) {
-      std::printf("%-24s %-16s %12s %12s %10llu %10llu %10llu %10llu\n",
-                  node["node"].get<std::string>().c_str(), ns["name"].get<std::string>().c_str(),
-                  FormatSize(ns["bytes"].get<uint64_t>()).c_str(),
-                  FormatSize(ns["quota_bytes"].get<uint64_t>()).c_str(),
-                  static_cast<unsigned long long>(ns["keys"].get<uint64_t>()),
-                  static_cast<unsigned long long>(ns["hits"].get<uint64_t>()),
-                  static_cast<unsigned long long>(ns["misses"].get<uint64_t>()),
-                  static_cast<unsigned long long>(ns["evictions"].get<uint64_t>()));
-    }
-  }
+  Result<std::string> table = ReadJsonObject<std::string>(
+      *body, "the node's KV stats", [](const nlohmann::json& j) -> Result<std::string> {
+        std::string out =
+            fmt::format("{:<24} {:<16} {:>12} {:>12} {:>10} {:>10} {:>10} {:>10}\n", "node",
+                        "namespace", "bytes", "quota", "keys", "hits", "misses", "evictions");
+        for (const auto& node : j.at("nodes")) {
+          for (const auto& ns : node.at("namespaces")) {
+            out += fmt::format("{:<24} {:<16} {:>12} {:>12} {:>10} {:>10} {:>10} {:>10}\n",
+                               node.at("node").get<std::string>(), ns.at("name").get<std::string>(),
+                               FormatSize(ns.at("bytes").get<uint64_t>()),
+                               FormatSize(ns.at("quota_bytes").get<uint64_t>()),
+                               ns.at("keys").get<uint64_t>(), ns.at("hits").get<uint64_t>(),
+                               ns.at("misses").get<uint64_t>(), ns.at("evictions").get<uint64_t>());
+          }
+        }
+        return out;
+      });
+  if (!table.ok()) return KvFail("stats", table.status());
+  std::fputs(table->c_str(), stdout);
   return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "common/hash.h"
 #include "common/http_answer.h"
 #include "common/http_date.h"
+#include "common/json_read.h"
 #include "common/object_path.h"
 
 namespace unicache {
@@ -38,11 +39,13 @@ std::string RandomId() {
   return "client-" + std::to_string((uint64_t{rd()} << 32) | rd());
 }
 
+// Reads {"path","size","etag","last_modified_ms"}; throws nlohmann's exceptions (caught by
+// ReadJsonObject) when a required field is missing or of another type.
 ObjectStat StatFromJson(const nlohmann::json& o) {
   ObjectStat s;
-  s.path = o.value("path", "");
-  s.size = o.value("size", uint64_t{0});
-  s.version = o.value("etag", "");
+  s.path = o.at("path").get<std::string>();
+  s.size = o.at("size").get<uint64_t>();
+  s.version = o.at("etag").get<std::string>();
   s.mtime_ms = o.value("last_modified_ms", int64_t{0});
   return s;
 }
@@ -385,18 +388,20 @@ Result<ListResult> ClusterClient::List(const std::string& origin, const std::str
                      return req;
                    }));
   if (resp.status != 200) return StatusFromResponse(resp, "list " + origin + "/" + prefix);
-  auto body = nlohmann::json::parse(resp.body, nullptr, false);
-  if (!body.is_object()) return Internal("list: the node sent malformed JSON");
-  ListResult result;
-  for (const auto& o : body.value("objects", nlohmann::json::array())) {
-    ObjectStat s = StatFromJson(o);
-    result.entries.push_back({s.path, s.size, s.version, s.mtime_ms, false});
-  }
-  for (const auto& p : body.value("prefixes", nlohmann::json::array())) {
-    if (p.is_string()) result.entries.push_back({p.get<std::string>(), 0, "", 0, true});
-  }
-  result.next_token = body.value("next_token", "");
-  return result;
+  return ReadJsonObject<ListResult>(
+      resp.body, "list " + origin + "/" + prefix,
+      [](const nlohmann::json& body) -> Result<ListResult> {
+        ListResult result;
+        for (const auto& o : body.value("objects", nlohmann::json::array())) {
+          ObjectStat s = StatFromJson(o);
+          result.entries.push_back({s.path, s.size, s.version, s.mtime_ms, false});
+        }
+        for (const auto& p : body.value("prefixes", nlohmann::json::array())) {
+          result.entries.push_back({p.get<std::string>(), 0, "", 0, true});
+        }
+        result.next_token = body.value("next_token", "");
+        return result;
+      });
 }
 
 Result<ObjectStat> ClusterClient::Write(const std::string& origin, const std::string& path,
@@ -414,9 +419,11 @@ Result<ObjectStat> ClusterClient::Write(const std::string& origin, const std::st
   if (resp.status != 200 && resp.status != 201) {
     return StatusFromResponse(resp, "write " + origin + "/" + path);
   }
-  auto json = nlohmann::json::parse(resp.body, nullptr, false);
-  if (!json.is_object()) return Internal("write: the node sent malformed JSON");
-  ObjectStat stat = StatFromJson(json);
+  ASSIGN_OR_RETURN(ObjectStat stat,
+                   ReadJsonObject<ObjectStat>(resp.body, "write " + origin + "/" + path,
+                                              [](const nlohmann::json& j) -> Result<ObjectStat> {
+                                                return StatFromJson(j);
+                                              }));
   if (stat.path.empty()) stat.path = path;
   std::lock_guard lock(mu_);
   stats_[origin + "/" + path] = {stat, std::chrono::steady_clock::now()};

@@ -18,6 +18,7 @@
 #include "client/transport.h"
 #include "client/work_pool.h"
 #include "cluster/peer_health.h"
+#include "common/fork_safe_mutex.h"
 #include "unicache/client.h"
 
 namespace unicache {
@@ -27,8 +28,8 @@ namespace unicache {
 // Fork-safe: fork() copies only the calling thread, so a process forked from one that used the
 // client (a PyTorch DataLoader worker holding the Dataset's client) finds the client's threads
 // gone. Its first call starts its own; the parent's are abandoned, never joined, and HttpClient
-// never reuses the parent's connections. Fork while no other thread of the process is inside a
-// call of the client: a lock held at the instant of the fork stays held in the child.
+// never reuses the parent's connections. Other threads may be inside calls of the client at the
+// instant of the fork: the locks a child needs are ForkSafeMutexes, never inherited held.
 class ClusterClient : public Client {
  public:
   // Builds a client that sends through `transport` and fetches the first membership view.
@@ -82,14 +83,14 @@ class ClusterClient : public Client {
   const std::string client_id_;
   PeerHealth health_;
 
-  mutable std::mutex mu_;
+  mutable ForkSafeMutex mu_;
   std::shared_ptr<const ClusterInfo> info_;  // guarded by mu_
   std::map<std::string, std::pair<ObjectStat, std::chrono::steady_clock::time_point>> stats_;
   uint64_t next_any_ = 0;  // guarded by mu_
   // Owned by the process it names: deleted by the destructor there, abandoned in any other.
   // Declared last, so its pool's queued tasks finish while the members above live.
   std::atomic<Threads*> threads_{nullptr};
-  std::mutex threads_mu_;  // serializes starting threads after a fork
+  ForkSafeMutex threads_mu_;  // serializes starting threads after a fork
 };
 
 // Returns the URL of origin/path on the node at `address`.

@@ -67,6 +67,10 @@ class FakeCluster {
     ++range_requests;
     resp.status = 206;
     resp.body = data.substr(from, to - from + 1);
+    resp.headers["content-length"] = std::to_string(resp.body.size());
+    resp.headers["content-range"] = "bytes " + std::to_string(from) + "-" +
+                                    std::to_string(from + resp.body.size() - 1) + "/" +
+                                    std::to_string(data.size());
     return resp;
   }
 
@@ -199,6 +203,63 @@ TEST(ClusterClientTest, FailsOverToTheNextOwnerInRendezvousOrder) {
   cluster.transport->SetDown(ranked[2]->address, true);
   auto failed = (*client)->Read("data", *stat, 0, std::as_writable_bytes(std::span(out)));
   EXPECT_EQ(failed.status().code(), StatusCode::kUnavailable);
+}
+
+TEST(ClusterClientTest, AnAnswerToAnotherQuestionIsNeverData) {
+  FakeCluster cluster(5 * kBlock);
+  auto client = cluster.Connect();
+  ASSERT_TRUE(client.ok());
+  auto stat = (*client)->Stat("data", "f");
+  ASSERT_TRUE(stat.ok());
+  // n1 answers every read with the object's first bytes, whatever range was asked for (a stray
+  // answer on a shared connection looks like this); n3 states another version.
+  const auto honest = [&](const HttpRequest& req) { return cluster.Handle(req, 1, ""); };
+  cluster.transport->Serve("n1:1", [&](const HttpRequest& req) {
+    HttpRequest first = req;
+    for (auto& [name, value] : first.headers) {
+      if (name == "Range") value = "bytes=0-" + std::to_string(kBlock - 1);
+    }
+    return honest(req.method == "HEAD" ? req : first);
+  });
+  cluster.transport->Serve("n3:3", [&](const HttpRequest& req) {
+    HttpResponse r = honest(req);
+    r.headers["etag"] = "\"v0\"";
+    return r;
+  });
+  std::string out(5 * kBlock, '\0');
+  auto n = (*client)->Read("data", *stat, 0, std::as_writable_bytes(std::span(out)));
+  // Blocks owned by n1 or n3 fail over to the next owner: every byte is the object's.
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(out, cluster.data);
+  // With only the liars left, the read fails as a transport error: it never returns their bytes.
+  cluster.transport->SetDown("n2:2", true);
+  std::string again(5 * kBlock, '\0');
+  auto failed = (*client)->Read("data", *stat, 0, std::as_writable_bytes(std::span(again)));
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(failed.status().message().find("not the one asked for"), std::string::npos);
+}
+
+TEST(ClusterClientTest, MalformedNodeAnswersAreErrorsNotExceptions) {
+  FakeCluster cluster(kBlock);
+  auto client = cluster.Connect();
+  ASSERT_TRUE(client.ok());
+  for (const char* body : {"{\"objects\":[{\"path\":7}]}", "{\"prefixes\":[1,2]}", "[]", "not json",
+                           "{\"objects\":{\"size\":\"big\"}}"}) {
+    for (const std::string& a : cluster.addresses) {
+      cluster.transport->Serve(a, [body](const HttpRequest&) {
+        HttpResponse r;
+        r.status = 200;
+        r.body = body;
+        return r;
+      });
+    }
+    auto listed = (*client)->List("data", "", "/", "", 10);
+    ASSERT_FALSE(listed.ok()) << body;
+    EXPECT_EQ(listed.status().code(), StatusCode::kInvalidArgument) << body;
+    auto written = (*client)->Write("data", "x", {});
+    EXPECT_FALSE(written.ok()) << body;
+  }
 }
 
 TEST(ClusterClientTest, PreconditionFailedPropagates) {

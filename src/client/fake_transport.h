@@ -58,6 +58,8 @@ class FakeTransport : public Transport {
       handler = it->second;
     }
     HttpResponse resp = handler(req);
+    // As HttpClient: a 2xx answer is checked before its body goes anywhere.
+    if (req.check_head && resp.status / 100 == 2) RETURN_IF_ERROR(req.check_head(resp));
     if (!req.body_sink.empty() && resp.status / 100 == 2) {
       if (resp.body.size() > req.body_sink.size()) return ResourceExhausted("body too long");
       std::memcpy(req.body_sink.data(), resp.body.data(), resp.body.size());

@@ -4,6 +4,7 @@
 
 #include "client/transport.h"
 #include "common/http_answer.h"
+#include "common/json_read.h"
 #include "common/object_path.h"
 
 namespace unicache {
@@ -23,8 +24,7 @@ Result<ObjectInfo> ObjectClient::Head(const std::string& origin, const std::stri
   if (resp.status != 200) return StatusFromResponse(resp, origin + "/" + path);
   ObjectInfo info;
   info.path = path;
-  info.size =
-      std::stoull(resp.Header("content-length").empty() ? "0" : resp.Header("content-length"));
+  info.size = std::strtoull(resp.Header("content-length").c_str(), nullptr, 10);
   info.version = NormalizeEtag(resp.Header("etag"));
   return info;
 }
@@ -59,22 +59,24 @@ Result<ListPage> ObjectClient::List(const std::string& origin, const ListOptions
   if (!options.token.empty()) req.url += "&token=" + PercentEncode(options.token, false);
   ASSIGN_OR_RETURN(HttpResponse resp, http_.Send(req));
   if (resp.status != 200) return StatusFromResponse(resp, "list " + origin + "/" + options.prefix);
-  auto body = nlohmann::json::parse(resp.body, nullptr, false);
-  if (!body.is_object()) return Internal("list: the node sent malformed JSON");
-  ListPage page;
-  for (const auto& o : body.value("objects", nlohmann::json::array())) {
-    ObjectInfo info;
-    info.path = o.value("path", "");
-    info.size = o.value("size", uint64_t{0});
-    info.version = o.value("etag", "");
-    info.mtime_ms = o.value("last_modified_ms", int64_t{0});
-    page.objects.push_back(std::move(info));
-  }
-  for (const auto& p : body.value("prefixes", nlohmann::json::array())) {
-    page.prefixes.push_back(p.get<std::string>());
-  }
-  page.next_token = body.value("next_token", "");
-  return page;
+  return ReadJsonObject<ListPage>(
+      resp.body, "list " + origin + "/" + options.prefix,
+      [](const nlohmann::json& body) -> Result<ListPage> {
+        ListPage page;
+        for (const auto& o : body.value("objects", nlohmann::json::array())) {
+          ObjectInfo info;
+          info.path = o.value("path", "");
+          info.size = o.value("size", uint64_t{0});
+          info.version = o.value("etag", "");
+          info.mtime_ms = o.value("last_modified_ms", int64_t{0});
+          page.objects.push_back(std::move(info));
+        }
+        for (const auto& p : body.value("prefixes", nlohmann::json::array())) {
+          page.prefixes.push_back(p.get<std::string>());
+        }
+        page.next_token = body.value("next_token", "");
+        return page;
+      });
 }
 
 Result<std::string> ObjectClient::GetText(const std::string& path) {

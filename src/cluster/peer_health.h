@@ -5,10 +5,12 @@
 #include <chrono>
 #include <functional>
 #include <mutex>
+
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+#include "common/fork_safe_mutex.h"
 
 #include "cluster/member.h"
 #include "common/status.h"
@@ -65,7 +67,7 @@ class PeerHealth {
   bool ShouldTryLocked(std::string_view id, std::chrono::steady_clock::time_point now);
 
   const PeerHealthOptions options_;
-  mutable std::mutex mu_;
+  mutable ForkSafeMutex mu_;
   std::unordered_map<std::string, State> down_;  // only peers with failures > 0
 };
 

@@ -133,6 +133,19 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   return len;
 }
 
+using ShareLocks = std::array<ForkSafeMutex, 8>;
+
+ForkSafeMutex& ShareLock(curl_lock_data data, void* locks) {
+  auto& all = *static_cast<ShareLocks*>(locks);
+  return all[static_cast<size_t>(data) % all.size()];
+}
+
+void LockShare(CURL*, curl_lock_data data, curl_lock_access, void* locks) {
+  ShareLock(data, locks).lock();
+}
+
+void UnlockShare(CURL*, curl_lock_data data, void* locks) { ShareLock(data, locks).unlock(); }
+
 }  // namespace
 
 std::string HttpResponse::Header(const std::string& name) const {
@@ -145,6 +158,9 @@ HttpClient::HttpClient() : pid_(::getpid()) {
   (void)global;
   CURLSH* share = curl_share_init();
   curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  curl_share_setopt(share, CURLSHOPT_USERDATA, &share_locks_);
+  curl_share_setopt(share, CURLSHOPT_LOCKFUNC, LockShare);
+  curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, UnlockShare);
   share_ = share;
 }
 

@@ -2,6 +2,7 @@
 // (origins, peers, CLI). Connections are kept alive and reused.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -13,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/fork_safe_mutex.h"
 #include "common/status.h"
 
 namespace unicache {
@@ -77,10 +79,15 @@ class HttpClient {
   // Forgets the idle handles when they were opened by another process (see the class comment).
   void DropInheritedLocked();
 
-  std::mutex mu_;
+  ForkSafeMutex mu_;
   std::vector<Handle*> idle_;  // guarded by mu_
   int pid_;                    // the process the idle handles belong to; guarded by mu_
   void* share_ = nullptr;      // CURLSH* for DNS cache
+  // Serialize the share's use by concurrent transfers (libcurl requires lock callbacks for a
+  // share used from several threads); one per curl_lock_data value. Where libcurl nests them it
+  // takes CURL_LOCK_DATA_SHARE before the data locks: the order of this array, which is the order
+  // the fork handler takes them in.
+  std::array<ForkSafeMutex, 8> share_locks_;
 };
 
 }  // namespace unicache

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "common/crypto.h"
+#include "common/fork_safe_mutex.h"
 #include "common/http_answer.h"
 #include "common/http_client.h"
 #include "kv/batch_codec.h"
@@ -36,7 +37,7 @@ struct KvClient::Impl {
 
   // Shared-memory path (null segment: off).
   std::unique_ptr<SharedMemory> segment;
-  std::mutex mu;
+  ForkSafeMutex mu;
   std::vector<std::unique_ptr<KvLocalChannel>> idle;  // GUARDED_BY(mu)
   int pid = ::getpid();  // the process the idle channels belong to; GUARDED_BY(mu)
 

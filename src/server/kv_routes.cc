@@ -344,7 +344,10 @@ asio::awaitable<void> KvRoutes::List(Call& c, ResponseWriter& w) {
     for (const std::string& b : bodies) {
       nlohmann::json j = nlohmann::json::parse(b, nullptr, false);
       if (j.is_discarded() || !j.contains("keys")) continue;
-      for (const auto& k : j["keys"]) hex.push_back(k.get<std::string>());
+      if (!j["keys"].is_array()) continue;
+      for (const auto& k : j["keys"]) {
+        if (k.is_string()) hex.push_back(k.get<std::string>());
+      }
     }
     std::sort(hex.begin(), hex.end());
     hex.erase(std::unique(hex.begin(), hex.end()), hex.end());
