@@ -4,6 +4,7 @@ made in the parent are never read by a child, and the parent goes on reading whi
 import hashlib
 import multiprocessing
 import os
+import signal
 import threading
 
 import pytest
@@ -84,6 +85,7 @@ def test_forked_readers_get_their_own_bytes(cluster, origin):
                 mine = names[(round_no * 7 + k * 5) % OBJECTS:][:5] + names[k::FORKS_PER_ROUND][:2]
                 pid = os.fork()
                 if pid == 0:
+                    signal.alarm(60)  # a child that hangs (an inherited lock) fails, not the run
                     code = 1
                     try:
                         bad = child_reads(client, mine, digests)
@@ -145,6 +147,7 @@ def test_kv_clients_after_fork(make_kv_cluster):
     for i, (k, v) in enumerate(values.items()):
         pid = os.fork()
         if pid == 0:
+            signal.alarm(60)
             ok = all(kv.get("kvns", key) == values[key] for key in list(values)[i:] + [k])
             os._exit(0 if ok else 1)
         pids.append(pid)
