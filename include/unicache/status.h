@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cassert>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,7 +30,8 @@ enum class StatusCode {
 // Returns the lower-case name of `code`, e.g. "not_found".
 std::string_view StatusCodeName(StatusCode code);
 
-// A success or an error code with a message. Cheap to copy when ok. Thread-compatible.
+// A success or an error code with a message, and, for a retryable error, how long the server
+// asked to be left alone (its Retry-After). Cheap to copy when ok. Thread-compatible.
 class [[nodiscard]] Status {
  public:
   Status() = default;
@@ -48,12 +50,21 @@ class [[nodiscard]] Status {
   std::string ToString() const;
   // Returns a copy with `context` prepended to the message ("context: message").
   Status WithContext(std::string_view context) const;
+  // Returns a copy that carries `wait`: the server's Retry-After, for the retry layer.
+  Status WithRetryAfter(std::chrono::milliseconds wait) const {
+    Status s = *this;
+    s.retry_after_ = wait;
+    return s;
+  }
+  // Returns the server's Retry-After, when the error carries one.
+  std::optional<std::chrono::milliseconds> retry_after() const { return retry_after_; }
   // Marks the status as deliberately ignored.
   void IgnoreError() const {}
 
  private:
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
+  std::optional<std::chrono::milliseconds> retry_after_;
 };
 
 inline Status InvalidArgument(std::string m) {
@@ -115,17 +126,18 @@ class [[nodiscard]] Result {
 #define UNICACHE_CONCAT_INNER(a, b) a##b
 #define UNICACHE_CONCAT(a, b) UNICACHE_CONCAT_INNER(a, b)
 
-// Returns from the current function when `expr` (a Status) is not ok.
-#define RETURN_IF_ERROR(expr)        \
-  do {                               \
-    ::unicache::Status _st = (expr); \
-    if (!_st.ok()) return _st;       \
+// Returns from the current function when `expr` (a Status) is not ok. Prefixed, so that this
+// header adds no short macro names to its users' code.
+#define UNICACHE_RETURN_IF_ERROR(expr) \
+  do {                                 \
+    ::unicache::Status _st = (expr);   \
+    if (!_st.ok()) return _st;         \
   } while (0)
 
 // Evaluates `rexpr` (a Result<T>); returns its error, or assigns its value to `lhs`.
-#define ASSIGN_OR_RETURN(lhs, rexpr) \
-  ASSIGN_OR_RETURN_IMPL(UNICACHE_CONCAT(_result_, __LINE__), lhs, rexpr)
-#define ASSIGN_OR_RETURN_IMPL(tmp, lhs, rexpr) \
-  auto tmp = (rexpr);                          \
-  if (!tmp.ok()) return tmp.status();          \
+#define UNICACHE_ASSIGN_OR_RETURN(lhs, rexpr) \
+  UNICACHE_ASSIGN_OR_RETURN_IMPL(UNICACHE_CONCAT(_result_, __LINE__), lhs, rexpr)
+#define UNICACHE_ASSIGN_OR_RETURN_IMPL(tmp, lhs, rexpr) \
+  auto tmp = (rexpr);                                   \
+  if (!tmp.ok()) return tmp.status();                   \
   lhs = std::move(tmp).value()

@@ -50,7 +50,9 @@ Status Status::WithContext(std::string_view context) const {
   std::string m(context);
   m += ": ";
   m += message_;
-  return Status(code_, std::move(m));
+  Status s(code_, std::move(m));
+  s.retry_after_ = retry_after_;
+  return s;
 }
 
 Status ErrnoStatus(std::string_view what, int err) {

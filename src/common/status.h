@@ -3,3 +3,7 @@
 #pragma once
 
 #include "unicache/status.h"
+
+// The project's short names for the public, prefixed macros.
+#define RETURN_IF_ERROR(expr) UNICACHE_RETURN_IF_ERROR(expr)
+#define ASSIGN_OR_RETURN(lhs, rexpr) UNICACHE_ASSIGN_OR_RETURN(lhs, rexpr)

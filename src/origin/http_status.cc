@@ -1,14 +1,10 @@
 #include "origin/http_status.h"
 
 #include <charconv>
-#include <ctime>
+
+#include "common/http_date.h"
 
 namespace unicache {
-namespace {
-
-constexpr std::string_view kRetryTag = " [retry-after-ms=";
-
-}  // namespace
 
 Status HttpErrorStatus(const HttpResponse& resp, std::string_view what,
                        std::string_view error_code) {
@@ -22,29 +18,10 @@ Status HttpErrorStatus(const HttpResponse& resp, std::string_view what,
   if (s == 416) return OutOfRange(std::move(msg));
   if (s == 429 || s >= 500) {
     auto hint = ParseRetryAfter(resp.Header("retry-after"));
-    if (hint) return UnavailableRetryAfter(std::move(msg), *hint);
+    if (hint) return Unavailable(std::move(msg)).WithRetryAfter(*hint);
     return Unavailable(std::move(msg));
   }
   return InvalidArgument(std::move(msg));
-}
-
-Status UnavailableRetryAfter(std::string message, std::chrono::milliseconds retry_after) {
-  return Unavailable(std::move(message) + std::string(kRetryTag) +
-                     std::to_string(retry_after.count()) + "]");
-}
-
-std::optional<std::chrono::milliseconds> RetryAfterOf(const Status& status) {
-  if (status.code() != StatusCode::kUnavailable) return std::nullopt;
-  const std::string& m = status.message();
-  size_t pos = m.rfind(kRetryTag);
-  if (pos == std::string::npos) return std::nullopt;
-  const char* begin = m.data() + pos + kRetryTag.size();
-  long long ms = 0;
-  auto [end, ec] = std::from_chars(begin, m.data() + m.size(), ms);
-  if (ec != std::errc() || end == m.data() + m.size() || *end != ']' || ms < 0) {
-    return std::nullopt;
-  }
-  return std::chrono::milliseconds(ms);
 }
 
 std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value) {
@@ -57,13 +34,13 @@ std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value)
     if (secs < 0) return std::nullopt;
     return std::chrono::milliseconds(secs * 1000);
   }
-  // An HTTP date: "Sun, 06 Nov 1994 08:49:37 GMT".
-  std::tm tm{};
-  std::string text(value);
-  if (strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm) == nullptr) return std::nullopt;
-  time_t when = timegm(&tm);
-  time_t now = std::time(nullptr);
-  return std::chrono::milliseconds(when > now ? (when - now) * 1000LL : 0);
+  // An HTTP date: how long from now.
+  std::optional<int64_t> when = ParseHttpDate(value);
+  if (!when) return std::nullopt;
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  return std::chrono::milliseconds(*when > now ? *when - now : 0);
 }
 
 }  // namespace unicache

@@ -1,5 +1,5 @@
-// Maps HTTP responses of object stores onto Status codes, and carries a server's Retry-After
-// hint inside an Unavailable status so that the retry layer can honour it.
+// Maps HTTP responses of object stores onto Status codes; a server's Retry-After hint rides in
+// the Status (Status::retry_after()) so that the retry layer can honour it.
 #pragma once
 
 #include <chrono>
@@ -19,12 +19,6 @@ namespace unicache {
 // appended when non-empty. The message never contains credentials.
 Status HttpErrorStatus(const HttpResponse& resp, std::string_view what,
                        std::string_view error_code = "");
-
-// Returns an Unavailable status whose message records `retry_after`.
-Status UnavailableRetryAfter(std::string message, std::chrono::milliseconds retry_after);
-
-// Returns the Retry-After hint recorded in `status` by HttpErrorStatus/UnavailableRetryAfter.
-std::optional<std::chrono::milliseconds> RetryAfterOf(const Status& status);
 
 // Parses a Retry-After header value: delta-seconds or an HTTP date. nullopt if unparseable.
 std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value);

@@ -145,9 +145,9 @@ TEST(HttpStatusTest, MapsCodes) {
   r.status = 503;
   r.headers["retry-after"] = "3";
   Status s = HttpErrorStatus(r, "GET x", "ServerBusy");
-  EXPECT_EQ(RetryAfterOf(s).value(), std::chrono::milliseconds(3000));
+  EXPECT_EQ(s.retry_after().value(), std::chrono::milliseconds(3000));
   EXPECT_NE(s.message().find("ServerBusy"), std::string::npos);
-  EXPECT_FALSE(RetryAfterOf(Unavailable("plain")).has_value());
+  EXPECT_FALSE(Unavailable("plain").retry_after().has_value());
   EXPECT_FALSE(ParseRetryAfter("soon").has_value());
   EXPECT_EQ(ParseRetryAfter("Sun, 06 Nov 1994 08:49:37 GMT").value(), std::chrono::milliseconds(0));
 }

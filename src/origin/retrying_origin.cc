@@ -144,7 +144,7 @@ class RetryingOrigin final : public Origin {
       last = r.status();
       if (i + 1 == options_.max_attempts) break;
       milliseconds wait = BackoffFor(options_, i, UnitRandom());
-      if (auto hint = RetryAfterOf(last))
+      if (auto hint = last.retry_after())
         wait = std::max(wait, std::min(*hint, options_.max_retry_after));
       if (Clock::now() + wait >= deadline) {
         return DeadlineExceeded(std::string(op) + ": call deadline of " +

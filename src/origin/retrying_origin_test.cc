@@ -187,7 +187,7 @@ TEST(RetryingOriginTest, GivesUpAfterMaxAttemptsWithTheLastError) {
 
 TEST(RetryingOriginTest, HonoursRetryAfter) {
   auto origin = WrapWithRetries(
-      std::make_unique<FlakyOrigin>(1, UnavailableRetryAfter("HTTP 503", milliseconds(300))),
+      std::make_unique<FlakyOrigin>(1, Unavailable("HTTP 503").WithRetryAfter(milliseconds(300))),
       FastOptions());
   auto start = Clock::now();
   ASSERT_TRUE(origin->Stat("obj").ok());
@@ -199,9 +199,10 @@ TEST(RetryingOriginTest, DeadlineStopsRetriesQuickly) {
   o.max_attempts = 100;
   o.call_deadline = milliseconds(200);
   // The server asks for a 10 s pause: waiting would blow the deadline, so the call ends now.
-  auto origin = WrapWithRetries(
-      std::make_unique<FlakyOrigin>(100, UnavailableRetryAfter("HTTP 429", milliseconds(10000))),
-      o);
+  auto origin =
+      WrapWithRetries(std::make_unique<FlakyOrigin>(
+                          100, Unavailable("HTTP 429").WithRetryAfter(milliseconds(10000))),
+                      o);
   auto start = Clock::now();
   auto r = origin->Stat("obj");
   EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded);
