@@ -1,11 +1,11 @@
-// ring_sim: placement at scale with the real HashRing. Places --blocks blocks on --members
-// members, then reports load balance (max/mean blocks per member), the blocks that move when
-// one member joins and when one leaves, and the cost of Owners().
+// ring_sim: placement at scale with the real Placement (cluster/placement.h). Places --blocks
+// blocks on --members members, then reports load balance (max/mean blocks per member), the blocks
+// that move when one member joins and when one leaves, and the cost of an owner lookup.
 //
 // One full placement costs members x blocks hash evaluations (rendezvous hashing is O(members)
 // per lookup), so join and leave are derived rather than recomputed: HRW ranks each member on
 // its own score, so after a join a block's owner is the winner of {old owner, new member}
-// (asked of a two-member HashRing), and after a leave it is the old runner-up. --verify N
+// (asked of a two-member Placement), and after a leave it is the old runner-up. --verify N
 // checks that derivation against full lookups on the changed rings for N blocks.
 //
 // Usage: ring_sim [--members N] [--blocks N] [--threads N] [--lookups N] [--verify N]
@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "cluster/hash_ring.h"
+#include "cluster/placement.h"
 
 namespace unicache {
 namespace {
@@ -43,6 +43,11 @@ Member MakeMember(size_t i) {
   return Member{.id = "node-" + std::to_string(i), .address = addr};
 }
 
+// Returns the placement of `members` (one owner per block, as the sim asks for owners itself).
+std::shared_ptr<const Placement> Place(std::vector<Member> members, uint64_t version) {
+  return *Placement::Create(MemberView{version, std::move(members)}, ReplicaPolicy{});
+}
+
 Key128 BlockOf(size_t i) { return BlockKey("sim", "dataset/shard", "v1", i); }
 
 // Runs fn(begin, end) over [0, n) split across `threads` threads.
@@ -60,16 +65,16 @@ void ParallelFor(size_t n, size_t threads, Fn fn) {
 int Run(const Flags& f) {
   std::vector<Member> members;
   for (size_t i = 0; i < f.members; ++i) members.push_back(MakeMember(i));
-  auto ring = *HashRing::Create(members, 1);
+  auto ring = Place(members, 1);
   std::printf("members %zu, blocks %zu, threads %zu\n", f.members, f.blocks, f.threads);
 
   // Owners() cost.
   for (size_t n : {size_t{1}, size_t{3}}) {
     auto start = Clock::now();
     size_t sink = 0;
-    for (size_t i = 0; i < f.lookups; ++i) sink += ring->Owners(BlockOf(i), n).size();
+    for (size_t i = 0; i < f.lookups; ++i) sink += ring->Ranked(BlockOf(i), n, 0).size();
     double per = Seconds(start) / static_cast<double>(f.lookups);
-    std::printf("Owners(key, %zu): %.1f us per lookup (%.2f ns per member)%s\n", n, per * 1e6,
+    std::printf("owners(key, %zu): %.1f us per lookup (%.2f ns per member)%s\n", n, per * 1e6,
                 per * 1e9 / static_cast<double>(f.members), sink == 0 ? "!" : "");
   }
 
@@ -79,7 +84,7 @@ int Run(const Flags& f) {
   auto start = Clock::now();
   ParallelFor(f.blocks, f.threads, [&](size_t begin, size_t end) {
     for (size_t b = begin; b < end; ++b) {
-      auto o = ring->Owners(BlockOf(b), 2);
+      auto o = ring->Ranked(BlockOf(b), 2, 0);
       first[b] = static_cast<uint32_t>(o[0] - base);
       second[b] = static_cast<uint32_t>(o.size() > 1 ? o[1] - base : o[0] - base);
     }
@@ -100,8 +105,8 @@ int Run(const Flags& f) {
   Member joined = MakeMember(f.members);
   size_t moved_join = 0;
   for (size_t b = 0; b < f.blocks; ++b) {
-    auto pair = *HashRing::Create({ring->members()[first[b]], joined});
-    moved_join += pair->Owner(BlockOf(b))->id == joined.id;
+    auto pair = Place({ring->members()[first[b]], joined}, 1);
+    moved_join += pair->ring().Owner(BlockOf(b))->id == joined.id;
   }
   std::printf("leave 1: %zu blocks moved (%.5f%%, ideal %.5f%%), all from the leaving member\n",
               moved_leave, 100.0 * static_cast<double>(moved_leave) / static_cast<double>(f.blocks),
@@ -115,16 +120,16 @@ int Run(const Flags& f) {
   without.erase(without.begin() + gone);
   std::vector<Member> with = members;
   with.push_back(joined);
-  auto ring_without = *HashRing::Create(without, 2);
-  auto ring_with = *HashRing::Create(with, 3);
+  auto ring_without = Place(without, 2);
+  auto ring_with = Place(with, 3);
   size_t mismatches = 0;
   for (size_t s = 0; s < std::min(f.verify, f.blocks); ++s) {
     size_t b = s * (f.blocks / std::max<size_t>(1, std::min(f.verify, f.blocks)));
     const Member& old_owner = ring->members()[first[b]];
     const Member& want_leave = ring->members()[first[b] == gone ? second[b] : first[b]];
-    mismatches += ring_without->Owner(BlockOf(b))->id != want_leave.id;
-    auto pair = *HashRing::Create({old_owner, joined});
-    mismatches += ring_with->Owner(BlockOf(b))->id != pair->Owner(BlockOf(b))->id;
+    mismatches += ring_without->ring().Owner(BlockOf(b))->id != want_leave.id;
+    auto pair = Place({old_owner, joined}, 1);
+    mismatches += ring_with->ring().Owner(BlockOf(b))->id != pair->ring().Owner(BlockOf(b))->id;
   }
   std::printf("verified %zu sampled blocks against full lookups: %zu mismatches\n",
               std::min(f.verify, f.blocks), mismatches);

@@ -173,7 +173,7 @@ Status ClusterClient::RefreshMembership() {
   if (auto current = info()) {
     for (const Member* m : health_.Order([&] {
            std::vector<const Member*> all;
-           for (const Member& m : current->ring->members()) all.push_back(&m);
+           for (const Member& m : current->placement->members()) all.push_back(&m);
            return all;
          }())) {
       candidates.push_back(m->address);
@@ -200,12 +200,12 @@ Status ClusterClient::RefreshMembership() {
       continue;
     }
     Result<std::shared_ptr<const ClusterInfo>> parsed = ParseClusterInfo(resp->body);
-    if (!parsed.ok() || (*parsed)->ring->empty()) {
+    if (!parsed.ok() || (*parsed)->placement->empty()) {
       last = parsed.ok() ? Unavailable("empty membership from " + address) : parsed.status();
       continue;
     }
     std::vector<std::string> ids;
-    for (const Member& m : (*parsed)->ring->members()) ids.push_back(m.id);
+    for (const Member& m : (*parsed)->placement->members()) ids.push_back(m.id);
     health_.Retain(ids);
     std::lock_guard lock(mu_);
     info_ = std::move(parsed).value();
@@ -225,7 +225,7 @@ Result<HttpResponse> ClusterClient::SendToAny(
     const std::function<HttpRequest(const std::string&)>& build) {
   std::shared_ptr<const ClusterInfo> current = info();
   std::vector<const Member*> members;
-  for (const Member& m : current->ring->members()) members.push_back(&m);
+  for (const Member& m : current->placement->members()) members.push_back(&m);
   uint64_t start;
   {
     std::lock_guard lock(mu_);
@@ -280,8 +280,10 @@ Status ClusterClient::ReadSpan(const ClusterInfo& info, const std::string& origi
                                const ObjectStat& object, const BlockSpan& span,
                                std::span<std::byte> dst) {
   Key128 key = BlockKey(origin, object.path, object.version, span.index);
-  std::vector<const Member*> order = OrderMembersForBlock(
-      *info.ring, key, info.ReplicasFor(origin, object.path), client_id_, &health_);
+  // Every member can serve a block (any node fetches it for us): the owners first.
+  const Placement& p = *info.placement;
+  std::vector<const Member*> order = health_.Order(
+      p.ReaderOrder(key, p.BlockOwnerCount(origin, object.path), client_id_, p.size()));
   Status last = Unavailable("no cluster member could serve block " + std::to_string(span.index));
   for (const Member* m : order) {
     HttpRequest req;

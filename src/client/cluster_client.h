@@ -14,9 +14,10 @@
 #include <thread>
 #include <vector>
 
-#include "client/block_plan.h"
+#include "client/block_span.h"
 #include "client/transport.h"
 #include "client/work_pool.h"
+#include "cluster/cluster_info.h"
 #include "cluster/peer_health.h"
 #include "common/fork_safe_mutex.h"
 #include "unicache/client.h"

@@ -5,7 +5,7 @@
 #include <atomic>
 #include <thread>
 
-#include "client/block_plan.h"
+#include "client/block_span.h"
 #include "client/fake_transport.h"
 #include "common/hash.h"
 
@@ -111,49 +111,6 @@ TEST(SplitBlocksTest, SplitsAtBlockBoundariesAndClampsToTheEnd) {
   EXPECT_EQ(SplitBlocks(0, 1024, 4096, kBlock).size(), 1u);
 }
 
-TEST(OwnerChoiceTest, PrimaryFirstThenEveryMemberInRendezvousOrder) {
-  auto info = ParseClusterInfo(MembersJson({"a:1", "b:2", "c:3", "d:4"}));
-  ASSERT_TRUE(info.ok());
-  const HashRing& ring = *(*info)->ring;
-  for (uint64_t i = 0; i < 50; ++i) {
-    Key128 key = BlockKey("data", "f", "v1", i);
-    auto order = OrderMembersForBlock(ring, key, 1, "client", nullptr);
-    EXPECT_EQ(order, ring.Owners(key, 4));
-  }
-}
-
-TEST(OwnerChoiceTest, ReplicasSpreadReadsAndDownMembersGoLast) {
-  auto info = ParseClusterInfo(MembersJson({"a:1", "b:2", "c:3"}, 2));
-  ASSERT_TRUE(info.ok());
-  const HashRing& ring = *(*info)->ring;
-  std::map<std::string, int> first;
-  for (uint64_t i = 0; i < 200; ++i) {
-    Key128 key = BlockKey("data", "ckpt/x", "v1", i);
-    auto owners = ring.Owners(key, 2);
-    auto order = OrderMembersForBlock(ring, key, (*info)->replicas, "client", nullptr);
-    EXPECT_TRUE(order[0] == owners[0] || order[0] == owners[1]);
-    ++first[order[0] == owners[0] ? "primary" : "secondary"];
-  }
-  EXPECT_GT(first["primary"], 50);
-  EXPECT_GT(first["secondary"], 50);
-
-  PeerHealth health;
-  Key128 key = BlockKey("data", "f", "v1", 0);
-  auto ranked = ring.Owners(key, 3);
-  health.ReportFailure(ranked[0]->id);
-  auto order = OrderMembersForBlock(ring, key, 1, "client", &health);
-  EXPECT_EQ(order, (std::vector<const Member*>{ranked[1], ranked[2], ranked[0]}));
-}
-
-TEST(ClusterInfoTest, ParsesReplicaRules) {
-  auto info = ParseClusterInfo(MembersJson({"a:1"}, 1, "\"data/ckpt/=2\",\"data/=3\""));
-  ASSERT_TRUE(info.ok()) << info.status().ToString();
-  EXPECT_EQ((*info)->block_size, kBlock);
-  EXPECT_EQ((*info)->ReplicasFor("data", "ckpt/a"), 2u);
-  EXPECT_EQ((*info)->ReplicasFor("data", "x"), 3u);
-  EXPECT_EQ((*info)->ReplicasFor("other", "ckpt/a"), 1u);
-}
-
 TEST(ClusterClientTest, ReadsEveryBlockFromItsOwnerInParallel) {
   FakeCluster cluster(10 * kBlock + 17);
   auto client = cluster.Connect();
@@ -173,7 +130,7 @@ TEST(ClusterClientTest, ReadsEveryBlockFromItsOwnerInParallel) {
   auto info = (*client)->info();
   std::multiset<std::string> want, got;
   for (uint64_t i = 0; i <= 10; ++i) {
-    want.insert(info->ring->Owner(BlockKey("data", "f", "v1", i))->address);
+    want.insert(info->placement->ring().Owner(BlockKey("data", "f", "v1", i))->address);
   }
   for (const std::string& a : cluster.transport->Calls()) got.insert(a);
   EXPECT_EQ(got, want);
@@ -185,7 +142,7 @@ TEST(ClusterClientTest, FailsOverToTheNextOwnerInRendezvousOrder) {
   ASSERT_TRUE(client.ok());
   auto stat = (*client)->Stat("data", "f");
   ASSERT_TRUE(stat.ok());
-  auto ranked = (*client)->info()->ring->Owners(BlockKey("data", "f", "v1", 0), 3);
+  auto ranked = (*client)->info()->placement->ring().Owners(BlockKey("data", "f", "v1", 0), 3);
   cluster.transport->SetDown(ranked[0]->address, true);
   cluster.transport->SetDown(ranked[1]->address, true);
   cluster.transport->ClearCalls();

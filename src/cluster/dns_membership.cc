@@ -6,9 +6,10 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <charconv>
 #include <set>
 #include <utility>
+
+#include "common/text.h"
 
 namespace unicache {
 
@@ -20,14 +21,11 @@ Result<DnsTarget> ParseDnsTarget(std::string_view spec, uint16_t default_port) {
     t.port = default_port;
   } else {
     t.name = std::string(spec.substr(0, colon));
-    std::string_view port = spec.substr(colon + 1);
-    unsigned value = 0;
-    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value < 1 ||
-        value > 65535) {
+    std::optional<uint16_t> value = ParseDecimal<uint16_t>(spec.substr(colon + 1));
+    if (!value || *value == 0) {
       return InvalidArgument("--discovery dns:" + std::string(spec) + " needs a port in 1-65535");
     }
-    t.port = static_cast<uint16_t>(value);
+    t.port = *value;
   }
   if (t.name.empty()) return InvalidArgument("--discovery dns: needs a name, dns:NAME[:PORT]");
   if (t.port == 0) {

@@ -1,9 +1,9 @@
 #include "cluster/etcd_client.h"
 
-#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "cluster/member.h"
+#include "common/text.h"
 
 namespace unicache {
 namespace {
@@ -18,12 +18,9 @@ Result<int64_t> Int64Field(const Json& j, const char* name) {
   if (it->is_number_integer()) return it->get<int64_t>();
   if (!it->is_string()) return Internal(std::string("etcd field ") + name + " is not an int64");
   const std::string& s = it->get_ref<const std::string&>();
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size()) {
-    return Internal(std::string("etcd field ") + name + " is not an int64: " + s);
-  }
-  return v;
+  std::optional<int64_t> v = ParseDecimal<int64_t>(s);
+  if (!v) return Internal(std::string("etcd field ") + name + " is not an int64: " + s);
+  return *v;
 }
 
 Result<Json> ParseJson(const std::string& body) {

@@ -1,10 +1,11 @@
 #include "cluster/member.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
+
+#include "common/text.h"
 
 namespace unicache {
 namespace {
@@ -64,13 +65,10 @@ Result<HostPort> ParseHostPort(std::string_view address) {
     port = address.substr(colon + 1);
   }
   if (hp.host.empty()) return InvalidArgument("address " + quoted + " has an empty host");
-  unsigned value = 0;
-  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value < 1 ||
-      value > 65535) {
+  std::optional<uint16_t> value = ParseDecimal<uint16_t>(port);
+  if (!value || *value == 0)
     return InvalidArgument("address " + quoted + " needs a port in 1-65535");
-  }
-  hp.port = static_cast<uint16_t>(value);
+  hp.port = *value;
   return hp;
 }
 

@@ -1,17 +1,8 @@
 #include "common/http_answer.h"
 
-#include <charconv>
+#include "common/text.h"
 
 namespace unicache {
-namespace {
-
-bool ParseDecimal(std::string_view s, uint64_t* out) {
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
-
-}  // namespace
 
 std::string NormalizeEtag(std::string_view etag) {
   if (etag.starts_with("W/")) etag.remove_prefix(2);
@@ -31,16 +22,14 @@ std::optional<ContentRange> ParseContentRange(std::string_view value) {
   if (dash == std::string_view::npos || slash == std::string_view::npos || slash < dash) {
     return std::nullopt;
   }
-  ContentRange r;
-  if (!ParseDecimal(value.substr(0, dash), &r.first) ||
-      !ParseDecimal(value.substr(dash + 1, slash - dash - 1), &r.last) || r.last < r.first) {
-    return std::nullopt;
-  }
+  std::optional<uint64_t> first = ParseDecimal<uint64_t>(value.substr(0, dash));
+  std::optional<uint64_t> last = ParseDecimal<uint64_t>(value.substr(dash + 1, slash - dash - 1));
+  if (!first || !last || *last < *first) return std::nullopt;
+  ContentRange r{*first, *last, std::nullopt};
   std::string_view total = value.substr(slash + 1);
   if (total != "*") {
-    uint64_t t = 0;
-    if (!ParseDecimal(total, &t) || r.last >= t) return std::nullopt;
-    r.total = t;
+    r.total = ParseDecimal<uint64_t>(total);
+    if (!r.total || r.last >= *r.total) return std::nullopt;
   }
   return r;
 }
@@ -70,8 +59,9 @@ Status CheckRangeAnswer(const HttpResponse& head, const RangeQuestion& q, const 
     if (q.offset != 0)
       return refuse("the whole object, asked for a range at " + std::to_string(q.offset));
     const std::string cl = head.Header("content-length");
-    if (!cl.empty() && !ParseDecimal(cl, &length)) return refuse("Content-Length '" + cl + "'");
-    if (cl.empty()) length = q.length;
+    std::optional<uint64_t> cl_value = ParseDecimal<uint64_t>(cl);
+    if (!cl.empty() && !cl_value) return refuse("Content-Length '" + cl + "'");
+    length = cl.empty() ? q.length : *cl_value;
     if (q.size != RangeQuestion::kUnknown && length != q.size) {
       return refuse("a whole object of " + std::to_string(length) + " bytes, expected " +
                     std::to_string(q.size));
@@ -84,8 +74,7 @@ Status CheckRangeAnswer(const HttpResponse& head, const RangeQuestion& q, const 
     return refuse("HTTP " + std::to_string(head.status));
   }
   if (const std::string cl = head.Header("content-length"); !cl.empty()) {
-    uint64_t n = 0;
-    if (!ParseDecimal(cl, &n) || n != length) {
+    if (ParseDecimal<uint64_t>(cl) != length) {
       return refuse("Content-Length " + cl + " for a range of " + std::to_string(length));
     }
   }

@@ -6,14 +6,10 @@
 #include <limits>
 #include <string>
 
+#include "common/text.h"
+
 namespace unicache {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // Splits "12.5GiB" into 12.5 and "gib". Returns false when no number leads the text.
 bool SplitNumber(std::string_view text, double* number, std::string* unit) {
@@ -29,7 +25,7 @@ bool SplitNumber(std::string_view text, double* number, std::string* unit) {
   if (end != num.c_str() + num.size()) return false;
   std::string_view rest = text.substr(i);
   while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-  *unit = Lower(rest);
+  *unit = AsciiLower(rest);
   return true;
 }
 
@@ -71,7 +67,7 @@ Result<uint64_t> ParseSize(std::string_view text) {
 }
 
 Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
-  std::string lower = Lower(text);
+  std::string lower = AsciiLower(text);
   if (lower == "forever" || lower == "inf" || lower == "infinite") {
     return std::chrono::milliseconds::max();
   }

@@ -1,7 +1,7 @@
 #include "kv/kv_config.h"
 
-#include <charconv>
-
+#include "cluster/placement.h"
+#include "common/text.h"
 #include "common/units.h"
 
 namespace unicache {
@@ -66,11 +66,12 @@ Result<KvNamespaceConfig> ParseKvNamespace(std::string_view spec) {
       ns.default_ttl =
           *ttl == std::chrono::milliseconds::max() ? std::chrono::milliseconds(0) : *ttl;
     } else if (part.starts_with("replicas=")) {
-      std::string_view n = part.substr(9);
-      auto [p, ec] = std::from_chars(n.data(), n.data() + n.size(), ns.replicas);
-      if (ec != std::errc() || p != n.data() + n.size() || ns.replicas < 1 || ns.replicas > 16) {
-        return InvalidArgument("replicas of namespace " + ns.name + " must be 1..16");
+      std::optional<size_t> n = ParseDecimal<size_t>(part.substr(9));
+      if (!n || *n < 1 || *n > kMaxReplicas) {
+        return InvalidArgument("replicas of namespace " + ns.name + " must be 1.." +
+                               std::to_string(kMaxReplicas));
       }
+      ns.replicas = *n;
     } else {
       return InvalidArgument("unknown KV namespace option '" + std::string(part) +
                              "' (use ttl=DURATION, replicas=N)");

@@ -11,16 +11,10 @@
 #include "common/crypto.h"
 #include "common/http_date.h"
 #include "common/object_path.h"
+#include "common/text.h"
 
 namespace unicache {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 std::string Trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -31,7 +25,7 @@ std::string Trim(std::string_view s) {
 // Returns the header's value (case-insensitive name), or "".
 std::string HeaderValue(const AzureRequest& req, std::string_view name) {
   for (const auto& [k, v] : req.headers) {
-    if (Lower(k) == name) return v;
+    if (AsciiLower(k) == name) return v;
   }
   return "";
 }
@@ -72,10 +66,10 @@ Result<AzureConnectionString> ParseAzureConnectionString(std::string_view text) 
     if (eq == std::string_view::npos) {
       return InvalidArgument("malformed Azure connection string: a part has no '='");
     }
-    fields[Lower(Trim(part.substr(0, eq)))] = Trim(part.substr(eq + 1));
+    fields[AsciiLower(Trim(part.substr(0, eq)))] = Trim(part.substr(eq + 1));
   }
   AzureConnectionString cs;
-  if (Lower(fields["usedevelopmentstorage"]) == "true") {
+  if (AsciiLower(fields["usedevelopmentstorage"]) == "true") {
     cs.account_name = kAzuriteAccount;
     cs.account_key = kAzuriteKey;
     cs.blob_endpoint = kAzuriteBlobEndpoint;
@@ -90,7 +84,7 @@ Result<AzureConnectionString> ParseAzureConnectionString(std::string_view text) 
   if (cs.blob_endpoint.empty() && !cs.account_name.empty()) {
     std::string protocol = fields["defaultendpointsprotocol"].empty()
                                ? "https"
-                               : Lower(fields["defaultendpointsprotocol"]);
+                               : AsciiLower(fields["defaultendpointsprotocol"]);
     if (protocol != "https" && protocol != "http") {
       return InvalidArgument(
           "Azure connection string: DefaultEndpointsProtocol must be http or https");
@@ -173,14 +167,14 @@ std::string SharedKeyStringToSign(const AzureRequest& req, std::string_view acco
   // Canonicalized headers: x-ms-*, lower-case, sorted, values trimmed.
   std::map<std::string, std::string> ms;
   for (const auto& [k, v] : req.headers) {
-    std::string name = Lower(Trim(k));
+    std::string name = AsciiLower(Trim(k));
     if (name.starts_with("x-ms-")) ms[name] = Trim(v);
   }
   for (const auto& [k, v] : ms) out += k + ":" + v + "\n";
   // Canonicalized resource: /account/path, then sorted lower-case query names with values.
   out += "/" + std::string(account) + std::string(url_path);
   std::map<std::string, std::vector<std::string>> params;
-  for (const auto& [k, v] : req.query) params[Lower(k)].push_back(v);
+  for (const auto& [k, v] : req.query) params[AsciiLower(k)].push_back(v);
   for (auto& [k, values] : params) {
     std::sort(values.begin(), values.end());
     out += "\n" + k + ":";

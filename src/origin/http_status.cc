@@ -1,8 +1,7 @@
 #include "origin/http_status.h"
 
-#include <charconv>
-
 #include "common/http_date.h"
+#include "common/text.h"
 
 namespace unicache {
 
@@ -25,14 +24,12 @@ Status HttpErrorStatus(const HttpResponse& resp, std::string_view what,
 }
 
 std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value) {
-  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  value = TrimSpace(value);
   if (value.empty()) return std::nullopt;
-  long long secs = 0;
-  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), secs);
-  if (ec == std::errc() && end == value.data() + value.size()) {
-    if (secs < 0) return std::nullopt;
-    return std::chrono::milliseconds(secs * 1000);
+  if (value.find_first_not_of("0123456789") == std::string_view::npos) {
+    std::optional<int64_t> secs = ParseDecimal<int64_t>(value);
+    if (!secs || *secs > INT64_MAX / 1000) return std::nullopt;
+    return std::chrono::milliseconds(*secs * 1000);
   }
   // An HTTP date: how long from now.
   std::optional<int64_t> when = ParseHttpDate(value);

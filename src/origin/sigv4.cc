@@ -7,16 +7,10 @@
 
 #include "common/crypto.h"
 #include "common/object_path.h"
+#include "common/text.h"
 
 namespace unicache {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 // Trims the value and collapses inner runs of spaces to one, as SigV4 requires.
 std::string NormalizeValue(std::string_view v) {
@@ -39,7 +33,7 @@ std::map<std::string, std::string> Canonicalize(
     const std::vector<std::pair<std::string, std::string>>& headers) {
   std::map<std::string, std::string> out;
   for (const auto& [name, value] : headers) {
-    std::string& slot = out[Lower(name)];
+    std::string& slot = out[AsciiLower(name)];
     if (!slot.empty()) slot.push_back(',');
     slot += NormalizeValue(value);
   }

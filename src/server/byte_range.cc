@@ -1,11 +1,11 @@
 #include "server/byte_range.h"
 
-#include <cctype>
-#include <charconv>
 #include <cstdio>
 #include <limits>
 #include <random>
 #include <string>
+
+#include "common/text.h"
 
 namespace unicache {
 namespace {
@@ -13,27 +13,8 @@ namespace {
 // Parses a run of decimal digits. Values past uint64 saturate: RFC 9110 allows positions of any
 // size, and a huge last-pos or suffix length just means "to the end".
 bool ParseU64(std::string_view s, uint64_t* out) {
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  if (p != s.data() + s.size()) return false;
-  if (ec == std::errc::result_out_of_range) {
-    *out = std::numeric_limits<uint64_t>::max();
-    return true;
-  }
-  return ec == std::errc();
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool EqualsNoCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != b[i]) return false;
-  }
+  if (s.empty() || s.find_first_not_of("0123456789") != std::string_view::npos) return false;
+  *out = ParseDecimal<uint64_t>(s).value_or(std::numeric_limits<uint64_t>::max());
   return true;
 }
 
@@ -46,10 +27,10 @@ Status Invalid(std::string_view spec) {
 
 Result<std::vector<ByteRange>> ResolveRanges(std::string_view header, uint64_t size) {
   std::vector<ByteRange> out;
-  header = Trim(header);
+  header = TrimSpace(header);
   if (header.empty()) return out;
   const size_t eq = header.find('=');
-  if (eq == std::string_view::npos || !EqualsNoCase(Trim(header.substr(0, eq)), "bytes")) {
+  if (eq == std::string_view::npos || !EqualsNoCase(TrimSpace(header.substr(0, eq)), "bytes")) {
     return out;  // a range unit we do not know: the Range header is ignored
   }
   const std::string_view specs = header.substr(eq + 1);
@@ -57,13 +38,13 @@ Result<std::vector<ByteRange>> ResolveRanges(std::string_view header, uint64_t s
   for (size_t pos = 0, comma = 0; comma != std::string_view::npos; pos = comma + 1) {
     comma = specs.find(',', pos);
     std::string_view spec =
-        Trim(specs.substr(pos, comma == std::string_view::npos ? specs.npos : comma - pos));
+        TrimSpace(specs.substr(pos, comma == std::string_view::npos ? specs.npos : comma - pos));
     if (spec.empty()) continue;  // RFC 9110's list syntax allows empty elements
     if (++count > kMaxRanges) return std::vector<ByteRange>();  // ignored: the whole object
     const size_t dash = spec.find('-');
     if (dash == std::string_view::npos) return Invalid(spec);
-    std::string_view a = Trim(spec.substr(0, dash));
-    std::string_view b = Trim(spec.substr(dash + 1));
+    std::string_view a = TrimSpace(spec.substr(0, dash));
+    std::string_view b = TrimSpace(spec.substr(dash + 1));
     ByteRange r;
     if (a.empty()) {  // suffix range: the last N bytes
       uint64_t n = 0;

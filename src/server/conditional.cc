@@ -2,27 +2,22 @@
 
 #include "common/http_answer.h"
 #include "common/http_date.h"
+#include "common/text.h"
 
 namespace unicache {
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // Returns whether the entity-tag list `header` ("*", or tags separated by commas) names
 // `version`. Strong comparison skips weak tags (W/"..."); weak comparison ignores the marker.
 // A bare, unquoted version is accepted too: some clients send the ETag as a listing printed it.
 bool TagListMatches(std::string_view header, const std::string& version, bool weak) {
-  header = Trim(header);
+  header = TrimSpace(header);
   if (header == "*") return true;
   const std::string quoted = QuoteEtag(version);
   for (size_t pos = 0, comma = 0; comma != std::string_view::npos; pos = comma + 1) {
     comma = header.find(',', pos);
     std::string_view tag =
-        Trim(header.substr(pos, comma == std::string_view::npos ? header.npos : comma - pos));
+        TrimSpace(header.substr(pos, comma == std::string_view::npos ? header.npos : comma - pos));
     if (tag.starts_with("W/")) {
       if (!weak) continue;
       tag.remove_prefix(2);
@@ -41,7 +36,7 @@ Precondition EvaluatePreconditions(const Conditions& c, const ObjectInfo& object
   if (c.if_match) {
     if (!TagListMatches(*c.if_match, object.version, /*weak=*/false)) return Precondition::kFailed;
   } else if (c.if_unmodified_since) {
-    std::optional<int64_t> date = ParseHttpDate(Trim(*c.if_unmodified_since));
+    std::optional<int64_t> date = ParseHttpDate(TrimSpace(*c.if_unmodified_since));
     if (date && LastModifiedSeconds(object) > *date / 1000) return Precondition::kFailed;
   }
   if (c.if_none_match) {
@@ -49,7 +44,7 @@ Precondition EvaluatePreconditions(const Conditions& c, const ObjectInfo& object
       return Precondition::kNotModified;
     }
   } else if (c.if_modified_since) {
-    std::optional<int64_t> date = ParseHttpDate(Trim(*c.if_modified_since));
+    std::optional<int64_t> date = ParseHttpDate(TrimSpace(*c.if_modified_since));
     if (date && LastModifiedSeconds(object) <= *date / 1000) return Precondition::kNotModified;
   }
   return Precondition::kPass;
@@ -57,7 +52,7 @@ Precondition EvaluatePreconditions(const Conditions& c, const ObjectInfo& object
 
 bool RangeApplies(const Conditions& c, const ObjectInfo& object) {
   if (!c.if_range) return true;
-  std::string_view v = Trim(*c.if_range);
+  std::string_view v = TrimSpace(*c.if_range);
   if (v.starts_with("W/")) return false;  // a weak tag never matches here
   if (v.starts_with("\"")) return v == QuoteEtag(object.version);
   std::optional<int64_t> date = ParseHttpDate(v);

@@ -21,12 +21,12 @@ KvCluster::KvCluster(Router* router, MetricsRegistry* metrics) : router_(router)
                                    "Block bytes exchanged with other nodes.");
 }
 
-KvOwners KvCluster::OwnersOf(const HashRing& ring, std::string_view ns, std::string_view key,
+KvOwners KvCluster::OwnersOf(const Placement& placement, std::string_view ns, std::string_view key,
                              size_t replicas) {
   KvOwners out;
-  out.replicas = std::min(replicas, std::max<size_t>(1, ring.size()));
-  Key128 k = HashFields({ns, key});
-  out.candidates = router_->health().Order(ring.Owners(k, std::min(ring.size(), out.replicas + 1)));
+  out.replicas = placement.OwnerCount(replicas);
+  out.candidates =
+      router_->health().Order(placement.Ranked(KvPlacementKey(ns, key), out.replicas, 1));
   return out;
 }
 
@@ -72,10 +72,7 @@ Result<HttpResponse> KvCluster::Send(const Member& peer, const std::string& meth
   return resp;
 }
 
-std::vector<Member> KvCluster::Members() const {
-  auto r = router_->ring();
-  return r ? r->members() : std::vector<Member>{};
-}
+std::vector<Member> KvCluster::Members() const { return router_->placement()->members(); }
 
 asio::awaitable<void> RunAllBlocking(asio::thread_pool& pool,
                                      std::vector<std::function<void()>>& jobs) {

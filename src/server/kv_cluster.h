@@ -1,5 +1,5 @@
 // KvCluster: placement and node-to-node calls for the KV API. Keys go to owners by the same
-// rendezvous hashing as blocks, over HashFields({namespace, key}); a batch is split into one
+// Placement as blocks, over KvPlacementKey(namespace, key); a batch is split into one
 // sub-batch per owner, sent in parallel, and the answers merged back in request order.
 #pragma once
 
@@ -14,9 +14,9 @@
 #include <string_view>
 #include <vector>
 
+#include "cluster/router.h"
 #include "common/http_client.h"
 #include "common/metrics.h"
-#include "server/router.h"
 
 namespace unicache {
 
@@ -38,10 +38,10 @@ class KvCluster {
  public:
   KvCluster(Router* router, MetricsRegistry* metrics);
 
-  // Returns the ring this request should use (keeps Member pointers valid).
-  std::shared_ptr<const HashRing> ring() const { return router_->ring(); }
-  // Returns the owners of `key` in `ns` on `ring`, health-ordered.
-  KvOwners OwnersOf(const HashRing& ring, std::string_view ns, std::string_view key,
+  // Returns the placement this request should use (keeps Member pointers valid).
+  std::shared_ptr<const Placement> placement() const { return router_->placement(); }
+  // Returns the owners of `key` in `ns` by `placement`, health-ordered.
+  KvOwners OwnersOf(const Placement& placement, std::string_view ns, std::string_view key,
                     size_t replicas);
   // Groups `indices` by candidates[rank] of each key's owners; keys with no candidate at that
   // rank are left out.

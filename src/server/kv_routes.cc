@@ -136,9 +136,9 @@ bool KvRoutes::ServesLocally(const KvOwners& owners, bool write) const {
 
 asio::awaitable<void> KvRoutes::GetOne(Call& c, ResponseWriter& w) {
   std::string lease = c.target->Param("lease");
-  auto ring = cluster_->ring();  // keeps the owners' Member pointers valid
+  auto placement = cluster_->placement();  // keeps the owners' Member pointers valid
   KvOwners owners;
-  if (!c.forwarded) owners = cluster_->OwnersOf(*ring, c.ns, c.key, c.config->replicas);
+  if (!c.forwarded) owners = cluster_->OwnersOf(*placement, c.ns, c.key, c.config->replicas);
   auto serve = [this, &c, &lease, &owners]() {
     OneAnswer a;
     auto local = [&] {
@@ -208,9 +208,9 @@ asio::awaitable<void> KvRoutes::PutOne(Call& c, ResponseWriter& w) {
     ttl = *d == std::chrono::milliseconds::max() ? std::chrono::milliseconds(-1) : *d;
   }
   auto value = std::make_shared<const std::string>(std::move(c.body));
-  auto ring = cluster_->ring();  // keeps the owners' Member pointers valid
+  auto placement = cluster_->placement();  // keeps the owners' Member pointers valid
   KvOwners owners;
-  if (!c.forwarded) owners = cluster_->OwnersOf(*ring, c.ns, c.key, c.config->replicas);
+  if (!c.forwarded) owners = cluster_->OwnersOf(*placement, c.ns, c.key, c.config->replicas);
   auto serve = [this, &c, &value, &ttl, &owners]() {
     OneAnswer a;
     auto local = [&]() -> bool {
@@ -270,9 +270,9 @@ asio::awaitable<void> KvRoutes::PutOne(Call& c, ResponseWriter& w) {
 asio::awaitable<void> KvRoutes::DeleteOne(Call& c, ResponseWriter& w) {
   bool existed = co_await RunBlocking(*pool_, [this, &c]() {
     bool found = false;
-    auto ring = cluster_->ring();
+    auto placement = cluster_->placement();
     KvOwners owners;
-    if (!c.forwarded) owners = cluster_->OwnersOf(*ring, c.ns, c.key, c.config->replicas);
+    if (!c.forwarded) owners = cluster_->OwnersOf(*placement, c.ns, c.key, c.config->replicas);
     for (const Member* m : owners.candidates) {  // every copy: owners and the fallback
       if (cluster_->IsSelf(m)) continue;
       Result<HttpResponse> r = cluster_->Send(*m, "DELETE", KeyTarget(c.ns, c.key, ""), "");

@@ -97,14 +97,14 @@ asio::awaitable<KvBatchGetAnswer> KvService::BatchGet(const KvScope& scope,
     }
     if (!lease.empty()) store_->Release(lease);
   };
-  auto ring = cluster_->ring();
-  if (scope.forwarded || !ring || ring->size() <= 1) {
+  auto placement = cluster_->placement();
+  if (scope.forwarded || placement->size() <= 1) {
     local(pending);
     co_return a;
   }
   std::vector<KvOwners> owners(n);
   for (size_t i : pending)
-    owners[i] = cluster_->OwnersOf(*ring, scope.ns, keys[i], scope.config->replicas);
+    owners[i] = cluster_->OwnersOf(*placement, scope.ns, keys[i], scope.config->replicas);
   std::string target = "/v1/kv/" + scope.ns + (exists_only ? "/batch-exists" : "/batch-get");
   if (!lease.empty()) target += "?lease=" + lease;
   std::function<void(const KvPart&, std::vector<size_t>*)> part_fn =
@@ -161,14 +161,14 @@ asio::awaitable<std::vector<KvItemStatus>> KvService::BatchPut(
   auto local = [&](std::span<const size_t> idx) {
     for (size_t i : idx) statuses[i] = ItemStatusOf(put_local(i));
   };
-  auto ring = cluster_->ring();
-  if (scope.forwarded || !ring || ring->size() <= 1) {
+  auto placement = cluster_->placement();
+  if (scope.forwarded || placement->size() <= 1) {
     local(pending);
     co_return statuses;
   }
   std::vector<KvOwners> owners(n);
   for (size_t i : pending)
-    owners[i] = cluster_->OwnersOf(*ring, scope.ns, items[i].key, scope.config->replicas);
+    owners[i] = cluster_->OwnersOf(*placement, scope.ns, items[i].key, scope.config->replicas);
   auto send = [&](const KvPart& part, std::vector<KvItemStatus>* out) -> bool {
     std::vector<KvPutItem> sub;
     for (size_t i : part.indices) sub.push_back(items[i]);
@@ -248,8 +248,8 @@ asio::awaitable<Result<KvPrefixAnswer>> KvService::PrefixMatch(const KvScope& sc
     size_t matched = r.ok() ? *r : 0;
     if (matched < idx.size()) miss_at(idx[matched]);
   };
-  auto ring = cluster_->ring();
-  if (scope.forwarded || !ring || ring->size() <= 1) {
+  auto placement = cluster_->placement();
+  if (scope.forwarded || placement->size() <= 1) {
     local_all();
     answer.matched = first_miss;
     co_return answer;
@@ -258,7 +258,7 @@ asio::awaitable<Result<KvPrefixAnswer>> KvService::PrefixMatch(const KvScope& sc
   std::vector<KvOwners> owners(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
     all[i] = i;
-    owners[i] = cluster_->OwnersOf(*ring, scope.ns, keys[i], scope.config->replicas);
+    owners[i] = cluster_->OwnersOf(*placement, scope.ns, keys[i], scope.config->replicas);
   }
   std::string target = "/v1/kv/" + scope.ns + "/prefix-match";
   if (lease_ms > 0) {

@@ -5,13 +5,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <charconv>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "cluster/cluster_info.h"
 #include "cluster/member.h"
 #include "cluster/membership.h"
+#include "cluster/router.h"
+#include "common/text.h"
 #include "common/units.h"
 #include "origin/origin.h"
 #include "server/http_server.h"
@@ -21,7 +23,6 @@
 #include "server/object_service.h"
 #include "server/peer_client.h"
 #include "server/request_target.h"
-#include "server/router.h"
 #include "store/block_store.h"
 
 namespace unicache {
@@ -38,12 +39,9 @@ Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& t
   if (host.size() > 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
   std::string port_text = text.substr(colon + 1);
-  unsigned port = 0;
-  auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || p != port_text.data() + port_text.size() || port > 65535) {
-    return InvalidArgument("bad port in '" + text + "': expected 0-65535");
-  }
-  return std::make_pair(host, static_cast<uint16_t>(port));
+  std::optional<uint16_t> port = ParseDecimal<uint16_t>(port_text);
+  if (!port) return InvalidArgument("bad port in '" + text + "': expected 0-65535");
+  return std::make_pair(host, *port);
 }
 
 Status ValidateNodeOptions(const NodeOptions& o) {
@@ -78,8 +76,7 @@ Status ValidateNodeOptions(const NodeOptions& o) {
   if (!o.advertise.empty())
     RETURN_IF_ERROR(ParseHostPort(o.advertise).status().WithContext("--advertise"));
   if (!(o.weight > 0) || o.weight > 1e6) return InvalidArgument("--weight must be > 0");
-  if (o.replicas < 1 || o.replicas > 16) return InvalidArgument("--replicas must be in 1..16");
-  for (const std::string& rule : o.replica_rules) RETURN_IF_ERROR(ParseReplicaRule(rule).status());
+  RETURN_IF_ERROR(ReplicaPolicy::Parse(o.replicas, o.replica_rules).status());
   for (const std::string& ns : o.kv_namespaces) {
     RETURN_IF_ERROR(ParseKvNamespace(ns).status().WithContext("--kv-namespace"));
   }
@@ -129,14 +126,10 @@ struct Node::Impl {
   bool stopped = false;
 
   // Returns the /v1/members body: the membership view, plus what a client needs to compute
-  // block keys and owners itself (block size, this node's id).
+  // block keys and owners itself.
   std::string MembersJson() const {
-    nlohmann::json body = nlohmann::json::parse(MemberViewToJson(*router->view()));
-    body["block_size"] = options.block_size;
-    body["self"] = router->self().id;
-    body["replicas"] = options.replicas;
-    body["replica_rules"] = options.replica_rules;  // "ORIGIN/PREFIX=N", for clients
-    return body.dump() + "\n";
+    return ClusterInfoToJson(*router->view(), router->placement()->policy(), options.block_size,
+                             router->self().id);
   }
   asio::awaitable<void> Handle(const Request& req, ResponseWriter& writer);
   asio::awaitable<void> Admin(const RequestTarget& target, ResponseWriter& writer);
@@ -245,15 +238,12 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   membership_options.etcd_ttl = options.etcd_ttl;
   ASSIGN_OR_RETURN(std::unique_ptr<Membership> membership, OpenMembership(membership_options));
   RouterOptions router_options;
-  router_options.replicas = options.replicas;
+  ASSIGN_OR_RETURN(router_options.replicas,
+                   ReplicaPolicy::Parse(options.replicas, options.replica_rules));
   router_options.hot_threshold = options.hot_threshold;
-  for (const std::string& rule : options.replica_rules) {
-    ASSIGN_OR_RETURN(ReplicaRule r, ParseReplicaRule(rule));
-    router_options.rules.push_back(std::move(r));
-  }
   ASSIGN_OR_RETURN(impl->router,
                    Router::Start(self, std::move(membership), router_options, &impl->metrics));
-  if (!options.peers.empty() && impl->router->ring()->Find(self.id) == nullptr) {
+  if (!options.peers.empty() && impl->router->placement()->Find(self.id) == nullptr) {
     spdlog::warn(
         "this node ({}) is not in --peers: it will forward every miss to the listed members",
         self.id);

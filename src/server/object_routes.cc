@@ -4,13 +4,13 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
-#include <charconv>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "common/http_answer.h"
 #include "common/http_date.h"
 #include "common/object_path.h"
+#include "common/text.h"
 #include "server/byte_range.h"
 #include "server/conditional.h"
 #include "server/run_blocking.h"
@@ -79,12 +79,9 @@ std::string ListJson(const std::string& origin, const std::string& prefix, const
 
 // Parses max-keys: an integer in 1..10000.
 Result<size_t> ParseMaxKeys(const std::string& text) {
-  size_t n = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc() || p != text.data() + text.size() || n < 1 || n > 10000) {
-    return InvalidArgument("max-keys must be an integer in 1..10000");
-  }
-  return n;
+  std::optional<size_t> n = ParseDecimal<size_t>(text);
+  if (!n || *n < 1 || *n > 10000) return InvalidArgument("max-keys must be an integer in 1..10000");
+  return *n;
 }
 
 }  // namespace

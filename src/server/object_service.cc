@@ -81,8 +81,8 @@ class ObjectService::RunFill {
       filled_ += n;
       piece = piece.subspan(n);
       if (filled_ < block_->size()) continue;
+      bytes_->Inc(block_->size());  // counted before a reader can find the block in the store
       store_->Put(run_.NextKey(), block_);
-      bytes_->Inc(block_->size());
       run_.Publish(BlockRef(std::move(block_)));
       block_ = nullptr;
       filled_ = 0;
@@ -182,7 +182,7 @@ Result<ObjectInfo> ObjectService::OpenBlocking(const std::string& origin_name,
   if (auto cached = metadata_.Get(origin_name, path)) return *cached;
   // In a cluster most first blocks belong to other members, and which ones is only known with
   // the version: the metadata comes from a Stat, as without runs.
-  if (run_pool_ == nullptr || (router_ != nullptr && router_->ring()->size() > 1)) {
+  if (run_pool_ == nullptr || (router_ != nullptr && router_->placement()->size() > 1)) {
     return StatBlocking(origin_name, path);
   }
   return stat_flights_.Do(origin_name + '\0' + path, [&]() -> Result<ObjectInfo> {

@@ -13,12 +13,12 @@
 #include <string>
 #include <vector>
 
+#include "cluster/router.h"
 #include "common/hash.h"
 #include "common/metrics.h"
 #include "origin/origin.h"
 #include "server/metadata_cache.h"
 #include "server/peer_client.h"
-#include "server/router.h"
 #include "server/single_flight.h"
 #include "store/block_store.h"
 

@@ -1,6 +1,7 @@
-// Router: decides, for each block, which member should serve it: rendezvous (HRW) hashing over
-// the live membership, replica counts per origin/prefix, automatic extra copies of hot blocks,
-// and failover order around members that are down.
+// Router: a node's side of placement. Follows the membership view (one Placement per view) and
+// decides, for each block this node does not hold, whether it reads the origin or which members
+// it asks, in failover order around members that are down; keeps automatic extra copies of hot
+// blocks.
 #pragma once
 
 #include <chrono>
@@ -8,29 +9,17 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
-#include <vector>
 
-#include "cluster/hash_ring.h"
 #include "cluster/membership.h"
 #include "cluster/peer_health.h"
+#include "cluster/placement.h"
 #include "common/hash.h"
 #include "common/metrics.h"
 
 namespace unicache {
 
-// Blocks under origin/prefix are kept on `replicas` owners (checkpoints read by many GPUs).
-struct ReplicaRule {
-  std::string origin;
-  std::string prefix;  // "" = the whole origin
-  size_t replicas = 1;
-};
-
-// Parses "ORIGIN[/PREFIX]=N" (N in 1..16).
-Result<ReplicaRule> ParseReplicaRule(std::string_view text);
-
 struct RouterOptions {
-  size_t replicas = 1;             // default owners per block
-  std::vector<ReplicaRule> rules;  // the longest matching prefix wins
+  ReplicaPolicy replicas;  // owners per block
   // A non-owner that forwards more than this many requests for one block within a second keeps
   // a local copy of it (an automatic extra replica). 0 disables.
   uint32_t hot_threshold = 8;
@@ -38,10 +27,10 @@ struct RouterOptions {
 
 // What a node should do about a block it does not hold.
 struct BlockPlan {
-  std::shared_ptr<const HashRing> ring;   // keeps `candidates` valid
-  bool fetch_from_origin = false;         // this node is the primary owner (or alone)
-  bool keep_copy = false;                 // store the block here once fetched from a peer
-  std::vector<const Member*> candidates;  // peers to try in order; the origin comes after them
+  std::shared_ptr<const Placement> placement;  // keeps `candidates` valid
+  bool fetch_from_origin = false;              // this node is the primary owner (or alone)
+  bool keep_copy = false;                      // store the block here once fetched from a peer
+  std::vector<const Member*> candidates;       // peers to try in order; the origin after them
 };
 
 // Thread-safe. Owns the membership provider.
@@ -53,12 +42,10 @@ class Router {
   ~Router();
 
   const Member& self() const { return self_; }
-  std::shared_ptr<const HashRing> ring() const;
+  // The current view's placement (never null; empty until a view is known).
+  std::shared_ptr<const Placement> placement() const;
   std::shared_ptr<const MemberView> view() const { return membership_->Current(); }
   PeerHealth& health() { return health_; }
-
-  // Returns the number of owners for blocks of origin/path.
-  size_t ReplicasFor(const std::string& origin, const std::string& path) const;
 
   // Returns the plan for a block this node does not hold.
   BlockPlan Plan(const Key128& key, const std::string& origin, const std::string& path);
@@ -78,8 +65,8 @@ class Router {
   PeerHealth health_;
   uint64_t subscription_ = 0;
 
-  mutable std::mutex ring_mu_;  // guards ring_
-  std::shared_ptr<const HashRing> ring_;
+  mutable std::mutex placement_mu_;  // guards placement_
+  std::shared_ptr<const Placement> placement_;
 
   std::mutex hot_mu_;  // guards the hot-block window
   std::unordered_map<Key128, uint32_t> forwards_;

@@ -1,0 +1,34 @@
+// ClusterInfo: what GET /v1/members says, the cluster description a client needs to read blocks
+// directly from their owners: the membership view, the replica policy and the block size. The
+// node writes it and the client reads it here, so both place blocks with the same Placement.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "cluster/member.h"
+#include "cluster/placement.h"
+#include "common/status.h"
+
+namespace unicache {
+
+// Immutable once built: share it as shared_ptr<const ClusterInfo>; thread-safe.
+struct ClusterInfo {
+  std::shared_ptr<const Placement> placement;
+  uint64_t block_size = 4ull << 20;
+  std::string self;  // the id of the member that answered ("" when not given)
+};
+
+// Returns the /v1/members body: the view's members and version, "block_size", "self",
+// "replicas" and "replica_rules" (["ORIGIN/PREFIX=N", ...]).
+std::string ClusterInfoToJson(const MemberView& view, const ReplicaPolicy& policy,
+                              uint64_t block_size, std::string_view self);
+
+// Parses what ClusterInfoToJson writes. "block_size", "replicas" and "replica_rules" are
+// optional and default to 4 MiB, 1 and none; present, they must be valid (a block size > 0,
+// replica counts in 1..kMaxReplicas, rules as `unicache serve --replicas-for` takes them).
+Result<std::shared_ptr<const ClusterInfo>> ParseClusterInfo(std::string_view json);
+
+}  // namespace unicache

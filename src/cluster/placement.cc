@@ -1,0 +1,102 @@
+#include "cluster/placement.h"
+
+#include <algorithm>
+
+#include "common/object_path.h"
+#include "common/text.h"
+
+namespace unicache {
+
+Result<ReplicaRule> ParseReplicaRule(std::string_view text) {
+  const size_t eq = text.rfind('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    return InvalidArgument("bad replica rule '" + std::string(text) +
+                           "': expected ORIGIN[/PREFIX]=N");
+  }
+  std::optional<size_t> count = ParseDecimal<size_t>(text.substr(eq + 1));
+  if (!count || *count < 1 || *count > kMaxReplicas) {
+    return InvalidArgument("bad replica count in '" + std::string(text) + "': use 1.." +
+                           std::to_string(kMaxReplicas));
+  }
+  ReplicaRule rule;
+  rule.replicas = *count;
+  const std::string_view target = text.substr(0, eq);
+  const size_t slash = target.find('/');
+  rule.origin = std::string(target.substr(0, slash));
+  if (slash != std::string_view::npos) rule.prefix = std::string(target.substr(slash + 1));
+  RETURN_IF_ERROR(ValidatePrefix(rule.prefix));
+  return rule;
+}
+
+std::string FormatReplicaRule(const ReplicaRule& rule) {
+  return rule.origin + (rule.prefix.empty() ? "" : "/" + rule.prefix) + "=" +
+         std::to_string(rule.replicas);
+}
+
+Result<ReplicaPolicy> ReplicaPolicy::Parse(size_t replicas, const std::vector<std::string>& rules) {
+  if (replicas < 1 || replicas > kMaxReplicas) {
+    return InvalidArgument("replicas must be 1.." + std::to_string(kMaxReplicas) + ", not " +
+                           std::to_string(replicas));
+  }
+  ReplicaPolicy policy;
+  policy.replicas = replicas;
+  for (const std::string& text : rules) {
+    ASSIGN_OR_RETURN(ReplicaRule rule, ParseReplicaRule(text));
+    policy.rules.push_back(std::move(rule));
+  }
+  return policy;
+}
+
+size_t ReplicaPolicy::ReplicasFor(std::string_view origin, std::string_view path) const {
+  size_t best_len = 0;
+  size_t n = replicas;
+  for (const ReplicaRule& r : rules) {
+    if (r.origin != origin || !path.starts_with(r.prefix)) continue;
+    if (r.prefix.size() >= best_len) {
+      best_len = r.prefix.size();
+      n = r.replicas;
+    }
+  }
+  return std::max<size_t>(1, n);
+}
+
+Key128 KvPlacementKey(std::string_view ns, std::string_view key) { return HashFields({ns, key}); }
+
+Result<std::shared_ptr<const Placement>> Placement::Create(const MemberView& view,
+                                                           ReplicaPolicy policy) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const HashRing> ring, HashRing::FromView(view));
+  return std::shared_ptr<const Placement>(new Placement(std::move(ring), std::move(policy)));
+}
+
+size_t Placement::OwnerCount(size_t replicas) const {
+  return std::clamp<size_t>(replicas, 1, std::max<size_t>(1, size()));
+}
+
+std::vector<const Member*> Placement::Ranked(const Key128& key, size_t owners,
+                                             size_t fallbacks) const {
+  const size_t n = std::min(size(), owners + std::min(fallbacks, size()));
+  return ring_->Owners(key, n);
+}
+
+std::vector<const Member*> Placement::ReaderOrder(const Key128& key, size_t owners,
+                                                  std::string_view reader_id,
+                                                  size_t fallbacks) const {
+  std::vector<const Member*> ranked = Ranked(key, owners, fallbacks);
+  const size_t copies = std::min(owners, ranked.size());
+  if (copies > 1) {
+    const size_t start = (Hash64(reader_id) ^ key.lo) % copies;
+    std::rotate(ranked.begin(), ranked.begin() + static_cast<long>(start),
+                ranked.begin() + static_cast<long>(copies));
+  }
+  return ranked;
+}
+
+bool Placement::IsOwner(const Key128& key, size_t owners, std::string_view id) const {
+  if (empty()) return true;
+  for (const Member* m : ring_->Owners(key, owners)) {
+    if (m->id == id) return true;
+  }
+  return false;
+}
+
+}  // namespace unicache
