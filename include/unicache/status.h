@@ -30,8 +30,21 @@ enum class StatusCode {
 // Returns the lower-case name of `code`, e.g. "not_found".
 std::string_view StatusCodeName(StatusCode code);
 
-// A success or an error code with a message, and, for a retryable error, how long the server
-// asked to be left alone (its Retry-After). Cheap to copy when ok. Thread-compatible.
+// What more an error says than its code, where callers act on the difference.
+enum class StatusDetail {
+  kNone = 0,
+  kQuotaExceeded,  // ResourceExhausted: a namespace or tier quota is full (HTTP 507)
+  kOverloaded,     // ResourceExhausted: this node is at a bound (connections, a queue); retry
+                   // after retry_after() (HTTP 503)
+};
+
+// Returns the lower-case name of `detail`, e.g. "quota_exceeded"; "" for kNone.
+std::string_view StatusDetailName(StatusDetail detail);
+// Returns the detail named `name`, kNone for "" or a name this version does not know.
+StatusDetail StatusDetailFromName(std::string_view name);
+
+// A success or an error code with a message, a detail, and, for a retryable error, how long the
+// server asked to be left alone (its Retry-After). Cheap to copy when ok. Thread-compatible.
 class [[nodiscard]] Status {
  public:
   Status() = default;
@@ -42,9 +55,11 @@ class [[nodiscard]] Status {
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
-  // Returns true for errors that may succeed when tried again (Unavailable, DeadlineExceeded).
+  // Returns true for errors that may succeed when tried again (Unavailable, DeadlineExceeded,
+  // an overloaded server's ResourceExhausted).
   bool retryable() const {
-    return code_ == StatusCode::kUnavailable || code_ == StatusCode::kDeadlineExceeded;
+    return code_ == StatusCode::kUnavailable || code_ == StatusCode::kDeadlineExceeded ||
+           (code_ == StatusCode::kResourceExhausted && detail_ == StatusDetail::kOverloaded);
   }
   // Returns "code: message", or "ok".
   std::string ToString() const;
@@ -58,6 +73,13 @@ class [[nodiscard]] Status {
   }
   // Returns the server's Retry-After, when the error carries one.
   std::optional<std::chrono::milliseconds> retry_after() const { return retry_after_; }
+  // Returns a copy that carries `detail`.
+  Status WithDetail(StatusDetail detail) const {
+    Status s = *this;
+    s.detail_ = detail;
+    return s;
+  }
+  StatusDetail detail() const { return detail_; }
   // Marks the status as deliberately ignored.
   void IgnoreError() const {}
 
@@ -65,6 +87,7 @@ class [[nodiscard]] Status {
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
   std::optional<std::chrono::milliseconds> retry_after_;
+  StatusDetail detail_ = StatusDetail::kNone;
 };
 
 inline Status InvalidArgument(std::string m) {

@@ -24,11 +24,12 @@ FOREVER = (1 << 64) - 1  # ttl_ms meaning "never expires"
 
 
 class KvError(Exception):
-    """A request failed: `status` is the HTTP status, `code` the unicache error code."""
+    """A request failed: `status` is the HTTP status, `code` the unicache error code, `detail`
+    what more it says ("quota_exceeded", "overloaded" or "")."""
 
-    def __init__(self, status, code, message):
-        super().__init__(f"HTTP {status} {code}: {message}")
-        self.status, self.code, self.message = status, code, message
+    def __init__(self, status, code, message, detail=""):
+        super().__init__(f"HTTP {status} {code}{'/' + detail if detail else ''}: {message}")
+        self.status, self.code, self.message, self.detail = status, code, message, detail
 
 
 def _view(value):
@@ -105,7 +106,7 @@ class KvClient:
         body = resp.read()
         try:
             j = json.loads(body)
-            raise KvError(resp.status, j.get("code", ""), j.get("error", ""))
+            raise KvError(resp.status, j.get("code", ""), j.get("error", ""), j.get("detail", ""))
         except ValueError:
             raise KvError(resp.status, "", body.decode(errors="replace"))
 

@@ -15,6 +15,7 @@
 #include "common/http_date.h"
 #include "common/json_read.h"
 #include "common/object_path.h"
+#include "common/status_http.h"
 
 namespace unicache {
 namespace {
@@ -196,7 +197,7 @@ Status ClusterClient::RefreshMembership() {
       continue;
     }
     if (resp->status != 200) {
-      last = StatusFromResponse(*resp, "members from " + address);
+      last = StatusFromAnswer(*resp, "members from " + address);
       continue;
     }
     Result<std::shared_ptr<const ClusterInfo>> parsed = ParseClusterInfo(resp->body);
@@ -259,7 +260,7 @@ Result<ObjectStat> ClusterClient::Stat(const std::string& origin, const std::str
                      req.timeout = options_.timeout;
                      return req;
                    }));
-  if (resp.status != 200) return StatusFromResponse(resp, origin + "/" + path);
+  if (resp.status != 200) return StatusFromAnswer(resp, origin + "/" + path);
   ObjectStat stat;
   stat.path = path;
   std::string length = resp.Header("content-length");
@@ -312,8 +313,9 @@ Status ClusterClient::ReadSpan(const ClusterInfo& info, const std::string& origi
                          std::to_string(span.length) + " bytes");
       continue;
     }
-    last = StatusFromResponse(*resp, origin + "/" + object.path);
-    if (!last.retryable()) return last;  // 404, 412, ...: the same everywhere
+    last = StatusFromAnswer(*resp, origin + "/" + object.path);
+    // 404, 412, ...: the same everywhere. A 5xx is that member's failure: ask the next.
+    if (resp->status < 500 && !last.retryable()) return last;
   }
   return last;
 }
@@ -389,7 +391,7 @@ Result<ListResult> ClusterClient::List(const std::string& origin, const std::str
                      req.timeout = options_.timeout;
                      return req;
                    }));
-  if (resp.status != 200) return StatusFromResponse(resp, "list " + origin + "/" + prefix);
+  if (resp.status != 200) return StatusFromAnswer(resp, "list " + origin + "/" + prefix);
   return ReadJsonObject<ListResult>(
       resp.body, "list " + origin + "/" + prefix,
       [](const nlohmann::json& body) -> Result<ListResult> {
@@ -419,7 +421,7 @@ Result<ObjectStat> ClusterClient::Write(const std::string& origin, const std::st
                      return req;
                    }));
   if (resp.status != 200 && resp.status != 201) {
-    return StatusFromResponse(resp, "write " + origin + "/" + path);
+    return StatusFromAnswer(resp, "write " + origin + "/" + path);
   }
   ASSIGN_OR_RETURN(ObjectStat stat,
                    ReadJsonObject<ObjectStat>(resp.body, "write " + origin + "/" + path,

@@ -6,6 +6,7 @@
 #include "common/http_answer.h"
 #include "common/json_read.h"
 #include "common/object_path.h"
+#include "common/status_http.h"
 
 namespace unicache {
 
@@ -21,7 +22,7 @@ Result<ObjectInfo> ObjectClient::Head(const std::string& origin, const std::stri
   req.url = ObjectUrl(origin, path);
   ASSIGN_OR_RETURN(HttpResponse resp, http_.Send(req));
   // A HEAD error states its reason in a header, which StatusFromResponse reads.
-  if (resp.status != 200) return StatusFromResponse(resp, origin + "/" + path);
+  if (resp.status != 200) return StatusFromAnswer(resp, origin + "/" + path);
   ObjectInfo info;
   info.path = path;
   info.size = std::strtoull(resp.Header("content-length").c_str(), nullptr, 10);
@@ -45,8 +46,7 @@ Result<size_t> ObjectClient::Read(const std::string& origin, const std::string& 
                             node_ + " " + origin + "/" + path);
   };
   ASSIGN_OR_RETURN(HttpResponse resp, http_.Send(req));
-  if (resp.status != 206 && resp.status != 200)
-    return StatusFromResponse(resp, origin + "/" + path);
+  if (resp.status != 206 && resp.status != 200) return StatusFromAnswer(resp, origin + "/" + path);
   return resp.body_bytes;
 }
 
@@ -58,7 +58,7 @@ Result<ListPage> ObjectClient::List(const std::string& origin, const ListOptions
     req.url += "&delimiter=" + PercentEncode(options.delimiter, false);
   if (!options.token.empty()) req.url += "&token=" + PercentEncode(options.token, false);
   ASSIGN_OR_RETURN(HttpResponse resp, http_.Send(req));
-  if (resp.status != 200) return StatusFromResponse(resp, "list " + origin + "/" + options.prefix);
+  if (resp.status != 200) return StatusFromAnswer(resp, "list " + origin + "/" + options.prefix);
   return ReadJsonObject<ListPage>(
       resp.body, "list " + origin + "/" + options.prefix,
       [](const nlohmann::json& body) -> Result<ListPage> {
@@ -83,7 +83,7 @@ Result<std::string> ObjectClient::GetText(const std::string& path) {
   HttpRequest req;
   req.url = "http://" + node_ + path;
   ASSIGN_OR_RETURN(HttpResponse resp, http_.Send(req));
-  if (resp.status != 200) return StatusFromResponse(resp, path);
+  if (resp.status != 200) return StatusFromAnswer(resp, path);
   return resp.body;
 }
 

@@ -21,8 +21,4 @@ class Transport {
 // Returns a Transport over libcurl (HttpClient), keeping connections alive.
 std::unique_ptr<Transport> NewHttpTransport();
 
-// Converts a non-2xx response into a Status carrying the node's error message ("error" in a
-// JSON body). 5xx, 429 -> Unavailable, 504 -> DeadlineExceeded, 412 -> PreconditionFailed.
-Status StatusFromResponse(const HttpResponse& resp, const std::string& what);
-
 }  // namespace unicache

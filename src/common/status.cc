@@ -37,6 +37,25 @@ std::string_view StatusCodeName(StatusCode code) {
   return "unknown";
 }
 
+std::string_view StatusDetailName(StatusDetail detail) {
+  switch (detail) {
+    case StatusDetail::kNone:
+      return "";
+    case StatusDetail::kQuotaExceeded:
+      return "quota_exceeded";
+    case StatusDetail::kOverloaded:
+      return "overloaded";
+  }
+  return "";
+}
+
+StatusDetail StatusDetailFromName(std::string_view name) {
+  for (StatusDetail d : {StatusDetail::kQuotaExceeded, StatusDetail::kOverloaded}) {
+    if (name == StatusDetailName(d)) return d;
+  }
+  return StatusDetail::kNone;
+}
+
 std::string Status::ToString() const {
   if (ok()) return "ok";
   std::string s(StatusCodeName(code_));
@@ -47,11 +66,8 @@ std::string Status::ToString() const {
 
 Status Status::WithContext(std::string_view context) const {
   if (ok()) return *this;
-  std::string m(context);
-  m += ": ";
-  m += message_;
-  Status s(code_, std::move(m));
-  s.retry_after_ = retry_after_;
+  Status s = *this;
+  s.message_ = std::string(context) + ": " + message_;
   return s;
 }
 

@@ -64,7 +64,7 @@ Status StatusOfItem(KvItemStatus s) {
     case KvItemStatus::kInvalidArgument:
       return InvalidArgument("bad key or value");
     case KvItemStatus::kResourceExhausted:
-      return ResourceExhausted("namespace quota exceeded");
+      return ResourceExhausted("namespace quota exceeded").WithDetail(StatusDetail::kQuotaExceeded);
     case KvItemStatus::kUnavailable:
       return Unavailable("owner unavailable");
     default:

@@ -10,6 +10,7 @@
 #include "common/fork_safe_mutex.h"
 #include "common/http_answer.h"
 #include "common/http_client.h"
+#include "common/status_http.h"
 #include "kv/batch_codec.h"
 #include "kv/local_channel.h"
 
@@ -85,18 +86,7 @@ struct KvClient::Impl {
 namespace {
 
 // Returns the error a non-2xx answer carries.
-Status ErrorOf(const HttpResponse& r) {
-  StatusCode code = r.status == 404                      ? StatusCode::kNotFound
-                    : r.status == 400 || r.status == 413 ? StatusCode::kInvalidArgument
-                    : r.status == 507                    ? StatusCode::kResourceExhausted
-                    : r.status >= 500                    ? StatusCode::kUnavailable
-                                                         : StatusCode::kInternal;
-  std::string msg = r.body.empty() ? "HTTP " + std::to_string(r.status) : r.body;
-  if (size_t p = msg.find("\"error\":\""); p != std::string::npos) {
-    msg = msg.substr(p + 9, msg.find('"', p + 9) - p - 9);
-  }
-  return Status(code, msg);
-}
+Status ErrorOf(const HttpResponse& r) { return StatusFromAnswer(r, "unicache kv"); }
 
 std::string KeyPath(std::string_view ns, std::string_view key) {
   return "/v1/kv/" + std::string(ns) + "/" + HexOf(key);

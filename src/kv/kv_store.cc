@@ -99,7 +99,8 @@ Result<KvPutResult> KvStore::Put(std::string_view ns, std::string_view key, KvVa
   if (weight > n->config.quota_bytes) {
     return ResourceExhausted("value of " + std::to_string(value->size()) +
                              " bytes exceeds the quota of namespace " + n->config.name + " (" +
-                             std::to_string(n->config.quota_bytes) + " bytes)");
+                             std::to_string(n->config.quota_bytes) + " bytes)")
+        .WithDetail(StatusDetail::kQuotaExceeded);
   }
   if (ttl.count() == 0) ttl = n->config.default_ttl;
   Clock::time_point now = Now();
@@ -113,9 +114,11 @@ Result<KvPutResult> KvStore::Put(std::string_view ns, std::string_view key, KvVa
     return KvPutResult{false, e->etag};
   }
   if (!n->policy.Insert(k, weight, &evicted)) {
-    return ResourceExhausted(
-        "namespace " + n->config.name + " is full: " + std::to_string(n->policy.pinned_bytes()) +
-        " bytes are held by leases, quota " + std::to_string(n->config.quota_bytes));
+    return ResourceExhausted("namespace " + n->config.name +
+                             " is full: " + std::to_string(n->policy.pinned_bytes()) +
+                             " bytes are held by leases, quota " +
+                             std::to_string(n->config.quota_bytes))
+        .WithDetail(StatusDetail::kQuotaExceeded);
   }
   for (auto& [ek, w] : evicted) {
     auto it = n->entries.find(ek);

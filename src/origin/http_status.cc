@@ -1,7 +1,6 @@
 #include "origin/http_status.h"
 
 #include "common/http_date.h"
-#include "common/text.h"
 
 namespace unicache {
 
@@ -21,23 +20,6 @@ Status HttpErrorStatus(const HttpResponse& resp, std::string_view what,
     return Unavailable(std::move(msg));
   }
   return InvalidArgument(std::move(msg));
-}
-
-std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value) {
-  value = TrimSpace(value);
-  if (value.empty()) return std::nullopt;
-  if (value.find_first_not_of("0123456789") == std::string_view::npos) {
-    std::optional<int64_t> secs = ParseDecimal<int64_t>(value);
-    if (!secs || *secs > INT64_MAX / 1000) return std::nullopt;
-    return std::chrono::milliseconds(*secs * 1000);
-  }
-  // An HTTP date: how long from now.
-  std::optional<int64_t> when = ParseHttpDate(value);
-  if (!when) return std::nullopt;
-  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-  return std::chrono::milliseconds(*when > now ? *when - now : 0);
 }
 
 }  // namespace unicache

@@ -2,8 +2,6 @@
 // the Status (Status::retry_after()) so that the retry layer can honour it.
 #pragma once
 
-#include <chrono>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,8 +17,5 @@ namespace unicache {
 // appended when non-empty. The message never contains credentials.
 Status HttpErrorStatus(const HttpResponse& resp, std::string_view what,
                        std::string_view error_code = "");
-
-// Parses a Retry-After header value: delta-seconds or an HTTP date. nullopt if unparseable.
-std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value);
 
 }  // namespace unicache

@@ -1,6 +1,7 @@
 // Tests of origin URI parsing and of the listing XML of Azure Blob and S3.
 #include <gtest/gtest.h>
 
+#include "common/http_date.h"
 #include "origin/azure_blob_origin.h"
 #include "origin/http_status.h"
 #include "origin/s3_origin.h"

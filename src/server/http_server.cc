@@ -90,38 +90,6 @@ std::string_view ReasonPhrase(int status) {
   }
 }
 
-int HttpStatusFor(const Status& status) {
-  switch (status.code()) {
-    case StatusCode::kOk:
-      return 200;
-    case StatusCode::kInvalidArgument:
-      return 400;
-    case StatusCode::kNotFound:
-      return 404;
-    case StatusCode::kAlreadyExists:
-      return 409;
-    case StatusCode::kPermissionDenied:
-      return 403;
-    case StatusCode::kOutOfRange:
-      return 416;
-    case StatusCode::kPreconditionFailed:
-      return 412;
-    case StatusCode::kResourceExhausted:
-      return 503;
-    case StatusCode::kUnavailable:
-      return 502;
-    case StatusCode::kDeadlineExceeded:
-      return 504;
-    case StatusCode::kChecksumMismatch:
-      return 502;
-    case StatusCode::kUnimplemented:
-      return 501;
-    case StatusCode::kInternal:
-      return 500;
-  }
-  return 500;
-}
-
 // ---- ResponseWriter ----
 
 void ResponseWriter::Start(int status, uint64_t content_length, const HttpHeaders& headers) {
@@ -187,16 +155,21 @@ asio::awaitable<void> ResponseWriter::Send(int status, std::string body,
 
 asio::awaitable<void> ResponseWriter::SendError(int status, const Status& error,
                                                 const HttpHeaders& headers) {
-  nlohmann::json j = {{"error", error.message()}, {"code", StatusCodeName(error.code())}};
-  if (!head_only_) co_return co_await Send(status, j.dump() + "\n", "application/json", headers);
-  // A HEAD answer has no body: the reason goes in a header, on one line.
   HttpHeaders with_reason = headers;
+  if (std::optional<std::chrono::milliseconds> wait = error.retry_after()) {
+    const int64_t seconds = (wait->count() + 999) / 1000;  // Retry-After counts whole seconds
+    with_reason.emplace_back("Retry-After", std::to_string(std::max<int64_t>(1, seconds)));
+  }
+  if (!head_only_) {
+    co_return co_await Send(status, ErrorBody(error), "application/json", with_reason);
+  }
+  // A HEAD answer has no body: the reason goes in a header, on one line.
   std::string reason = error.message().substr(0, 512);
   for (char& c : reason) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
   }
   with_reason.emplace_back(kErrorHeader, std::move(reason));
-  co_await Send(status, j.dump() + "\n", "application/json", with_reason);
+  co_await Send(status, ErrorBody(error), "application/json", with_reason);
 }
 
 // ---- HttpServer ----
@@ -383,8 +356,9 @@ asio::awaitable<void> HttpServer::Serve(beast::tcp_stream stream) {
     ResponseWriter writer(stream, req.method() == http::verb::head,
                           req.keep_alive() && !over_limit);
     if (over_limit) {
-      co_await writer.SendError(503, ResourceExhausted("too many connections; retry shortly"),
-                                Header("Retry-After", "1"));
+      co_await writer.SendError(ResourceExhausted("too many connections; retry shortly")
+                                    .WithDetail(StatusDetail::kOverloaded)
+                                    .WithRetryAfter(std::chrono::seconds(1)));
     } else {
       co_await handler_(req, writer);
       if (!writer.started()) {

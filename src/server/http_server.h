@@ -22,6 +22,7 @@
 
 #include "common/metrics.h"
 #include "common/status.h"
+#include "common/status_http.h"
 
 namespace unicache {
 
@@ -48,7 +49,11 @@ class ResponseWriter {
                                     std::string_view content_type = "text/plain; charset=utf-8",
                                     const HttpHeaders& headers = {});
 
-  // Sends a JSON error body {"error": "...", "code": "..."} with `status`.
+  // Sends `error` as the JSON error body of common/status_http.h, with `status` (HttpStatusFor
+  // the error by default) and, when the error carries one, a Retry-After header.
+  boost::asio::awaitable<void> SendError(const Status& error, const HttpHeaders& headers = {}) {
+    return SendError(HttpStatusFor(error), error, headers);
+  }
   boost::asio::awaitable<void> SendError(int status, const Status& error,
                                          const HttpHeaders& headers = {});
 
@@ -142,8 +147,5 @@ class HttpServer {
 
 // Returns the reason phrase for an HTTP status code.
 std::string_view ReasonPhrase(int status);
-
-// Maps a Status to the HTTP status code a client should see.
-int HttpStatusFor(const Status& status);
 
 }  // namespace unicache

@@ -23,13 +23,6 @@ std::string QuotedEtag(uint64_t etag) {
   return buf;
 }
 
-// Maps a KV error to its HTTP status: quota -> 507, everything else as usual.
-int KvHttpStatus(const Status& st) {
-  if (st.code() == StatusCode::kResourceExhausted) return 507;
-  if (st.code() == StatusCode::kUnavailable) return 503;
-  return HttpStatusFor(st);
-}
-
 // Returns the headers of a KV answer; `key` (raw) is named on a value so that the client can
 // check the answer is its own.
 HttpHeaders ValueHeaders(const std::string& cache, const std::string& etag,
@@ -146,7 +139,7 @@ asio::awaitable<void> KvRoutes::GetOne(Call& c, ResponseWriter& w) {
       if (r.ok()) {
         a.status = 200, a.value = r->value, a.etag = QuotedEtag(r->etag), a.cache = "hit";
       } else {
-        a.status = KvHttpStatus(r.status()), a.error = r.status(), a.cache = "miss";
+        a.status = HttpStatusFor(r.status()), a.error = r.status(), a.cache = "miss";
       }
       if (!lease.empty()) store_->Release(lease);
     };
@@ -216,7 +209,7 @@ asio::awaitable<void> KvRoutes::PutOne(Call& c, ResponseWriter& w) {
     auto local = [&]() -> bool {
       Result<KvPutResult> r = store_->Put(c.ns, c.key, value, ttl);
       if (!r.ok()) {
-        a.status = KvHttpStatus(r.status()), a.error = r.status();
+        a.status = HttpStatusFor(r.status()), a.error = r.status();
         return false;
       }
       a.status = r->created ? 201 : 200, a.etag = QuotedEtag(r->etag);
@@ -226,8 +219,8 @@ asio::awaitable<void> KvRoutes::PutOne(Call& c, ResponseWriter& w) {
       local();
       return a;
     }
-    a.status = 503;
     a.error = Unavailable("no owner of this key could be reached");
+    a.status = HttpStatusFor(a.error);
     size_t stored = 0;
     int first_status = 0;
     std::string first_etag;
@@ -334,7 +327,7 @@ asio::awaitable<void> KvRoutes::List(Call& c, ResponseWriter& w) {
     }
   }
   Result<std::vector<std::string>> keys = store_->Keys(c.ns, limit);
-  if (!keys.ok()) co_return co_await w.SendError(KvHttpStatus(keys.status()), keys.status());
+  if (!keys.ok()) co_return co_await w.SendError(keys.status());
   std::vector<std::string> hex;
   for (const std::string& k : *keys) hex.push_back(HexOf(k));
   if (!c.forwarded) {

@@ -191,8 +191,7 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
             return open ? service_->OpenBlocking(origin, path, &opened)
                         : service_->StatBlocking(origin, path, attempt > 0);
           });
-      if (!stat.ok())
-        co_return co_await writer.SendError(HttpStatusFor(stat.status()), stat.status());
+      if (!stat.ok()) co_return co_await writer.SendError(stat.status());
       info = std::move(stat).value();
     }
     switch (EvaluatePreconditions(conditions, info)) {
@@ -224,7 +223,7 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
     if (first.ok() || first.status().code() != StatusCode::kPreconditionFailed) break;
   }
   if (info.size > 0 && req.method() != http::verb::head && !first.ok()) {
-    co_return co_await writer.SendError(HttpStatusFor(first.status()), first.status());
+    co_return co_await writer.SendError(first.status());
   }
   const bool partial = !ranges.empty();  // 206, else 200 with the whole object
   if (!partial && info.size > 0) ranges.push_back(ByteRange{0, info.size - 1});
@@ -321,7 +320,7 @@ asio::awaitable<void> ObjectRoutes::List(const RequestTarget& target, ResponseWr
   }
   Result<ListPage> page = co_await RunBlocking(
       *pool_, [this, &origin, &options] { return service_->ListBlocking(origin, options); });
-  if (!page.ok()) co_return co_await writer.SendError(HttpStatusFor(page.status()), page.status());
+  if (!page.ok()) co_return co_await writer.SendError(page.status());
   co_await writer.Send(200, ListJson(origin, prefix, *page), "application/json");
 }
 

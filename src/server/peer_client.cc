@@ -4,6 +4,7 @@
 
 #include "common/http_answer.h"
 #include "common/object_path.h"
+#include "common/status_http.h"
 
 namespace unicache {
 
@@ -38,13 +39,7 @@ Result<BlockRef> PeerClient::FetchBlock(const Member& peer, const std::string& o
   Result<HttpResponse> resp = http_.Send(req);
   if (!resp.ok()) return resp.status().WithContext("peer " + peer.id);
   if (resp->status != 206 && resp->status != 200) {
-    std::string message = "peer " + peer.id + " answered HTTP " + std::to_string(resp->status);
-    StatusCode code = resp->status == 412   ? StatusCode::kPreconditionFailed
-                      : resp->status == 404 ? StatusCode::kNotFound
-                      : resp->status == 504 ? StatusCode::kDeadlineExceeded
-                      : resp->status >= 500 ? StatusCode::kUnavailable
-                                            : StatusCode::kInternal;
-    return Status(code, message);
+    return StatusFromAnswer(*resp, "peer " + peer.id);
   }
   if (resp->body_bytes != length) {
     return Unavailable("peer " + peer.id + " sent " + std::to_string(resp->body_bytes) + " of " +

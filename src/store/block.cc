@@ -7,7 +7,8 @@ namespace unicache {
 Result<std::shared_ptr<Block>> Block::Allocate(size_t size) {
   LargeBuffer data = AllocateLargeBuffer(size);
   if (data == nullptr) {
-    return ResourceExhausted("cannot allocate a block of " + std::to_string(size) + " bytes");
+    return ResourceExhausted("cannot allocate a block of " + std::to_string(size) + " bytes")
+        .WithDetail(StatusDetail::kOverloaded);
   }
   return std::shared_ptr<Block>(new Block(std::move(data), size));
 }

@@ -127,6 +127,7 @@ def test_quota_evicts_within_namespace_and_rejects_oversized(cluster):
     with pytest.raises(KvError) as e:
         cl.put("small", b"too-big", b"x" * ((1 << 20) + 1))
     assert e.value.status == 507 and e.value.code == "resource_exhausted"
+    assert e.value.detail == "quota_exceeded"
     assert cl.batch_put("small", [b"too-big"], [b"x" * ((1 << 20) + 1)]) == [QUOTA]
 
 
