@@ -3,9 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "common/http_client.h"
 #include "common/object_path.h"
-#include "origin/http_status.h"
 #include "origin/http_util.h"
 #include "origin/xml_extract.h"
 
@@ -35,83 +33,31 @@ Result<std::string> BlobName(const XmlElement& e) {
   return name;
 }
 
-class AzureBlobOrigin final : public Origin {
+class AzureBlobDialect final : public StoreDialect {
  public:
-  AzureBlobOrigin(AzureBlobUri uri, AzureCredentials creds, std::string endpoint,
-                  AzureBlobOptions options)
-      : uri_(std::move(uri)),
-        creds_(std::move(creds)),
-        endpoint_(std::move(endpoint)),
-        options_(options) {}
+  AzureBlobDialect(AzureBlobUri uri, AzureCredentials creds, std::string endpoint)
+      : uri_(std::move(uri)), creds_(std::move(creds)), endpoint_(std::move(endpoint)) {}
 
   std::string_view Scheme() const override { return "azure"; }
 
-  Result<ObjectInfo> Stat(std::string_view path) override {
-    AzureRequest req;
-    req.method = "HEAD";
-    req.path = BlobPath(path);
-    ASSIGN_OR_RETURN(HttpResponse resp, Send(std::move(req)));
-    if (resp.status != 200) return Error(resp, "HEAD", path);
-    ObjectInfo info;
-    info.path = std::string(path);
-    info.size = std::strtoull(resp.Header("content-length").c_str(), nullptr, 10);
-    info.version = NormalizeEtag(resp.Header("etag"));
-    info.mtime_ms = ParseHttpDate(resp.Header("last-modified")).value_or(0);
-    return info;
+  std::string Name(std::string_view path) const override {
+    return "azure://" + uri_.account + "/" + uri_.container + "/" + uri_.root + std::string(path);
   }
 
-  Result<size_t> Read(std::string_view path, std::string_view version, uint64_t offset,
-                      std::span<std::byte> dst) override {
-    if (dst.empty()) return size_t{0};
+  std::string_view RangeHeader() const override { return "x-ms-range"; }
+
+  Result<HttpRequest> ObjectRequest(std::string_view method, std::string_view path,
+                                    HeaderList headers, std::string body) const override {
     AzureRequest req;
-    req.path = BlobPath(path);
-    req.headers.emplace_back("x-ms-range", "bytes=" + std::to_string(offset) + "-" +
-                                               std::to_string(offset + dst.size() - 1));
-    if (!version.empty()) req.headers.emplace_back("If-Match", QuoteEtag(version));
-    ASSIGN_OR_RETURN(HttpRequest http, Build(std::move(req)));
-    ASSIGN_OR_RETURN(HttpResponse resp, SendInto(client_, std::move(http), dst));
-    if (resp.status == 416) return size_t{0};  // offset at or past the end
-    if (resp.status != 206 && resp.status != 200) return Error(resp, "GET", path);
-    RETURN_IF_ERROR(CheckServedRead(resp, offset, version, ReadName(path)));
-    return resp.body_bytes;
+    req.method = std::string(method);
+    req.path = "/" + uri_.container + "/" + PercentEncode(uri_.root + std::string(path), true);
+    req.headers = std::move(headers);
+    req.body = std::move(body);
+    return BuildAzureHttpRequest(creds_, endpoint_, std::move(req),
+                                 std::chrono::system_clock::now());
   }
 
-  Result<uint64_t> ReadStream(std::string_view path, std::string_view version, uint64_t offset,
-                              uint64_t length, const ByteSink& sink) override {
-    if (length == 0) return uint64_t{0};
-    AzureRequest req;
-    req.path = BlobPath(path);
-    if (std::string range = RangeValue(offset, length); !range.empty()) {
-      req.headers.emplace_back("x-ms-range", std::move(range));
-    }
-    if (!version.empty()) req.headers.emplace_back("If-Match", QuoteEtag(version));
-    ASSIGN_OR_RETURN(HttpRequest http, Build(std::move(req)));
-    ASSIGN_OR_RETURN(HttpResponse resp, StreamBody(client_, std::move(http), offset, length,
-                                                   version, sink, ReadName(path)));
-    if (resp.status == 416) return uint64_t{0};  // offset at or past the end
-    if (resp.status != 206 && resp.status != 200) return Error(resp, "GET", path);
-    return uint64_t{resp.body_bytes};
-  }
-
-  Result<uint64_t> OpenStream(std::string_view path, uint64_t length, const InfoSink& on_info,
-                              const ByteSink& sink) override {
-    if (length == 0) return Origin::OpenStream(path, length, on_info, sink);
-    AzureRequest req;
-    req.path = BlobPath(path);
-    if (std::string range = RangeValue(0, length); !range.empty()) {
-      req.headers.emplace_back("x-ms-range", std::move(range));
-    }
-    ASSIGN_OR_RETURN(HttpRequest http, Build(std::move(req)));
-    bool informed = false;
-    Result<HttpResponse> resp =
-        OpenBody(client_, std::move(http), path, length, on_info, sink, ReadName(path), &informed);
-    if (OpenNeedsStat(resp, informed)) return Origin::OpenStream(path, length, on_info, sink);
-    if (!resp.ok()) return resp.status();
-    if (resp->status != 206 && resp->status != 200) return Error(*resp, "GET", path);
-    return uint64_t{resp->body_bytes};
-  }
-
-  Result<ListPage> List(const ListOptions& options) override {
+  Result<HttpRequest> ListRequest(const ListOptions& options) const override {
     AzureRequest req;
     req.path = "/" + uri_.container;
     req.query = {{"restype", "container"}, {"comp", "list"}};
@@ -121,71 +67,29 @@ class AzureBlobOrigin final : public Origin {
     if (!options.token.empty()) req.query.emplace_back("marker", options.token);
     req.query.emplace_back("maxresults",
                            std::to_string(std::clamp<size_t>(options.max_keys, 1, 5000)));
-    ASSIGN_OR_RETURN(HttpResponse resp, Send(std::move(req)));
-    if (resp.status != 200) return Error(resp, "LIST", options.prefix);
-    auto page = ParseBlobListXml(resp.body);
-    if (!page.ok()) return Unavailable("LIST " + uri_.container + ": " + page.status().message());
-    for (ObjectInfo& o : page->objects)
-      o.path = o.path.substr(std::min(o.path.size(), uri_.root.size()));
-    for (std::string& p : page->prefixes) p = p.substr(std::min(p.size(), uri_.root.size()));
-    return page;
+    return BuildAzureHttpRequest(creds_, endpoint_, std::move(req),
+                                 std::chrono::system_clock::now());
   }
 
-  Result<ObjectInfo> Write(std::string_view path, std::span<const std::byte> data) override {
-    AzureRequest req;
-    req.method = "PUT";
-    req.path = BlobPath(path);
-    req.headers = {{"x-ms-blob-type", "BlockBlob"}, {"Content-Type", "application/octet-stream"}};
-    req.body.assign(reinterpret_cast<const char*>(data.data()), data.size());
-    ASSIGN_OR_RETURN(HttpResponse resp, Send(std::move(req)));
-    if (resp.status != 201 && resp.status != 200) return Error(resp, "PUT", path);
-    ObjectInfo info;
-    info.path = std::string(path);
-    info.size = data.size();
-    info.version = NormalizeEtag(resp.Header("etag"));
-    info.mtime_ms = ParseHttpDate(resp.Header("last-modified")).value_or(0);
-    return info;
+  Result<ListPage> ParseList(std::string_view body) const override {
+    ASSIGN_OR_RETURN(ListPage page, ParseBlobListXml(body));
+    return RelativeToRoot(std::move(page), uri_.root);
+  }
+
+  Result<HeaderList> WriteHeaders() const override {
+    return HeaderList{{"x-ms-blob-type", "BlockBlob"},
+                      {"Content-Type", "application/octet-stream"}};
+  }
+
+  std::string ErrorCode(const HttpResponse& resp) const override {
+    std::string code = resp.Header("x-ms-error-code");
+    return code.empty() ? StoreDialect::ErrorCode(resp) : code;
   }
 
  private:
-  // Returns "GET container/blob" for errors about reading `path`.
-  std::string ReadName(std::string_view path) const {
-    return "GET " + uri_.container + "/" + std::string(path);
-  }
-
-  std::string BlobPath(std::string_view path) const {
-    return "/" + uri_.container + "/" + PercentEncode(uri_.root + std::string(path), true);
-  }
-
-  Result<HttpRequest> Build(AzureRequest req) const {
-    ASSIGN_OR_RETURN(HttpRequest http, BuildAzureHttpRequest(creds_, endpoint_, std::move(req),
-                                                             std::chrono::system_clock::now()));
-    http.timeout = options_.request_timeout;
-    http.connect_timeout = options_.connect_timeout;
-    return http;
-  }
-
-  Result<HttpResponse> Send(AzureRequest req) {
-    ASSIGN_OR_RETURN(HttpRequest http, Build(std::move(req)));
-    return client_.Send(http);
-  }
-
-  Status Error(const HttpResponse& resp, std::string_view op, std::string_view path) const {
-    std::string code = resp.Header("x-ms-error-code");
-    if (code.empty() && !resp.body.empty()) {
-      if (auto parsed = XmlText(resp.body, "Code"); parsed.ok()) code = *parsed;
-    }
-    return HttpErrorStatus(resp,
-                           std::string(op) + " azure://" + uri_.account + "/" + uri_.container +
-                               "/" + uri_.root + std::string(path),
-                           code);
-  }
-
   const AzureBlobUri uri_;
   const AzureCredentials creds_;
   const std::string endpoint_;
-  const AzureBlobOptions options_;
-  HttpClient client_;
 };
 
 }  // namespace
@@ -262,14 +166,15 @@ Result<ListPage> ParseBlobListXml(std::string_view xml) {
 }
 
 Result<std::unique_ptr<Origin>> OpenAzureBlobOrigin(std::string_view uri, const EnvLookup& env,
-                                                    const AzureBlobOptions& options) {
+                                                    const ObjectStoreOptions& options) {
   ASSIGN_OR_RETURN(AzureBlobUri parsed, ParseAzureBlobUri(uri));
   ASSIGN_OR_RETURN(AzureCredentials creds, AzureCredentialsFromEnv(parsed.account, env));
   std::string endpoint = parsed.endpoint;
   if (endpoint.empty()) endpoint = creds.blob_endpoint;
   if (endpoint.empty()) endpoint = "https://" + parsed.account + ".blob.core.windows.net";
-  return std::unique_ptr<Origin>(
-      new AzureBlobOrigin(std::move(parsed), std::move(creds), std::move(endpoint), options));
+  return NewObjectStoreOrigin(
+      std::make_unique<AzureBlobDialect>(std::move(parsed), std::move(creds), std::move(endpoint)),
+      options);
 }
 
 }  // namespace unicache

@@ -1,13 +1,13 @@
-// AzureBlobOrigin: an Azure Blob Storage container (or a prefix in it) as an origin, over the Blob
-// REST API. Works against Azure and Azurite.
+// The Azure Blob dialect of ObjectStoreOrigin: an Azure Blob Storage container (or a prefix in
+// it) as an origin, over the Blob REST API. Works against Azure and Azurite.
 #pragma once
 
-#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "origin/azure_auth.h"
+#include "origin/object_store_origin.h"
 #include "origin/origin.h"
 
 namespace unicache {
@@ -27,14 +27,9 @@ Result<AzureBlobUri> ParseAzureBlobUri(std::string_view uri);
 // names); next_token is NextMarker.
 Result<ListPage> ParseBlobListXml(std::string_view xml);
 
-struct AzureBlobOptions {
-  std::chrono::milliseconds request_timeout{30000};
-  std::chrono::milliseconds connect_timeout{5000};
-};
-
 // Opens the container named by `uri` with credentials from `env` (see AzureCredentialsFromEnv).
 // Does no network I/O; the first request reports a missing container or bad credentials.
 Result<std::unique_ptr<Origin>> OpenAzureBlobOrigin(std::string_view uri, const EnvLookup& env,
-                                                    const AzureBlobOptions& options = {});
+                                                    const ObjectStoreOptions& options = {});
 
 }  // namespace unicache

@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "common/object_path.h"
+#include "common/text.h"
 
 namespace unicache {
 namespace {
@@ -62,6 +63,12 @@ Result<std::map<std::string, std::string>> ParseUriQuery(
   return out;
 }
 
+ListPage RelativeToRoot(ListPage page, std::string_view root) {
+  for (ObjectInfo& o : page.objects) o.path = o.path.substr(std::min(o.path.size(), root.size()));
+  for (std::string& p : page.prefixes) p = p.substr(std::min(p.size(), root.size()));
+  return page;
+}
+
 int64_t ParseIsoDateMs(std::string_view text) {
   std::tm tm{};
   std::string s(text);
@@ -76,6 +83,17 @@ int64_t ParseIsoDateMs(std::string_view text) {
     }
   }
   return ms;
+}
+
+std::string EtagVersion(const HttpResponse& head) { return NormalizeEtag(head.Header("etag")); }
+
+std::optional<uint64_t> StatedSize(const HttpResponse& head) {
+  if (head.status == 206) {
+    std::optional<ContentRange> range = ParseContentRange(head.Header("content-range"));
+    if (!range) return std::nullopt;
+    return range->total;
+  }
+  return ParseDecimal<uint64_t>(head.Header("content-length"));
 }
 
 Result<HttpResponse> SendInto(HttpClient& client, HttpRequest req, std::span<std::byte> dst) {
@@ -100,7 +118,7 @@ Result<HttpResponse> SendInto(HttpClient& client, HttpRequest req, std::span<std
 }
 
 Status CheckServedRead(const HttpResponse& resp, uint64_t offset, std::string_view version,
-                       const std::string& what) {
+                       const VersionRule& rule, const std::string& what) {
   if (resp.status == 200 && offset != 0) return Internal(what + ": server ignored the range");
   if (resp.status == 206 && resp.Header("content-length") != "0") {
     // The bytes must start where they were asked for: a proxy or cache between us and the
@@ -113,8 +131,7 @@ Status CheckServedRead(const HttpResponse& resp, uint64_t offset, std::string_vi
                          std::to_string(offset) + "-)");
     }
   }
-  if (std::string served = NormalizeEtag(resp.Header("etag"));
-      !version.empty() && !served.empty() && served != version) {
+  if (std::string served = rule(resp); !version.empty() && !served.empty() && served != version) {
     return PreconditionFailed(what + ": object changed (version " + served + ", expected " +
                               std::string(version) + ")");
   }
@@ -126,33 +143,29 @@ std::string RangeValue(uint64_t offset, uint64_t length) {
   return "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1);
 }
 
-Result<ObjectInfo> InfoFromRead(const HttpResponse& resp, std::string_view path) {
+Result<ObjectInfo> InfoFromRead(const HttpResponse& resp, std::string_view path,
+                                const VersionRule& rule) {
   ObjectInfo info;
   info.path = std::string(path);
-  if (resp.status == 206) {
-    const std::string range = resp.Header("content-range");
-    const size_t slash = range.rfind('/');
-    if (slash == std::string::npos || slash + 1 >= range.size() ||
-        !std::isdigit(static_cast<unsigned char>(range[slash + 1]))) {
-      return Internal("GET " + info.path + ": no object size in Content-Range '" +
-                      range.substr(0, 64) + "'");
-    }
-    info.size = std::strtoull(range.c_str() + slash + 1, nullptr, 10);
-  } else {
-    info.size = std::strtoull(resp.Header("content-length").c_str(), nullptr, 10);
+  std::optional<uint64_t> size = StatedSize(resp);
+  if (!size) {
+    return Internal(std::string(path) + ": the answer states no object size (Content-Range '" +
+                    resp.Header("content-range").substr(0, 64) + "', Content-Length '" +
+                    resp.Header("content-length").substr(0, 24) + "')");
   }
-  info.version = NormalizeEtag(resp.Header("etag"));
+  info.size = *size;
+  info.version = rule(resp);
   info.mtime_ms = ParseHttpDate(resp.Header("last-modified")).value_or(0);
   return info;
 }
 
 Result<HttpResponse> OpenBody(HttpClient& client, HttpRequest req, std::string_view path,
-                              uint64_t length, const InfoSink& on_info, const ByteSink& sink,
-                              const std::string& what, bool* informed) {
+                              uint64_t length, const VersionRule& rule, const InfoSink& on_info,
+                              const ByteSink& sink, const std::string& what, bool* informed) {
   *informed = false;
   const std::function<Status(const HttpResponse&)> inform = [&](const HttpResponse& head) {
     *informed = true;
-    ASSIGN_OR_RETURN(ObjectInfo info, InfoFromRead(head, path));
+    ASSIGN_OR_RETURN(ObjectInfo info, InfoFromRead(head, path, rule));
     return on_info(info);
   };
   req.body_stream = BoundedStream(length, what, inform, sink);
@@ -170,10 +183,10 @@ bool OpenNeedsStat(const Result<HttpResponse>& resp, bool informed) {
 }
 
 Result<HttpResponse> StreamBody(HttpClient& client, HttpRequest req, uint64_t offset,
-                                uint64_t length, std::string_view version, const ByteSink& sink,
-                                const std::string& what) {
+                                uint64_t length, std::string_view version, const VersionRule& rule,
+                                const ByteSink& sink, const std::string& what) {
   const std::function<Status(const HttpResponse&)> check = [&](const HttpResponse& head) {
-    return CheckServedRead(head, offset, version, what);
+    return CheckServedRead(head, offset, version, rule, what);
   };
   req.body_stream = BoundedStream(length, what, check, sink);
   return client.Send(req);

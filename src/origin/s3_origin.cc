@@ -4,9 +4,7 @@
 #include <cctype>
 
 #include "common/crypto.h"
-#include "common/http_client.h"
 #include "common/object_path.h"
-#include "origin/http_status.h"
 #include "origin/http_util.h"
 #include "origin/xml_extract.h"
 
@@ -21,10 +19,9 @@ bool ValidBucket(std::string_view b) {
   });
 }
 
-class S3Origin final : public Origin {
+class S3Dialect final : public StoreDialect {
  public:
-  S3Origin(S3Uri uri, AwsCredentials creds, S3Options options)
-      : uri_(std::move(uri)), creds_(std::move(creds)), options_(options) {
+  S3Dialect(S3Uri uri, AwsCredentials creds) : uri_(std::move(uri)), creds_(std::move(creds)) {
     std::string_view ep = uri_.endpoint;
     size_t scheme = ep.find("://");
     scheme_ = std::string(ep.substr(0, scheme));
@@ -36,121 +33,45 @@ class S3Origin final : public Origin {
 
   std::string_view Scheme() const override { return "s3"; }
 
-  Result<ObjectInfo> Stat(std::string_view path) override {
-    ASSIGN_OR_RETURN(HttpResponse resp, Send("HEAD", ObjectPath(path), {}, {}, ""));
-    if (resp.status != 200) return Error(resp, "HEAD", path);
-    ObjectInfo info;
-    info.path = std::string(path);
-    info.size = std::strtoull(resp.Header("content-length").c_str(), nullptr, 10);
-    info.version = NormalizeEtag(resp.Header("etag"));
-    info.mtime_ms = ParseHttpDate(resp.Header("last-modified")).value_or(0);
-    return info;
+  std::string Name(std::string_view path) const override {
+    return "s3://" + uri_.bucket + "/" + uri_.root + std::string(path);
   }
 
-  Result<size_t> Read(std::string_view path, std::string_view version, uint64_t offset,
-                      std::span<std::byte> dst) override {
-    if (dst.empty()) return size_t{0};
-    std::vector<std::pair<std::string, std::string>> headers = {
-        {"range",
-         "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + dst.size() - 1)}};
-    if (!version.empty()) headers.emplace_back("if-match", QuoteEtag(version));
-    HttpRequest http = Build("GET", ObjectPath(path), {}, std::move(headers), "");
-    ASSIGN_OR_RETURN(HttpResponse resp, SendInto(client_, std::move(http), dst));
-    if (resp.status == 416) return size_t{0};
-    if (resp.status != 206 && resp.status != 200) return Error(resp, "GET", path);
-    RETURN_IF_ERROR(CheckServedRead(resp, offset, version, ReadName(path)));
-    return resp.body_bytes;
+  Result<HttpRequest> ObjectRequest(std::string_view method, std::string_view path,
+                                    HeaderList headers, std::string body) const override {
+    return Build(std::string(method), "/" + PercentEncode(uri_.root + std::string(path), true), {},
+                 std::move(headers), std::move(body));
   }
 
-  Result<uint64_t> ReadStream(std::string_view path, std::string_view version, uint64_t offset,
-                              uint64_t length, const ByteSink& sink) override {
-    if (length == 0) return uint64_t{0};
-    std::vector<std::pair<std::string, std::string>> headers;
-    if (std::string range = RangeValue(offset, length); !range.empty()) {
-      headers.emplace_back("range", std::move(range));
-    }
-    if (!version.empty()) headers.emplace_back("if-match", QuoteEtag(version));
-    HttpRequest http = Build("GET", ObjectPath(path), {}, std::move(headers), "");
-    ASSIGN_OR_RETURN(HttpResponse resp, StreamBody(client_, std::move(http), offset, length,
-                                                   version, sink, ReadName(path)));
-    if (resp.status == 416) return uint64_t{0};
-    if (resp.status != 206 && resp.status != 200) return Error(resp, "GET", path);
-    return uint64_t{resp.body_bytes};
-  }
-
-  Result<uint64_t> OpenStream(std::string_view path, uint64_t length, const InfoSink& on_info,
-                              const ByteSink& sink) override {
-    if (length == 0) return Origin::OpenStream(path, length, on_info, sink);
-    std::vector<std::pair<std::string, std::string>> headers;
-    if (std::string range = RangeValue(0, length); !range.empty()) {
-      headers.emplace_back("range", std::move(range));
-    }
-    HttpRequest http = Build("GET", ObjectPath(path), {}, std::move(headers), "");
-    bool informed = false;
-    Result<HttpResponse> resp =
-        OpenBody(client_, std::move(http), path, length, on_info, sink, ReadName(path), &informed);
-    if (OpenNeedsStat(resp, informed)) return Origin::OpenStream(path, length, on_info, sink);
-    if (!resp.ok()) return resp.status();
-    if (resp->status != 206 && resp->status != 200) return Error(*resp, "GET", path);
-    return uint64_t{resp->body_bytes};
-  }
-
-  Result<ListPage> List(const ListOptions& options) override {
-    std::vector<std::pair<std::string, std::string>> query = {{"list-type", "2"}};
+  Result<HttpRequest> ListRequest(const ListOptions& options) const override {
+    HeaderList query = {{"list-type", "2"}};
     std::string prefix = uri_.root + options.prefix;
     if (!prefix.empty()) query.emplace_back("prefix", prefix);
     if (!options.delimiter.empty()) query.emplace_back("delimiter", options.delimiter);
     if (!options.token.empty()) query.emplace_back("continuation-token", options.token);
     query.emplace_back("max-keys", std::to_string(std::clamp<size_t>(options.max_keys, 1, 1000)));
-    ASSIGN_OR_RETURN(HttpResponse resp, Send("GET", "/", std::move(query), {}, ""));
-    if (resp.status != 200) return Error(resp, "LIST", options.prefix);
-    auto page = ParseListObjectsV2Xml(resp.body);
-    if (!page.ok()) return Unavailable("LIST s3://" + uri_.bucket + ": " + page.status().message());
-    for (ObjectInfo& o : page->objects)
-      o.path = o.path.substr(std::min(o.path.size(), uri_.root.size()));
-    for (std::string& p : page->prefixes) p = p.substr(std::min(p.size(), uri_.root.size()));
-    return page;
+    return Build("GET", "/", std::move(query), {}, "");
   }
 
-  Result<ObjectInfo> Write(std::string_view path, std::span<const std::byte> data) override {
-    std::string body(reinterpret_cast<const char*>(data.data()), data.size());
-    ASSIGN_OR_RETURN(HttpResponse resp,
-                     Send("PUT", ObjectPath(path), {},
-                          {{"content-type", "application/octet-stream"}}, std::move(body)));
-    if (resp.status != 200 && resp.status != 201) return Error(resp, "PUT", path);
-    // PutObject returns the ETag but no Last-Modified: ask for the rest.
-    auto info = Stat(path);
-    if (info.ok()) return info;
-    ObjectInfo fallback;
-    fallback.path = std::string(path);
-    fallback.size = data.size();
-    fallback.version = NormalizeEtag(resp.Header("etag"));
-    return fallback;
+  Result<ListPage> ParseList(std::string_view body) const override {
+    ASSIGN_OR_RETURN(ListPage page, ParseListObjectsV2Xml(body));
+    return RelativeToRoot(std::move(page), uri_.root);
+  }
+
+  Result<HeaderList> WriteHeaders() const override {
+    return HeaderList{{"content-type", "application/octet-stream"}};
   }
 
  private:
-  // Returns "GET s3://bucket/key" for errors about reading `path`.
-  std::string ReadName(std::string_view path) const {
-    return "GET s3://" + uri_.bucket + "/" + uri_.root + std::string(path);
-  }
-
-  std::string ObjectPath(std::string_view path) const {
-    return "/" + PercentEncode(uri_.root + std::string(path), true);
-  }
-
   // Builds a signed request; `path` is relative to the bucket, already encoded.
-  HttpRequest Build(std::string method, const std::string& path,
-                    std::vector<std::pair<std::string, std::string>> query,
-                    std::vector<std::pair<std::string, std::string>> headers,
-                    std::string body) const {
+  HttpRequest Build(std::string method, const std::string& path, HeaderList query,
+                    HeaderList headers, std::string body) const {
     std::string amz_date = AmzDate(std::chrono::system_clock::now());
     SigV4Request sig;
     sig.method = method;
     sig.canonical_uri = base_path_ + path;
     sig.query = std::move(query);
-    sig.payload_hash = body.empty()                ? Sha256Hex("")
-                       : options_.unsigned_payload ? std::string(kUnsignedPayload)
-                                                   : Sha256Hex(body);
+    sig.payload_hash = Sha256Hex(body);
     sig.headers = std::move(headers);
     sig.headers.emplace_back("host", host_);
     sig.headers.emplace_back("x-amz-date", amz_date);
@@ -167,35 +88,14 @@ class S3Origin final : public Origin {
                                 SigV4Authorization(creds_, uri_.region, "s3", amz_date, sig));
     }
     http.body = std::move(body);
-    http.timeout = options_.request_timeout;
-    http.connect_timeout = options_.connect_timeout;
     return http;
-  }
-
-  Result<HttpResponse> Send(std::string method, const std::string& path,
-                            std::vector<std::pair<std::string, std::string>> query,
-                            std::vector<std::pair<std::string, std::string>> headers,
-                            std::string body) {
-    return client_.Send(
-        Build(std::move(method), path, std::move(query), std::move(headers), std::move(body)));
-  }
-
-  Status Error(const HttpResponse& resp, std::string_view op, std::string_view path) const {
-    std::string code;
-    if (!resp.body.empty()) {
-      if (auto parsed = XmlText(resp.body, "Code"); parsed.ok()) code = *parsed;
-    }
-    return HttpErrorStatus(
-        resp, std::string(op) + " s3://" + uri_.bucket + "/" + uri_.root + std::string(path), code);
   }
 
   const S3Uri uri_;
   const AwsCredentials creds_;
-  const S3Options options_;
   std::string scheme_;
   std::string host_;       // Host header and URL authority
   std::string base_path_;  // "/bucket" for path style, "" for virtual-hosted
-  HttpClient client_;
 };
 
 }  // namespace
@@ -275,7 +175,7 @@ Result<ListPage> ParseListObjectsV2Xml(std::string_view xml) {
 }
 
 Result<std::unique_ptr<Origin>> OpenS3Origin(std::string_view uri, const EnvLookup& env,
-                                             const S3Options& options) {
+                                             const ObjectStoreOptions& options) {
   ASSIGN_OR_RETURN(S3Uri parsed, ParseS3Uri(uri));
   if (parsed.region.empty())
     parsed.region = env("AWS_REGION").value_or(env("AWS_DEFAULT_REGION").value_or("us-east-1"));
@@ -291,7 +191,8 @@ Result<std::unique_ptr<Origin>> OpenS3Origin(std::string_view uri, const EnvLook
     creds.secret_access_key = *secret;
     creds.session_token = env("AWS_SESSION_TOKEN").value_or("");
   }
-  return std::unique_ptr<Origin>(new S3Origin(std::move(parsed), std::move(creds), options));
+  return NewObjectStoreOrigin(std::make_unique<S3Dialect>(std::move(parsed), std::move(creds)),
+                              options);
 }
 
 }  // namespace unicache

@@ -1,13 +1,14 @@
-// S3Origin: an S3 bucket (or a prefix in it) as an origin, over the S3 REST API with SigV4.
-// Works against AWS and S3-compatible servers (path-style or virtual-hosted style).
+// The S3 dialect of ObjectStoreOrigin: an S3 bucket (or a prefix in it) as an origin, over the
+// S3 REST API with SigV4. Works against AWS and S3-compatible servers (path-style or
+// virtual-hosted style).
 #pragma once
 
-#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "origin/azure_auth.h"  // EnvLookup
+#include "origin/object_store_origin.h"
 #include "origin/origin.h"
 #include "origin/sigv4.h"
 
@@ -29,16 +30,10 @@ Result<S3Uri> ParseS3Uri(std::string_view uri);
 // NextContinuationToken (empty unless IsTruncated).
 Result<ListPage> ParseListObjectsV2Xml(std::string_view xml);
 
-struct S3Options {
-  std::chrono::milliseconds request_timeout{30000};
-  std::chrono::milliseconds connect_timeout{5000};
-  bool unsigned_payload = false;  // sign PutObject bodies as UNSIGNED-PAYLOAD (skips hashing)
-};
-
 // Opens the bucket named by `uri`. Credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
 // optional AWS_SESSION_TOKEN from `env`; anonymous when unset. Region: the URI, else AWS_REGION,
 // else AWS_DEFAULT_REGION, else us-east-1. Does no network I/O.
 Result<std::unique_ptr<Origin>> OpenS3Origin(std::string_view uri, const EnvLookup& env,
-                                             const S3Options& options = {});
+                                             const ObjectStoreOptions& options = {});
 
 }  // namespace unicache
