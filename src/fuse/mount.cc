@@ -82,6 +82,10 @@ Result<bool> CheckOrigin(Client& client, const std::string& origin, const std::s
   if (r.status().code() == StatusCode::kNotFound) {
     return NotFound("the cluster has no origin named '" + origin + "'");
   }
+  if (r.status().code() == StatusCode::kUnimplemented) {
+    return r.status().WithContext("origin '" + origin +
+                                  "' has no listings, which a mount needs for its directories");
+  }
   return r.status().WithContext("list origin '" + origin + "'");
 }
 

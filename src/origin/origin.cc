@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "origin/azure_blob_origin.h"
+#include "origin/http_origin.h"
 #include "origin/posix_origin.h"
 #include "origin/retrying_origin.h"
 #include "origin/s3_origin.h"
@@ -36,11 +37,14 @@ Result<std::unique_ptr<Origin>> OpenBackend(const OriginSpec& spec) {
   }
   if (uri.starts_with("azure://")) return in_context(OpenAzureBlobOrigin(uri, ProcessEnv()));
   if (uri.starts_with("s3://")) return in_context(OpenS3Origin(uri, ProcessEnv()));
+  if (uri.starts_with("http://") || uri.starts_with("https://")) {
+    return in_context(OpenHttpOrigin(uri));
+  }
   size_t scheme = uri.find("://");
   if (scheme == std::string::npos) return in_context(OpenPosixOrigin(uri));
   std::string name = uri.substr(0, scheme);
   return InvalidArgument("origin '" + spec.name + "': unsupported scheme '" + name +
-                         "' (supported: file, azure, s3)");
+                         "' (supported: file, azure, s3, http, https)");
 }
 
 }  // namespace
