@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <atomic>
 #include <ctime>
-#include <nlohmann/json.hpp>
 #include <random>
 
 #include "client/object_reader.h"
@@ -13,7 +12,7 @@
 #include "common/hash.h"
 #include "common/http_answer.h"
 #include "common/http_date.h"
-#include "common/json_read.h"
+#include "common/object_json.h"
 #include "common/object_path.h"
 #include "common/status_http.h"
 
@@ -40,16 +39,7 @@ std::string RandomId() {
   return "client-" + std::to_string((uint64_t{rd()} << 32) | rd());
 }
 
-// Reads {"path","size","etag","last_modified_ms"}; throws nlohmann's exceptions (caught by
-// ReadJsonObject) when a required field is missing or of another type.
-ObjectStat StatFromJson(const nlohmann::json& o) {
-  ObjectStat s;
-  s.path = o.at("path").get<std::string>();
-  s.size = o.at("size").get<uint64_t>();
-  s.version = o.at("etag").get<std::string>();
-  s.mtime_ms = o.value("last_modified_ms", int64_t{0});
-  return s;
-}
+ObjectStat StatOf(const ObjectInfo& o) { return {o.path, o.size, o.version, o.mtime_ms}; }
 
 }  // namespace
 
@@ -392,20 +382,14 @@ Result<ListResult> ClusterClient::List(const std::string& origin, const std::str
                      return req;
                    }));
   if (resp.status != 200) return StatusFromAnswer(resp, "list " + origin + "/" + prefix);
-  return ReadJsonObject<ListResult>(
-      resp.body, "list " + origin + "/" + prefix,
-      [](const nlohmann::json& body) -> Result<ListResult> {
-        ListResult result;
-        for (const auto& o : body.value("objects", nlohmann::json::array())) {
-          ObjectStat s = StatFromJson(o);
-          result.entries.push_back({s.path, s.size, s.version, s.mtime_ms, false});
-        }
-        for (const auto& p : body.value("prefixes", nlohmann::json::array())) {
-          result.entries.push_back({p.get<std::string>(), 0, "", 0, true});
-        }
-        result.next_token = body.value("next_token", "");
-        return result;
-      });
+  ASSIGN_OR_RETURN(ListPage page, ListPageFromJson(resp.body, "list " + origin + "/" + prefix));
+  ListResult result;
+  for (const ObjectInfo& o : page.objects) {
+    result.entries.push_back({o.path, o.size, o.version, o.mtime_ms, false});
+  }
+  for (std::string& p : page.prefixes) result.entries.push_back({std::move(p), 0, "", 0, true});
+  result.next_token = std::move(page.next_token);
+  return result;
 }
 
 Result<ObjectStat> ClusterClient::Write(const std::string& origin, const std::string& path,
@@ -423,11 +407,9 @@ Result<ObjectStat> ClusterClient::Write(const std::string& origin, const std::st
   if (resp.status != 200 && resp.status != 201) {
     return StatusFromAnswer(resp, "write " + origin + "/" + path);
   }
-  ASSIGN_OR_RETURN(ObjectStat stat,
-                   ReadJsonObject<ObjectStat>(resp.body, "write " + origin + "/" + path,
-                                              [](const nlohmann::json& j) -> Result<ObjectStat> {
-                                                return StatFromJson(j);
-                                              }));
+  ASSIGN_OR_RETURN(ObjectInfo written,
+                   ObjectInfoFromJson(resp.body, "write " + origin + "/" + path));
+  ObjectStat stat = StatOf(written);
   if (stat.path.empty()) stat.path = path;
   std::lock_guard lock(mu_);
   stats_[origin + "/" + path] = {stat, std::chrono::steady_clock::now()};

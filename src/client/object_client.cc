@@ -1,10 +1,8 @@
 #include "client/object_client.h"
 
-#include <nlohmann/json.hpp>
-
 #include "client/transport.h"
 #include "common/http_answer.h"
-#include "common/json_read.h"
+#include "common/object_json.h"
 #include "common/object_path.h"
 #include "common/status_http.h"
 
@@ -59,24 +57,7 @@ Result<ListPage> ObjectClient::List(const std::string& origin, const ListOptions
   if (!options.token.empty()) req.url += "&token=" + PercentEncode(options.token, false);
   ASSIGN_OR_RETURN(HttpResponse resp, http_.Send(req));
   if (resp.status != 200) return StatusFromAnswer(resp, "list " + origin + "/" + options.prefix);
-  return ReadJsonObject<ListPage>(
-      resp.body, "list " + origin + "/" + options.prefix,
-      [](const nlohmann::json& body) -> Result<ListPage> {
-        ListPage page;
-        for (const auto& o : body.value("objects", nlohmann::json::array())) {
-          ObjectInfo info;
-          info.path = o.value("path", "");
-          info.size = o.value("size", uint64_t{0});
-          info.version = o.value("etag", "");
-          info.mtime_ms = o.value("last_modified_ms", int64_t{0});
-          page.objects.push_back(std::move(info));
-        }
-        for (const auto& p : body.value("prefixes", nlohmann::json::array())) {
-          page.prefixes.push_back(p.get<std::string>());
-        }
-        page.next_token = body.value("next_token", "");
-        return page;
-      });
+  return ListPageFromJson(resp.body, "list " + origin + "/" + options.prefix);
 }
 
 Result<std::string> ObjectClient::GetText(const std::string& path) {

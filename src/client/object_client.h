@@ -9,8 +9,8 @@
 #include <string>
 
 #include "common/http_client.h"
+#include "common/object_info.h"
 #include "common/status.h"
-#include "origin/origin.h"
 
 namespace unicache {
 

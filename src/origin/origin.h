@@ -12,32 +12,10 @@
 #include <string_view>
 #include <vector>
 
+#include "common/object_info.h"
 #include "common/status.h"
 
 namespace unicache {
-
-// What an origin says about one object. `version` changes whenever the bytes may have changed
-// (an ETag for cloud stores; size+mtime+inode change time for a directory).
-struct ObjectInfo {
-  std::string path;  // relative to the origin root, '/'-separated
-  uint64_t size = 0;
-  std::string version;
-  int64_t mtime_ms = 0;  // last modification, Unix epoch milliseconds
-};
-
-// One page of a listing. Objects sorted by path; `next_token` empty on the last page.
-struct ListPage {
-  std::vector<ObjectInfo> objects;
-  std::vector<std::string> prefixes;  // "directories" when a delimiter was given, ending in '/'
-  std::string next_token;
-};
-
-struct ListOptions {
-  std::string prefix;      // only paths starting with this
-  std::string delimiter;   // "" for a flat listing, "/" for one directory level
-  std::string token;       // from a previous page's next_token; "" for the first page
-  size_t max_keys = 1000;  // upper bound on objects + prefixes in the page
-};
 
 // Receives an object's bytes in order, as they arrive. An error it returns ends the read.
 using ByteSink = std::function<Status(std::span<const std::byte>)>;

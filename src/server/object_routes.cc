@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <ctime>
-#include <nlohmann/json.hpp>
 
 #include "common/http_answer.h"
 #include "common/http_date.h"
+#include "common/object_json.h"
 #include "common/object_path.h"
 #include "common/text.h"
 #include "server/byte_range.h"
@@ -51,30 +51,6 @@ Conditions ConditionsOf(const Request& req) {
   return Conditions{value(http::field::if_match), value(http::field::if_none_match),
                     value(http::field::if_modified_since), value(http::field::if_unmodified_since),
                     value(http::field::if_range)};
-}
-
-// Returns {"path","size","etag","last_modified_ms"} of one object.
-std::string ObjectJson(const ObjectInfo& o) {
-  nlohmann::json j = {
-      {"path", o.path}, {"size", o.size}, {"etag", o.version}, {"last_modified_ms", o.mtime_ms}};
-  return j.dump() + "\n";
-}
-
-// Returns the JSON body of a listing page.
-std::string ListJson(const std::string& origin, const std::string& prefix, const ListPage& page) {
-  nlohmann::json objects = nlohmann::json::array();
-  for (const ObjectInfo& o : page.objects) {
-    objects.push_back({{"path", o.path},
-                       {"size", o.size},
-                       {"etag", o.version},
-                       {"last_modified_ms", o.mtime_ms}});
-  }
-  nlohmann::json body = {{"origin", origin},
-                         {"prefix", prefix},
-                         {"objects", objects},
-                         {"prefixes", page.prefixes},
-                         {"next_token", page.next_token}};
-  return body.dump() + "\n";
 }
 
 // Parses max-keys: an integer in 1..10000.
@@ -298,7 +274,7 @@ asio::awaitable<void> ObjectRoutes::PutObject(const Request& req, ResponseWriter
         info.status().code() == StatusCode::kUnimplemented ? 405 : HttpStatusFor(info.status());
     co_return co_await writer.SendError(status, info.status());
   }
-  co_await writer.Send(201, ObjectJson(*info), "application/json",
+  co_await writer.Send(201, ObjectInfoToJson(*info), "application/json",
                        Header("ETag", QuoteEtag(info->version)));
 }
 
@@ -321,7 +297,7 @@ asio::awaitable<void> ObjectRoutes::List(const RequestTarget& target, ResponseWr
   Result<ListPage> page = co_await RunBlocking(
       *pool_, [this, &origin, &options] { return service_->ListBlocking(origin, options); });
   if (!page.ok()) co_return co_await writer.SendError(page.status());
-  co_await writer.Send(200, ListJson(origin, prefix, *page), "application/json");
+  co_await writer.Send(200, ListPageToJson(origin, prefix, *page), "application/json");
 }
 
 }  // namespace unicache
