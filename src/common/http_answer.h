@@ -19,6 +19,11 @@ namespace unicache {
 // Lower-case, as HttpResponse keys headers.
 inline constexpr const char* kLastModifiedMsHeader = "x-unicache-last-modified-ms";
 
+// The request header that marks a node-to-node request. A node that receives it serves the
+// block or key itself (cache or origin) and never forwards again, so routing takes one hop at
+// most, even while membership views disagree. Its value is the sender's member id.
+inline constexpr const char* kForwardedHeader = "X-Unicache-Forwarded";
+
 // The header in which a node states an error's reason when answering HEAD, which has no body
 // for the JSON error. Lower-case, as above.
 inline constexpr const char* kErrorHeader = "x-unicache-error";

@@ -1,4 +1,4 @@
-#include "server/byte_range.h"
+#include "server/objects/byte_range.h"
 
 #include <gtest/gtest.h>
 

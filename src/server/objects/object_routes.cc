@@ -1,4 +1,4 @@
-#include "server/object_routes.h"
+#include "server/objects/object_routes.h"
 
 #include <spdlog/spdlog.h>
 
@@ -11,9 +11,9 @@
 #include "common/object_json.h"
 #include "common/object_path.h"
 #include "common/text.h"
-#include "server/byte_range.h"
-#include "server/conditional.h"
-#include "server/run_blocking.h"
+#include "server/http/run_blocking.h"
+#include "server/objects/byte_range.h"
+#include "server/objects/conditional.h"
 
 namespace unicache {
 

@@ -17,9 +17,9 @@
 #include "common/hash.h"
 #include "common/metrics.h"
 #include "origin/origin.h"
-#include "server/metadata_cache.h"
-#include "server/peer_client.h"
-#include "server/single_flight.h"
+#include "server/objects/metadata_cache.h"
+#include "server/objects/peer_client.h"
+#include "server/objects/single_flight.h"
 #include "store/block_store.h"
 
 namespace unicache {

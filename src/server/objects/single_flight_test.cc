@@ -1,4 +1,4 @@
-#include "server/single_flight.h"
+#include "server/objects/single_flight.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "server/conditional.h"
+#include "server/objects/conditional.h"
 
 #include "common/http_answer.h"
 #include "common/http_date.h"

@@ -20,7 +20,7 @@
 #include "common/status.h"
 #include "kv/local_protocol.h"
 #include "kv/shared_memory.h"
-#include "server/kv_service.h"
+#include "server/kv/kv_service.h"
 
 namespace unicache {
 

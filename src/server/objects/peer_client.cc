@@ -1,4 +1,4 @@
-#include "server/peer_client.h"
+#include "server/objects/peer_client.h"
 
 #include <nlohmann/json.hpp>
 

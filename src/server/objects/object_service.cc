@@ -1,4 +1,4 @@
-#include "server/object_service.h"
+#include "server/objects/object_service.h"
 
 #include <spdlog/spdlog.h>
 

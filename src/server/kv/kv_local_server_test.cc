@@ -1,6 +1,6 @@
 // The KV shared-memory path end to end: a real Node with its Unix socket, and KvClient (or raw
 // frames) on the client side.
-#include "server/kv_local_server.h"
+#include "server/kv/kv_local_server.h"
 
 #include <stdlib.h>
 #include <sys/mman.h>

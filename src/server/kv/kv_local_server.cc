@@ -1,4 +1,4 @@
-#include "server/kv_local_server.h"
+#include "server/kv/kv_local_server.h"
 
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>

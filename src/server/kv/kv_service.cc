@@ -1,4 +1,4 @@
-#include "server/kv_service.h"
+#include "server/kv/kv_service.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "server/request_target.h"
+#include "server/http/request_target.h"
 
 #include "common/object_path.h"
 

@@ -1,4 +1,4 @@
-#include "server/kv_routes.h"
+#include "server/kv/kv_routes.h"
 
 #include <nlohmann/json.hpp>
 
@@ -7,8 +7,7 @@
 #include "common/http_answer.h"
 #include "common/units.h"
 #include "kv/batch_codec.h"
-#include "server/peer_client.h"
-#include "server/run_blocking.h"
+#include "server/http/run_blocking.h"
 
 namespace unicache {
 

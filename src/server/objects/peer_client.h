@@ -12,11 +12,6 @@
 
 namespace unicache {
 
-// The request header that marks a node-to-node request. A node that receives it serves the
-// block itself (cache or origin) and never forwards again, so routing takes one hop at most,
-// even while membership views disagree. Its value is the sender's member id.
-inline constexpr const char* kForwardedHeader = "X-Unicache-Forwarded";
-
 // Thread-safe (HttpClient pools connections per peer).
 class PeerClient {
  public:

@@ -1,7 +1,7 @@
 // KvRoutes' batch operations: the HTTP encoding of batch-get, batch-exists, batch-put and
 // prefix-match around KvService, which splits them by owner.
 #include "kv/batch_codec.h"
-#include "server/kv_routes.h"
+#include "server/kv/kv_routes.h"
 
 namespace unicache {
 

@@ -9,9 +9,9 @@
 #include <boost/asio/thread_pool.hpp>
 #include <string>
 
-#include "server/http_server.h"
-#include "server/object_service.h"
-#include "server/request_target.h"
+#include "server/http/http_server.h"
+#include "server/http/request_target.h"
+#include "server/objects/object_service.h"
 
 namespace unicache {
 

@@ -19,7 +19,7 @@
 
 #include "kv/batch_codec.h"
 #include "kv/kv_store.h"
-#include "server/kv_cluster.h"
+#include "server/kv/kv_cluster.h"
 
 namespace unicache {
 

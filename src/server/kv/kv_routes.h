@@ -16,10 +16,10 @@
 #include <vector>
 
 #include "kv/kv_store.h"
-#include "server/http_server.h"
-#include "server/kv_cluster.h"
-#include "server/kv_service.h"
-#include "server/request_target.h"
+#include "server/http/http_server.h"
+#include "server/http/request_target.h"
+#include "server/kv/kv_cluster.h"
+#include "server/kv/kv_service.h"
 
 namespace unicache {
 

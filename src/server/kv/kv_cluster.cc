@@ -1,4 +1,4 @@
-#include "server/kv_cluster.h"
+#include "server/kv/kv_cluster.h"
 
 #include <atomic>
 #include <boost/asio/associated_executor.hpp>
@@ -8,7 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <map>
 
-#include "server/peer_client.h"
+#include "common/http_answer.h"
 
 namespace unicache {
 

@@ -1,4 +1,4 @@
-#include "server/metadata_cache.h"
+#include "server/objects/metadata_cache.h"
 
 namespace unicache {
 
