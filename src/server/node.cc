@@ -12,6 +12,7 @@
 #include "cluster/cluster_info.h"
 #include "cluster/member.h"
 #include "cluster/membership.h"
+#include "cluster/peer_client.h"
 #include "cluster/router.h"
 #include "common/text.h"
 #include "common/units.h"
@@ -22,7 +23,6 @@
 #include "server/kv/kv_routes.h"
 #include "server/objects/object_routes.h"
 #include "server/objects/object_service.h"
-#include "server/objects/peer_client.h"
 #include "store/block_store.h"
 
 namespace unicache {

@@ -377,21 +377,24 @@ Result<BlockRef> ObjectService::FetchMissing(const std::string& origin_name, Ori
   }
   BlockPlan plan = router_->Plan(key, origin_name, info.path);
   if (plan.fetch_from_origin) return FetchFromOrigin(origin_name, origin, info, index, key);
+  const uint64_t offset = index * options_.block_size;
+  if (offset >= info.size) return OutOfRange("block index past the end of the object");
+  ASSIGN_OR_RETURN(std::shared_ptr<Block> block,
+                   Block::Allocate(std::min<uint64_t>(options_.block_size, info.size - offset)));
   for (const Member* peer : plan.candidates) {
-    Result<BlockRef> block =
-        peers_->FetchBlock(*peer, origin_name, info, index, options_.block_size);
-    router_->health().Report(peer->id, block.status());
-    if (block.ok()) {
+    Status fetched = peers_->FetchBlock(*peer, origin_name, info, offset, block->mutable_bytes());
+    router_->health().Report(peer->id, fetched);
+    if (fetched.ok()) {
       *source = BlockSource::kPeer;
-      if (plan.keep_copy) store_->Put(key, *block);
-      return block;
+      if (plan.keep_copy) store_->Put(key, block);
+      return BlockRef(std::move(block));
     }
-    if (block.status().code() == StatusCode::kPreconditionFailed) {
+    if (fetched.code() == StatusCode::kPreconditionFailed) {
       metadata_.Invalidate(origin_name, info.path);
-      return block;
+      return fetched;
     }
     spdlog::debug("block {} of {}/{}: {} failed ({}), trying the next owner", index, origin_name,
-                  info.path, peer->id, block.status().ToString());
+                  info.path, peer->id, fetched.ToString());
   }
   // No owner answered: read the origin here rather than fail the client.
   return FetchFromOrigin(origin_name, origin, info, index, key);

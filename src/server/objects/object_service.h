@@ -13,12 +13,12 @@
 #include <string>
 #include <vector>
 
+#include "cluster/peer_client.h"
 #include "cluster/router.h"
 #include "common/hash.h"
 #include "common/metrics.h"
 #include "origin/origin.h"
 #include "server/objects/metadata_cache.h"
-#include "server/objects/peer_client.h"
 #include "server/objects/single_flight.h"
 #include "store/block_store.h"
 

@@ -1,6 +1,4 @@
-#include "server/objects/peer_client.h"
-
-#include <nlohmann/json.hpp>
+#include "cluster/peer_client.h"
 
 #include "common/http_answer.h"
 #include "common/object_path.h"
@@ -15,13 +13,10 @@ PeerClient::PeerClient(std::string self_id, MetricsRegistry* metrics,
                                    "Block bytes exchanged with other nodes.");
 }
 
-Result<BlockRef> PeerClient::FetchBlock(const Member& peer, const std::string& origin,
-                                        const ObjectInfo& info, uint64_t index,
-                                        uint64_t block_size) {
-  uint64_t first = index * block_size;
-  if (first >= info.size) return OutOfRange("block index past the end of the object");
-  uint64_t length = std::min<uint64_t>(block_size, info.size - first);
-  ASSIGN_OR_RETURN(std::shared_ptr<Block> block, Block::Allocate(length));
+Status PeerClient::FetchBlock(const Member& peer, const std::string& origin, const ObjectInfo& info,
+                              uint64_t offset, std::span<std::byte> dst) {
+  const uint64_t first = offset;
+  const uint64_t length = dst.size();
   HttpRequest req;
   req.url = "http://" + peer.address + "/v1/objects/" + PercentEncode(origin) + "/" +
             PercentEncode(info.path);
@@ -31,7 +26,7 @@ Result<BlockRef> PeerClient::FetchBlock(const Member& peer, const std::string& o
   req.headers.emplace_back(kForwardedHeader, self_id_);
   req.timeout = timeout_;
   req.connect_timeout = std::chrono::milliseconds(1000);
-  req.body_sink = block->mutable_bytes();
+  req.body_sink = dst;
   req.check_head = [&](const HttpResponse& head) {
     return CheckRangeAnswer(head, RangeQuestion{first, length, info.size, info.version},
                             "peer " + peer.id + " " + origin + "/" + info.path);
@@ -46,7 +41,7 @@ Result<BlockRef> PeerClient::FetchBlock(const Member& peer, const std::string& o
                        std::to_string(length) + " bytes");
   }
   bytes_in_->Inc(length);
-  return BlockRef(std::move(block));
+  return Status::Ok();
 }
 
 }  // namespace unicache
