@@ -58,11 +58,38 @@ def encode_put_header(keys, views, ttls):
     return b"".join(parts)
 
 
-def decode_statuses(body):
-    if body[:4] != MAGIC:
+def _check_magic(body):
+    if bytes(body[:4]) != MAGIC:
         raise KvError(0, "internal", "bad batch answer")
+
+
+def decode_statuses(body):
+    """A status list (batch-put and batch-exists answers): one status per key."""
+    _check_magic(body)
     (n,) = struct.unpack_from("<I", body, 4)
+    if len(body) < 8 + n:
+        raise KvError(0, "internal", "truncated batch answer")
     return list(body[8:8 + n])
+
+
+def get_head_size(count):
+    return 8 + 5 * count
+
+
+def decode_get_head(head):
+    """The head of a batch-get answer: [(status, value length)] per key; the values follow."""
+    _check_magic(head)
+    (n,) = struct.unpack_from("<I", head, 4)
+    if len(head) < get_head_size(n):
+        raise KvError(0, "internal", "truncated batch answer")
+    return [struct.unpack_from("<BI", head, 8 + 5 * i) for i in range(n)]
+
+
+def decode_prefix_answer(body):
+    """A prefix-match answer: (matched keys, lease id or None)."""
+    _check_magic(body)
+    n, ll = struct.unpack_from("<IH", body, 4)
+    return n, bytes(body[10:10 + ll]).decode() or None
 
 
 class KvClient:
@@ -176,11 +203,11 @@ class KvClient:
         resp = self._request("POST", path, body=encode_keys(keys))
         if resp.status != 200:
             self._fail(resp)
-        n = len(keys)
-        head = resp.read(8 + 5 * n)
+        entries = decode_get_head(resp.read(get_head_size(len(keys))))
+        if len(entries) != len(keys):
+            raise KvError(0, "internal", f"{len(entries)} answers for {len(keys)} keys")
         result = []
-        for i in range(n):
-            status, length = struct.unpack_from("<BI", head, 8 + 5 * i)
+        for i, (status, length) in enumerate(entries):
             if status != OK:
                 result.append(None if outs is None else -1)
                 continue
@@ -212,9 +239,7 @@ class KvClient:
         resp = self._request("POST", path, body=encode_keys(keys))
         if resp.status != 200:
             self._fail(resp)
-        body = resp.read()
-        n, ll = struct.unpack_from("<IH", body, 4)
-        return n, body[10:10 + ll].decode() or None
+        return decode_prefix_answer(resp.read())
 
     def release(self, ns, lease_id):
         resp = self._request("POST", f"/v1/kv/{ns}/release?lease={lease_id}")

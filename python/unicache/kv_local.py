@@ -37,6 +37,50 @@ def _str16(b):
     return struct.pack("<H", len(b)) + b
 
 
+def encode_request(op, ns="", items=(), lease="", lease_ms=0, segment_bytes=0):
+    """A request payload (without its u32 frame length). `items` are (key, offset, length,
+    ttl_ms) tuples; each op takes the fields docs/KV.md gives it."""
+    if op == REGISTER:
+        return struct.pack("<BQ", REGISTER, segment_bytes)
+    if op == RELEASE:
+        return struct.pack("<B", RELEASE) + _str16(ns) + _str16(lease)
+    parts = [struct.pack("<B", op), _str16(ns)]
+    if op == GET:
+        parts.append(_str16(lease))
+    if op == PREFIX_MATCH:
+        parts.append(struct.pack("<Q", lease_ms))
+    parts.append(struct.pack("<I", len(items)))
+    for key, offset, length, ttl_ms in items:
+        parts.append(_str16(key))
+        if op == GET:
+            parts.append(struct.pack("<QQ", offset, length))
+        elif op == PUT:
+            parts.append(struct.pack("<QQQ", offset, length, ttl_ms))
+    return b"".join(parts)
+
+
+def decode_answer(op, payload):
+    """An answer payload: raises KvError for an error; else, by op, [(status, length)] (get),
+    [status] (exists, put), (matched, lease id or None) (prefix match), a bool (release), None
+    (register)."""
+    code, mlen = struct.unpack_from("<BH", payload)
+    if code != 0:
+        name = CODE_NAMES[code] if code < len(CODE_NAMES) else str(code)
+        raise KvError(0, name, bytes(payload[3:3 + mlen]).decode(errors="replace"))
+    body = payload[3 + mlen:]
+    if op == REGISTER:
+        return None
+    if op == RELEASE:
+        return body[0] == 1
+    if op == PREFIX_MATCH:
+        matched, llen = struct.unpack_from("<QH", body)
+        return matched, (bytes(body[10:10 + llen]).decode() or None)
+    (count,) = struct.unpack_from("<I", body)
+    if op == GET:
+        return [struct.unpack_from("<BQ", body, 4 + 9 * i) for i in range(count)]
+    return list(body[4:4 + count])
+
+
 class LocalKvClient:
     def __init__(self, socket_path, segment_bytes, timeout=60):
         if segment_bytes <= 0:
@@ -68,9 +112,9 @@ class LocalKvClient:
             raise KvError(0, "unavailable", f"no unicache node listens on KV socket "
                           f"{self._socket_path} ({e.strerror}); is the node started with "
                           f"--kv-namespace?") from None
-        payload = struct.pack("<BQ", REGISTER, self.size)
+        payload = encode_request(REGISTER, segment_bytes=self.size)
         socket.send_fds(self._sock, [struct.pack("<I", len(payload)) + payload], [self._fd])
-        self._answer()
+        self._answer(REGISTER)
 
     def array(self):
         """Returns a numpy uint8 array over the whole region (writable, shared with the node)."""
@@ -97,14 +141,15 @@ class LocalKvClient:
 
     # -- requests ---------------------------------------------------------------------------
 
-    def _call(self, payload, op):
+    def _call(self, op, **fields):
         if self._pid != os.getpid():
             # A forked child shares the parent's socket: answers would go to whichever process
             # reads first. Dial the node again and register the (shared) region on the new socket.
             self._sock.close()  # our copy only: the parent's connection stays up
             self._register()
+        payload = encode_request(op, **fields)
         self._sock.sendall(struct.pack("<I", len(payload)) + payload)
-        return self._answer()
+        return self._answer(op)
 
     def _recv(self, n):
         out = bytearray(n)
@@ -117,29 +162,14 @@ class LocalKvClient:
             got += k
         return bytes(out)
 
-    def _answer(self):
+    def _answer(self, op):
         (n,) = struct.unpack("<I", self._recv(4))
-        body = self._recv(n)
-        code, mlen = struct.unpack_from("<BH", body)
-        if code != 0:
-            name = CODE_NAMES[code] if code < len(CODE_NAMES) else str(code)
-            raise KvError(0, name, body[3:3 + mlen].decode(errors="replace"))
-        return body[3 + mlen:]
-
-    @staticmethod
-    def _statuses(body, with_lengths):
-        (count,) = struct.unpack_from("<I", body)
-        if with_lengths:
-            return [struct.unpack_from("<BQ", body, 4 + 9 * i) for i in range(count)]
-        return list(body[4:4 + count])
+        return decode_answer(op, self._recv(n))
 
     def batch_put(self, ns, keys, values, ttl_ms=0):
         """Publishes values (buffers inside the region); returns one status per key (OK = 0)."""
-        parts = [struct.pack("<B", PUT), _str16(ns), struct.pack("<I", len(keys))]
-        for k, v in zip(keys, values):
-            off, n = self.offset_of(v)
-            parts += [_str16(k), struct.pack("<QQQ", off, n, ttl_ms)]
-        return self._statuses(self._call(b"".join(parts), PUT), False)
+        items = [(k, *self.offset_of(v), ttl_ms) for k, v in zip(keys, values)]
+        return self._call(PUT, ns=ns, items=items)
 
     def put(self, ns, key, value, ttl_ms=0):
         st = self.batch_put(ns, [key], [value], ttl_ms)[0]
@@ -149,13 +179,9 @@ class LocalKvClient:
     def batch_get(self, ns, keys, outs, lease=None):
         """Reads values straight into `outs` (buffers inside the region); returns their sizes,
         -1 for a miss. A buffer too small raises KvError (resource_exhausted) with the size."""
-        parts = [struct.pack("<B", GET), _str16(ns), _str16(lease or ""),
-                 struct.pack("<I", len(keys))]
-        for k, o in zip(keys, outs):
-            off, n = self.offset_of(o)
-            parts += [_str16(k), struct.pack("<QQ", off, n)]
+        items = [(k, *self.offset_of(o), 0) for k, o in zip(keys, outs)]
         out = []
-        for st, length in self._statuses(self._call(b"".join(parts), GET), True):
+        for st, length in self._call(GET, ns=ns, items=items, lease=lease or ""):
             if st == QUOTA:
                 raise KvError(0, "resource_exhausted", f"buffer too small for a value of {length}")
             if st not in (OK, NOT_FOUND):
@@ -168,22 +194,16 @@ class LocalKvClient:
         return None if n < 0 else n
 
     def batch_exists(self, ns, keys):
-        parts = [struct.pack("<B", EXISTS), _str16(ns), struct.pack("<I", len(keys))]
-        parts += [_str16(k) for k in keys]
-        return [s == OK for s in self._statuses(self._call(b"".join(parts), EXISTS), False)]
+        items = [(k, 0, 0, 0) for k in keys]
+        return [s == OK for s in self._call(EXISTS, ns=ns, items=items)]
 
     def prefix_match(self, ns, keys, lease_ms=0):
         """Returns (leading keys present cluster-wide, lease id or None)."""
-        parts = [struct.pack("<B", PREFIX_MATCH), _str16(ns),
-                 struct.pack("<QI", lease_ms, len(keys))]
-        parts += [_str16(k) for k in keys]
-        body = self._call(b"".join(parts), PREFIX_MATCH)
-        matched, llen = struct.unpack_from("<QH", body)
-        return matched, (body[10:10 + llen].decode() or None)
+        items = [(k, 0, 0, 0) for k in keys]
+        return self._call(PREFIX_MATCH, ns=ns, items=items, lease_ms=lease_ms)
 
     def release(self, ns, lease_id):
-        body = self._call(struct.pack("<B", RELEASE) + _str16(ns) + _str16(lease_id), RELEASE)
-        return body[0] == 1
+        return self._call(RELEASE, ns=ns, lease=lease_id)
 
     def close(self):
         if getattr(self, "_sock", None) is not None:
