@@ -27,10 +27,11 @@ constexpr size_t kMaxReadAheadInFlight = 256;
 
 // Returns the response headers of an object GET/HEAD.
 HttpHeaders ObjectHeaders(const ObjectInfo& info, const std::optional<ByteRange>& range,
-                          const char* cache_status) {
+                          const char* cache_status,
+                          std::string content_type = "application/octet-stream") {
   HttpHeaders h = {
       {"ETag", QuoteEtag(info.version)},  {"Last-Modified", FormatHttpDate(info.mtime_ms)},
-      {"Accept-Ranges", "bytes"},         {"Content-Type", "application/octet-stream"},
+      {"Accept-Ranges", "bytes"},         {"Content-Type", std::move(content_type)},
       {"X-Unicache-Cache", cache_status}, {kLastModifiedMsHeader, std::to_string(info.mtime_ms)},
   };
   if (range) {
@@ -235,11 +236,8 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
 
   // Several ranges: one multipart/byteranges body (RFC 9110 section 14.6), parts in request order.
   const MultipartRanges multipart(ranges, info.size);
-  HttpHeaders headers = ObjectHeaders(info, std::nullopt, cache_status);
-  for (auto& [name, value] : headers) {
-    if (name == "Content-Type") value = multipart.content_type();
-  }
-  writer.Start(206, multipart.content_length(), headers);
+  writer.Start(206, multipart.content_length(),
+               ObjectHeaders(info, std::nullopt, cache_status, multipart.content_type()));
   if (req.method() == http::verb::head) {
     co_await writer.Finish();
     co_return;
