@@ -24,6 +24,13 @@ def free_port():
         return s.getsockname()[1]
 
 
+def parse_size(text):
+    """Bytes in "512MiB", "1GiB", "256k", "4096" (units k, m, g with or without "iB"/"B")."""
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+    t = text.strip().lower().removesuffix("ib").removesuffix("b")
+    return int(float(t[:-1]) * units[t[-1]]) if t and t[-1] in units else int(t)
+
+
 def wait_http(url, timeout=20):
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -23,12 +23,6 @@ import urllib.request
 import benchlib as b
 
 
-def parse_size(s):
-    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
-    s = s.lower().replace("ib", "").replace("b", "")
-    return int(float(s[:-1]) * units[s[-1]]) if s[-1] in units else int(s)
-
-
 def fan_out(cmds):
     """Starts every command at once (stdout to /dev/null); returns (wall s, [per-reader s])."""
     times = [0.0] * len(cmds)
@@ -89,7 +83,7 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--block-size", default="4MiB")
     args = ap.parse_args()
-    size = parse_size(args.size)
+    size = b.parse_size(args.size)
     work = tempfile.mkdtemp(prefix="uc-fanout-")
     origin = os.path.join(work, "origin")
     os.makedirs(origin)

@@ -31,15 +31,6 @@ from benchlib import UNICACHE, log, median  # noqa: E402
 from benchlib import start_unicache, table  # noqa: E402
 
 
-def parse_size(text):
-    units = {"k": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mib": 1 << 20, "g": 1 << 30, "gib": 1 << 30}
-    t = text.strip().lower()
-    for u in sorted(units, key=len, reverse=True):
-        if t.endswith(u):
-            return int(float(t[: -len(u)]) * units[u])
-    return int(t)
-
-
 def is_mounted(path):
     path = os.path.realpath(path)
     with open("/proc/mounts") as f:
@@ -162,8 +153,8 @@ def main():
 
     workdir = args.workdir or tempfile.mkdtemp(prefix="unicache-fuse-bench-")
     origin = os.path.join(workdir, "origin")
-    rels = make_dataset(origin, parse_size(args.size), args.files, parse_size(args.min_file),
-                        parse_size(args.max_file))
+    rels = make_dataset(origin, benchlib.parse_size(args.size), args.files, benchlib.parse_size(args.min_file),
+                        benchlib.parse_size(args.max_file))
     tree_bytes = sum(os.path.getsize(os.path.join(origin, r)) for r in rels)
     can_drop = os.geteuid() == 0
     results = {}  # (system, phase) -> {"big": [MB/s], "tree": [(files/s, MB/s)]}
@@ -235,7 +226,7 @@ def main():
             if b is None and t is None:
                 continue
             rows.append([system, phase, fmt(b), fmt(t[0] if t else None), fmt(t[1] if t else None)])
-    print(f"\nbig file: {parse_size(args.size)} bytes; tree: {len(rels)} files, {tree_bytes} bytes; "
+    print(f"\nbig file: {benchlib.parse_size(args.size)} bytes; tree: {len(rels)} files, {tree_bytes} bytes; "
           f"medians of {args.runs} runs\n")
     print(table(rows, ["system", "phase", "big file MB/s", "small files/s", "small files MB/s"]))
     ratios = []

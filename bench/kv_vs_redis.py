@@ -31,16 +31,7 @@ import time
 import json
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import UNICACHE, Proc, free_port, log, median, table, wait_http  # noqa: E402
-
-UNITS = {"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
-
-
-def parse_size(s):
-    for u, m in UNITS.items():
-        if s.endswith(u):
-            return int(float(s[:-len(u)]) * m)
-    return int(s)
+from benchlib import UNICACHE, Proc, free_port, log, median, parse_size, table, wait_http  # noqa: E402
 
 
 def fmt_size(n):

@@ -122,12 +122,6 @@ def under_load(duty, fn):
         loop.wait()
 
 
-def parse_size(s):
-    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
-    s = s.lower().replace("ib", "").replace("b", "")
-    return int(float(s[:-1]) * units[s[-1]]) if s[-1] in units else int(s)
-
-
 class Origin:
     """One emulator with the objects uploaded and a direct reader."""
 
@@ -226,7 +220,7 @@ def main():
     reason = cs.missing_binaries()
     if reason:
         sys.exit(reason)
-    size = parse_size(args.size)
+    size = b.parse_size(args.size)
     names = [f"shard/{i:05d}.bin" for i in range(args.objects)]
     total = size * len(names)
     work = tempfile.mkdtemp(prefix="unicache-bench-origin-")
@@ -238,7 +232,7 @@ def main():
             origins.append(o)
             res = results[kind] = {"direct": [], "ranged": [], "cold": [], "streamed": [], "hot": [],
                                    "loaded": [], "node_share": []}
-            block = parse_size(args.block_size or "4MiB")
+            block = b.parse_size(args.block_size or "4MiB")
             fetch_run = args.fetch_run or str(max(size, 2 * block))
             reader = Reader()
 

@@ -22,12 +22,6 @@ sys.path.insert(0, os.path.join(b.ROOT, "python"))
 import unicache  # noqa: E402
 
 
-def parse_size(s):
-    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
-    s = s.lower().replace("ib", "").replace("b", "")
-    return int(float(s[:-1]) * units[s[-1]]) if s[-1] in units else int(s)
-
-
 def seconds(fn):
     t = time.perf_counter()
     fn()
@@ -39,7 +33,7 @@ def main():
     ap.add_argument("--size", default="256MiB")
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
-    size = parse_size(args.size)
+    size = b.parse_size(args.size)
     work = tempfile.mkdtemp(prefix="unicache-bench-")
     origin = os.path.join(work, "origin")
     os.makedirs(origin)

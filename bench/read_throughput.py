@@ -17,18 +17,12 @@ import tempfile
 import benchlib as b
 
 
-def parse_size(s):
-    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
-    s = s.lower().replace("ib", "").replace("b", "")
-    return int(float(s[:-1]) * units[s[-1]]) if s[-1] in units else int(s)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", default="1GiB")
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
-    size = parse_size(args.size)
+    size = b.parse_size(args.size)
     work = tempfile.mkdtemp(prefix="unicache-bench-")
     os.chmod(work, 0o755)
     origin = os.path.join(work, "origin")

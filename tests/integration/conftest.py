@@ -134,6 +134,16 @@ def sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
+def seeded_bytes(seed, n):
+    """`n` bytes that differ by seed and along the object (each 2 KiB run is new)."""
+    out = bytearray()
+    counter = 0
+    while len(out) < n:
+        out += hashlib.sha256(f"{seed}:{counter}".encode()).digest() * 64
+        counter += 1
+    return bytes(out[:n])
+
+
 def write_random(path, size, seed=None):
     """Writes `size` random bytes to `path` (creating parent dirs) and returns them."""
     import numpy as np

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 import cloud_servers as cs
-from conftest import BIN, free_port, metric
+from conftest import BIN, free_port, metric, seeded_bytes
 
 BLOCK = 256 << 10
 CONTAINER = "data"
@@ -28,26 +28,18 @@ CANARY_AZURE_KEY = base64.b64encode(b"unicache-canary-azure-account-key-7f3a9c")
 CANARY_AWS_SECRET = "unicacheCanarySecret/7f3a9c+AWS"
 
 
-def _bytes(seed, n):
-    out = bytearray()
-    counter = 0
-    while len(out) < n:
-        out += hashlib.sha256(f"{seed}:{counter}".encode()).digest() * 64
-        counter += 1
-    return bytes(out[:n])
-
 
 def _dataset():
     d = {
         "small/a.txt": b"hello unicache\n" * 70,
-        "small/b.bin": _bytes("b", 100 << 10),
-        "nested/deep/c.bin": _bytes("c", 300 << 10),            # 2 blocks
-        "big/multi.bin": _bytes("multi", 6 * BLOCK + 12345),    # 7 blocks, last one partial
-        "names/with space+plus.bin": _bytes("names", 5000),
+        "small/b.bin": seeded_bytes("b", 100 << 10),
+        "nested/deep/c.bin": seeded_bytes("c", 300 << 10),            # 2 blocks
+        "big/multi.bin": seeded_bytes("multi", 6 * BLOCK + 12345),    # 7 blocks, last one partial
+        "names/with space+plus.bin": seeded_bytes("names", 5000),
         "empty.bin": b"",
     }
     for i in range(23):
-        d[f"many/f{i:03d}.bin"] = _bytes(f"many{i}", 1000 + i)
+        d[f"many/f{i:03d}.bin"] = seeded_bytes(f"many{i}", 1000 + i)
     return d
 
 
@@ -128,7 +120,7 @@ class Node:
     def metrics(self):
         return self.http.get(self.url + "/metrics", timeout=10).text
 
-    def origin_bytes(self, origin):
+    def originseeded_bytes(self, origin):
         return metric(self.metrics(), f'unicache_origin_bytes_total{{origin="{origin}"}}')
 
     def origin_requests(self, origin):
@@ -185,24 +177,24 @@ def _secrets_absent(text, where):
 # ---- reads ----
 
 @pytest.mark.parametrize("origin", ORIGINS)
-def test_cold_then_hot_reads_match_and_origin_bytes(make_node, origin):
+def test_cold_then_hot_reads_match_and_originseeded_bytes(make_node, origin):
     node = make_node()
-    assert node.origin_bytes(origin) == 0
+    assert node.originseeded_bytes(origin) == 0
     for name, data in DATASET.items():
         r = node.get(origin, name)
         assert r.status_code == 200, (name, r.status_code, r.text[:300])
         assert sha(r.content) == sha(data), name
         assert int(r.headers["content-length"]) == len(data)
-    assert node.origin_bytes(origin) == DATASET_BYTES, "cold read: each byte fetched once"
+    assert node.originseeded_bytes(origin) == DATASET_BYTES, "cold read: each byte fetched once"
     other = "s3" if origin == "az" else "az"
-    assert node.origin_bytes(other) == 0
+    assert node.originseeded_bytes(other) == 0
     hits_before = node.hits()
     for name, data in DATASET.items():
         r = node.get(origin, name)
         assert r.status_code == 200 and sha(r.content) == sha(data), name
         h = node.get(origin, name, method="HEAD")
         assert h.status_code == 200 and int(h.headers["content-length"]) == len(data)
-    assert node.origin_bytes(origin) == DATASET_BYTES, "hot reads add no origin bytes"
+    assert node.originseeded_bytes(origin) == DATASET_BYTES, "hot reads add no origin bytes"
     assert node.hits() - hits_before >= sum(1 for v in DATASET.values() if v)
 
 
@@ -224,7 +216,7 @@ def test_ranges_on_multi_block_object(make_node, origin):
         r = node.get(origin, "big/multi.bin", {"Range": f"bytes={5 * BLOCK}-"})
         assert r.status_code == 206 and r.content == data[5 * BLOCK:]
     # Ranges touch every block but block 4 partially; the origin never sends more than the object.
-    assert node.origin_bytes(origin) <= n
+    assert node.originseeded_bytes(origin) <= n
     r = node.get(origin, "big/multi.bin", {"Range": f"bytes={n}-{n + 10}"})
     assert r.status_code == 416
 
@@ -238,14 +230,14 @@ def test_streamed_cold_reads_use_one_origin_get_per_object(make_node, origin):
         r = node.get(origin, name)
         assert r.status_code == 200, (name, r.status_code, r.text[:300])
         assert sha(r.content) == sha(data), name
-    assert node.origin_bytes(origin) == DATASET_BYTES, "each byte fetched once"
+    assert node.originseeded_bytes(origin) == DATASET_BYTES, "each byte fetched once"
     # One GET per object, metadata included: every object fits a run. (The empty object's ranged
     # GET is unsatisfiable; its metadata then comes from a HEAD within the same origin call.)
     assert node.origin_requests(origin) == len(DATASET)
     for name, data in DATASET.items():
         r = node.get(origin, name)
         assert r.status_code == 200 and sha(r.content) == sha(data), name
-    assert node.origin_bytes(origin) == DATASET_BYTES, "hot reads add no origin bytes"
+    assert node.originseeded_bytes(origin) == DATASET_BYTES, "hot reads add no origin bytes"
 
 
 @pytest.mark.parametrize("origin", ORIGINS)
@@ -260,7 +252,7 @@ def test_streamed_cold_ranges_start_mid_object(make_node, origin):
             r = node.get(origin, "big/multi.bin", {"Range": f"bytes={a}-{z}"})
             assert r.status_code == 206, (run_blocks, a, z, r.status_code, r.text[:200])
             assert r.content == data[a:z + 1], (run_blocks, a, z)
-        assert node.origin_bytes(origin) == len(data), run_blocks
+        assert node.originseeded_bytes(origin) == len(data), run_blocks
 
 
 # ---- listing ----
@@ -315,7 +307,7 @@ def _put(cloud, origin, name, data):
 def test_overwrite_seen_after_metadata_ttl_without_mixing(cloud, make_node, origin):
     name = f"mutable/{origin}.bin"
     size = 4 * BLOCK + 1000
-    old, new = _bytes("old" + origin, size), _bytes("new" + origin, size)
+    old, new = seeded_bytes("old" + origin, size), seeded_bytes("new" + origin, size)
     _put(cloud, origin, name, old)
     node = make_node(extra=("--metadata-ttl", "1s"))
     assert sha(node.get(origin, name).content) == sha(old)
@@ -371,7 +363,7 @@ def test_overwrite_of_partly_cached_object_never_mixes(cloud, make_node, origin)
     metadata TTL must not splice old block 0 onto new blocks."""
     name = f"mutable/partial-{origin}.bin"
     size = 4 * BLOCK + 1000
-    old, new = _bytes("pold" + origin, size), _bytes("pnew" + origin, size)
+    old, new = seeded_bytes("pold" + origin, size), seeded_bytes("pnew" + origin, size)
     _put(cloud, origin, name, old)
     node = make_node(extra=("--metadata-ttl", "30s", "--readahead", "0"))
     r = node.get(origin, name, {"Range": "bytes=0-99"})

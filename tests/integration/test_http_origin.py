@@ -12,20 +12,10 @@ import urllib.parse
 
 import pytest
 
-from conftest import BIN, free_port, http_get, sha256
+from conftest import BIN, free_port, http_get, seeded_bytes, sha256
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 BLOCK = 256 << 10
-
-
-def _bytes(seed, n):
-    import hashlib
-    out = bytearray()
-    i = 0
-    while len(out) < n:
-        out += hashlib.sha256(f"{seed}:{i}".encode()).digest() * 64
-        i += 1
-    return bytes(out[:n])
 
 
 class Nginx:
@@ -103,14 +93,14 @@ def web(tmp_path):
         (root / d / "sub").mkdir(parents=True)
     (root / "ready.txt").write_text("ok")
     files = {
-        "big.bin": _bytes("big", 5 * BLOCK + 777),
+        "big.bin": seeded_bytes("big", 5 * BLOCK + 777),
         "sub/small.txt": b"hello from nginx\n" * 10,
-        "with space+plus.bin": _bytes("name", 3000),
+        "with space+plus.bin": seeded_bytes("name", 3000),
         "empty.bin": b"",
     }
     for d in ("data", "noetag", "signed", "nohead"):
         for name, data in files.items():
-            (root / d / name).write_bytes(data)
+            (root / d / name).writeseeded_bytes(data)
     server = Nginx(str(tmp_path), str(root))
     yield server, root, files
     server.stop()
@@ -156,10 +146,10 @@ def test_a_changed_file_is_served_new_after_the_ttl_and_a_removed_one_is_gone(we
     status, headers, body = http_get(f"{node.url}/v1/objects/web/big.bin")
     assert status == 200 and body == old
     old_etag = headers["etag"]
-    new = _bytes("changed", len(old) + 10)
+    new = seeded_bytes("changed", len(old) + 10)
     path = root / base / "big.bin"
     tmp = root / base / "big.bin.tmp"
-    tmp.write_bytes(new)
+    tmp.writeseeded_bytes(new)
     os.utime(tmp, (time.time() + 5, time.time() + 5))  # a Last-Modified second that differs
     os.replace(tmp, path)
     time.sleep(1.2)
@@ -245,7 +235,7 @@ def test_blocks_of_a_changed_file_never_mix_versions(web, make_node, base):
     assert status == 206 and body == old[:BLOCK]
     path = root / base / "big.bin"
     tmp = root / base / "big.bin.tmp"
-    tmp.write_bytes(_bytes("changed", len(old)))  # same size: only the version tells
+    tmp.writeseeded_bytes(seeded_bytes("changed", len(old)))  # same size: only the version tells
     os.utime(tmp, (time.time() + 5, time.time() + 5))
     os.replace(tmp, path)
     try:
@@ -258,4 +248,4 @@ def test_blocks_of_a_changed_file_never_mix_versions(web, make_node, base):
         # The answer had started with the old version's first block: it is cut, not spliced.
         assert bytes(e.partial) == old[:len(e.partial)]
     status, _, body = http_get(obj(node, "big.bin"))  # the node learned the new version
-    assert status == 200 and body == path.read_bytes()
+    assert status == 200 and body == path.readseeded_bytes()
