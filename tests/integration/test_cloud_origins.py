@@ -120,7 +120,7 @@ class Node:
     def metrics(self):
         return self.http.get(self.url + "/metrics", timeout=10).text
 
-    def originseeded_bytes(self, origin):
+    def origin_bytes(self, origin):
         return metric(self.metrics(), f'unicache_origin_bytes_total{{origin="{origin}"}}')
 
     def origin_requests(self, origin):
@@ -177,24 +177,24 @@ def _secrets_absent(text, where):
 # ---- reads ----
 
 @pytest.mark.parametrize("origin", ORIGINS)
-def test_cold_then_hot_reads_match_and_originseeded_bytes(make_node, origin):
+def test_cold_then_hot_reads_match_and_origin_bytes(make_node, origin):
     node = make_node()
-    assert node.originseeded_bytes(origin) == 0
+    assert node.origin_bytes(origin) == 0
     for name, data in DATASET.items():
         r = node.get(origin, name)
         assert r.status_code == 200, (name, r.status_code, r.text[:300])
         assert sha(r.content) == sha(data), name
         assert int(r.headers["content-length"]) == len(data)
-    assert node.originseeded_bytes(origin) == DATASET_BYTES, "cold read: each byte fetched once"
+    assert node.origin_bytes(origin) == DATASET_BYTES, "cold read: each byte fetched once"
     other = "s3" if origin == "az" else "az"
-    assert node.originseeded_bytes(other) == 0
+    assert node.origin_bytes(other) == 0
     hits_before = node.hits()
     for name, data in DATASET.items():
         r = node.get(origin, name)
         assert r.status_code == 200 and sha(r.content) == sha(data), name
         h = node.get(origin, name, method="HEAD")
         assert h.status_code == 200 and int(h.headers["content-length"]) == len(data)
-    assert node.originseeded_bytes(origin) == DATASET_BYTES, "hot reads add no origin bytes"
+    assert node.origin_bytes(origin) == DATASET_BYTES, "hot reads add no origin bytes"
     assert node.hits() - hits_before >= sum(1 for v in DATASET.values() if v)
 
 
@@ -216,7 +216,7 @@ def test_ranges_on_multi_block_object(make_node, origin):
         r = node.get(origin, "big/multi.bin", {"Range": f"bytes={5 * BLOCK}-"})
         assert r.status_code == 206 and r.content == data[5 * BLOCK:]
     # Ranges touch every block but block 4 partially; the origin never sends more than the object.
-    assert node.originseeded_bytes(origin) <= n
+    assert node.origin_bytes(origin) <= n
     r = node.get(origin, "big/multi.bin", {"Range": f"bytes={n}-{n + 10}"})
     assert r.status_code == 416
 
@@ -230,14 +230,14 @@ def test_streamed_cold_reads_use_one_origin_get_per_object(make_node, origin):
         r = node.get(origin, name)
         assert r.status_code == 200, (name, r.status_code, r.text[:300])
         assert sha(r.content) == sha(data), name
-    assert node.originseeded_bytes(origin) == DATASET_BYTES, "each byte fetched once"
+    assert node.origin_bytes(origin) == DATASET_BYTES, "each byte fetched once"
     # One GET per object, metadata included: every object fits a run. (The empty object's ranged
     # GET is unsatisfiable; its metadata then comes from a HEAD within the same origin call.)
     assert node.origin_requests(origin) == len(DATASET)
     for name, data in DATASET.items():
         r = node.get(origin, name)
         assert r.status_code == 200 and sha(r.content) == sha(data), name
-    assert node.originseeded_bytes(origin) == DATASET_BYTES, "hot reads add no origin bytes"
+    assert node.origin_bytes(origin) == DATASET_BYTES, "hot reads add no origin bytes"
 
 
 @pytest.mark.parametrize("origin", ORIGINS)
@@ -252,7 +252,7 @@ def test_streamed_cold_ranges_start_mid_object(make_node, origin):
             r = node.get(origin, "big/multi.bin", {"Range": f"bytes={a}-{z}"})
             assert r.status_code == 206, (run_blocks, a, z, r.status_code, r.text[:200])
             assert r.content == data[a:z + 1], (run_blocks, a, z)
-        assert node.originseeded_bytes(origin) == len(data), run_blocks
+        assert node.origin_bytes(origin) == len(data), run_blocks
 
 
 # ---- listing ----

@@ -100,7 +100,7 @@ def web(tmp_path):
     }
     for d in ("data", "noetag", "signed", "nohead"):
         for name, data in files.items():
-            (root / d / name).writeseeded_bytes(data)
+            (root / d / name).write_bytes(data)
     server = Nginx(str(tmp_path), str(root))
     yield server, root, files
     server.stop()
@@ -149,7 +149,7 @@ def test_a_changed_file_is_served_new_after_the_ttl_and_a_removed_one_is_gone(we
     new = seeded_bytes("changed", len(old) + 10)
     path = root / base / "big.bin"
     tmp = root / base / "big.bin.tmp"
-    tmp.writeseeded_bytes(new)
+    tmp.write_bytes(new)
     os.utime(tmp, (time.time() + 5, time.time() + 5))  # a Last-Modified second that differs
     os.replace(tmp, path)
     time.sleep(1.2)
@@ -235,7 +235,7 @@ def test_blocks_of_a_changed_file_never_mix_versions(web, make_node, base):
     assert status == 206 and body == old[:BLOCK]
     path = root / base / "big.bin"
     tmp = root / base / "big.bin.tmp"
-    tmp.writeseeded_bytes(seeded_bytes("changed", len(old)))  # same size: only the version tells
+    tmp.write_bytes(seeded_bytes("changed", len(old)))  # same size: only the version tells
     os.utime(tmp, (time.time() + 5, time.time() + 5))
     os.replace(tmp, path)
     try:
@@ -248,4 +248,4 @@ def test_blocks_of_a_changed_file_never_mix_versions(web, make_node, base):
         # The answer had started with the old version's first block: it is cut, not spliced.
         assert bytes(e.partial) == old[:len(e.partial)]
     status, _, body = http_get(obj(node, "big.bin"))  # the node learned the new version
-    assert status == 200 and body == path.readseeded_bytes()
+    assert status == 200 and body == path.read_bytes()
