@@ -96,12 +96,7 @@ class AzureBlobDialect final : public StoreDialect {
 
 Result<AzureBlobUri> ParseAzureBlobUri(std::string_view uri) {
   if (!uri.starts_with("azure://")) return InvalidArgument("not an azure:// URI");
-  std::string_view rest = uri.substr(8);
-  std::string_view query;
-  if (size_t q = rest.find('?'); q != std::string_view::npos) {
-    query = rest.substr(q + 1);
-    rest = rest.substr(0, q);
-  }
+  auto [rest, query] = SplitUriQuery(uri.substr(8));
   AzureBlobUri out;
   size_t slash = rest.find('/');
   out.account = std::string(rest.substr(0, slash));
@@ -117,20 +112,10 @@ Result<AzureBlobUri> ParseAzureBlobUri(std::string_view uri) {
     return InvalidArgument("azure URI: container must be 3-63 lower-case letters, digits or '-'");
   }
   if (slash != std::string_view::npos) {
-    std::string root(rest.substr(slash + 1));
-    if (!root.empty()) {
-      if (root.back() != '/') root.push_back('/');
-      RETURN_IF_ERROR(ValidatePrefix(root).WithContext("azure URI prefix"));
-    }
-    out.root = std::move(root);
+    ASSIGN_OR_RETURN(out.root, OriginRoot(rest.substr(slash + 1), "azure URI prefix"));
   }
   ASSIGN_OR_RETURN(auto params, ParseUriQuery(query, {"endpoint"}));
-  out.endpoint = params["endpoint"];
-  while (!out.endpoint.empty() && out.endpoint.back() == '/') out.endpoint.pop_back();
-  if (!out.endpoint.empty() && !out.endpoint.starts_with("http://") &&
-      !out.endpoint.starts_with("https://")) {
-    return InvalidArgument("azure URI: endpoint must start with http:// or https://");
-  }
+  ASSIGN_OR_RETURN(out.endpoint, EndpointParam(params["endpoint"], "azure URI"));
   return out;
 }
 

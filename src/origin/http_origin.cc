@@ -86,12 +86,10 @@ Result<HttpOriginUri> ParseHttpOriginUri(std::string_view uri) {
   if (out.scheme != "http" && out.scheme != "https") {
     return InvalidArgument("not an http(s):// URI");
   }
-  std::string_view rest = uri.substr(colon + 3);
-  if (size_t hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
-  if (size_t q = rest.find('?'); q != std::string_view::npos) {
-    out.query = std::string(rest.substr(q + 1));
-    rest = rest.substr(0, q);
-  }
+  std::string_view after = uri.substr(colon + 3);
+  after = after.substr(0, after.find('#'));
+  auto [rest, query] = SplitUriQuery(after);
+  out.query = std::string(query);
   const size_t slash = rest.find('/');
   out.authority = std::string(rest.substr(0, slash));
   if (out.authority.empty()) return InvalidArgument("http origin URI has no host");
@@ -100,11 +98,9 @@ Result<HttpOriginUri> ParseHttpOriginUri(std::string_view uri) {
         "http origin URI: user:password@ is not taken (it would appear in logs); use a signed URL "
         "base or a server that needs no credentials");
   }
-  std::string base = slash == std::string_view::npos ? "" : std::string(rest.substr(slash + 1));
-  if (!base.empty()) {
-    if (base.back() != '/') base.push_back('/');
-    RETURN_IF_ERROR(ValidatePrefix(base).WithContext("http origin URI path"));
-  }
+  ASSIGN_OR_RETURN(std::string base,
+                   OriginRoot(slash == std::string_view::npos ? "" : rest.substr(slash + 1),
+                              "http origin URI path"));
   out.base = "/" + base;
   return out;
 }

@@ -38,6 +38,28 @@ std::function<Status(const HttpResponse&, std::span<const std::byte>)> BoundedSt
 
 }  // namespace
 
+UriParts SplitUriQuery(std::string_view after_scheme) {
+  const size_t q = after_scheme.find('?');
+  if (q == std::string_view::npos) return {after_scheme, ""};
+  return {after_scheme.substr(0, q), after_scheme.substr(q + 1)};
+}
+
+Result<std::string> OriginRoot(std::string_view text, std::string_view what) {
+  std::string root(text);
+  if (root.empty()) return root;
+  if (root.back() != '/') root.push_back('/');
+  RETURN_IF_ERROR(ValidatePrefix(root).WithContext(what));
+  return root;
+}
+
+Result<std::string> EndpointParam(std::string endpoint, std::string_view what) {
+  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+  if (!endpoint.empty() && !endpoint.starts_with("http://") && !endpoint.starts_with("https://")) {
+    return InvalidArgument(std::string(what) + ": endpoint must start with http:// or https://");
+  }
+  return endpoint;
+}
+
 Result<std::map<std::string, std::string>> ParseUriQuery(
     std::string_view query, std::initializer_list<std::string_view> allowed) {
   std::map<std::string, std::string> out;

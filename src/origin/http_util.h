@@ -18,6 +18,21 @@
 
 namespace unicache {
 
+// An origin URI after its "scheme://": the part before '?' and the query after it.
+struct UriParts {
+  std::string_view path;   // e.g. "ACCOUNT/CONTAINER/PREFIX" or "BUCKET/PREFIX"
+  std::string_view query;  // "" when there is none
+};
+UriParts SplitUriQuery(std::string_view after_scheme);
+
+// Returns `text` as an origin's root in its store: "" or a valid prefix ending in '/'.
+// InvalidArgument naming `what` otherwise.
+Result<std::string> OriginRoot(std::string_view text, std::string_view what);
+
+// Returns an endpoint URI parameter without trailing '/': "" or http(s)://... . InvalidArgument
+// naming `what` otherwise.
+Result<std::string> EndpointParam(std::string endpoint, std::string_view what);
+
 // Parses "a=1&b=2" (values percent-decoded). InvalidArgument for a name not in `allowed`; the
 // message names the parameter, never its value (it may be a credential pasted by mistake).
 Result<std::map<std::string, std::string>> ParseUriQuery(

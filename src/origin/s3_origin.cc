@@ -102,12 +102,7 @@ class S3Dialect final : public StoreDialect {
 
 Result<S3Uri> ParseS3Uri(std::string_view uri) {
   if (!uri.starts_with("s3://")) return InvalidArgument("not an s3:// URI");
-  std::string_view rest = uri.substr(5);
-  std::string_view query;
-  if (size_t q = rest.find('?'); q != std::string_view::npos) {
-    query = rest.substr(q + 1);
-    rest = rest.substr(0, q);
-  }
+  auto [rest, query] = SplitUriQuery(uri.substr(5));
   S3Uri out;
   size_t slash = rest.find('/');
   out.bucket = std::string(rest.substr(0, slash));
@@ -115,20 +110,10 @@ Result<S3Uri> ParseS3Uri(std::string_view uri) {
     return InvalidArgument("s3 URI: bucket must be 3-63 lower-case letters, digits, '-' or '.'");
   }
   if (slash != std::string_view::npos) {
-    std::string root(rest.substr(slash + 1));
-    if (!root.empty()) {
-      if (root.back() != '/') root.push_back('/');
-      RETURN_IF_ERROR(ValidatePrefix(root).WithContext("s3 URI prefix"));
-    }
-    out.root = std::move(root);
+    ASSIGN_OR_RETURN(out.root, OriginRoot(rest.substr(slash + 1), "s3 URI prefix"));
   }
   ASSIGN_OR_RETURN(auto params, ParseUriQuery(query, {"endpoint", "region", "style"}));
-  out.endpoint = params["endpoint"];
-  while (!out.endpoint.empty() && out.endpoint.back() == '/') out.endpoint.pop_back();
-  if (!out.endpoint.empty() && !out.endpoint.starts_with("http://") &&
-      !out.endpoint.starts_with("https://")) {
-    return InvalidArgument("s3 URI: endpoint must start with http:// or https://");
-  }
+  ASSIGN_OR_RETURN(out.endpoint, EndpointParam(params["endpoint"], "s3 URI"));
   out.region = params["region"];
   const std::string& style = params["style"];
   if (style.empty()) {

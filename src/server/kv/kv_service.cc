@@ -20,6 +20,18 @@ std::vector<std::string> Pick(const std::vector<std::string>& keys, std::span<co
 
 }  // namespace
 
+std::optional<std::string> KvService::AskKeys(const KvPart& part, const std::string& target,
+                                              const std::vector<std::string>& keys,
+                                              std::vector<size_t>* failed) {
+  Result<HttpResponse> r =
+      cluster_->Send(*part.member, "POST", target, EncodeKeyList(Pick(keys, part.indices)));
+  if (!r.ok() || r->status != 200) {
+    *failed = part.indices;
+    return std::nullopt;
+  }
+  return std::move(r->body);
+}
+
 std::string NewKvLeaseId() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   char buf[40];
@@ -110,19 +122,15 @@ asio::awaitable<KvBatchGetAnswer> KvService::BatchGet(const KvScope& scope,
   std::function<void(const KvPart&, std::vector<size_t>*)> part_fn =
       [&](const KvPart& part, std::vector<size_t>* failed) {
         if (part.local) return local(part.indices);
-        Result<HttpResponse> r =
-            cluster_->Send(*part.member, "POST", target, EncodeKeyList(Pick(keys, part.indices)));
-        if (!r.ok() || r->status != 200) {
-          *failed = part.indices;
-          return;
-        }
+        std::optional<std::string> answer = AskKeys(part, target, keys, failed);
+        if (!answer) return;
         if (exists_only) {
-          Result<std::vector<KvItemStatus>> s = DecodeStatusList(r->body);
+          Result<std::vector<KvItemStatus>> s = DecodeStatusList(*answer);
           if (!s.ok() || s->size() != part.indices.size()) return;  // garbled: misses
           for (size_t j = 0; j < s->size(); ++j) a.statuses[part.indices[j]] = (*s)[j];
           return;
         }
-        auto body = std::make_shared<const std::string>(std::move(r->body));
+        auto body = std::make_shared<const std::string>(std::move(*answer));
         Result<KvGetHead> head = DecodeGetHead(*body);
         if (!head.ok() || head->statuses.size() != part.indices.size()) return;
         size_t offset = GetHeadSize(part.indices.size());
@@ -269,13 +277,9 @@ asio::awaitable<Result<KvPrefixAnswer>> KvService::PrefixMatch(const KvScope& sc
   std::function<void(const KvPart&, std::vector<size_t>*)> part_fn =
       [&](const KvPart& part, std::vector<size_t>* failed) {
         if (part.local) return local(part.indices);
-        Result<HttpResponse> r =
-            cluster_->Send(*part.member, "POST", target, EncodeKeyList(Pick(keys, part.indices)));
-        if (!r.ok() || r->status != 200) {
-          *failed = part.indices;
-          return;
-        }
-        Result<std::pair<uint32_t, std::string>> a = DecodePrefixAnswer(r->body);
+        std::optional<std::string> body = AskKeys(part, target, keys, failed);
+        if (!body) return;
+        Result<std::pair<uint32_t, std::string>> a = DecodePrefixAnswer(*body);
         size_t matched = a.ok() ? a->first : 0;
         if (matched < part.indices.size()) miss_at(part.indices[matched]);
       };

@@ -79,6 +79,11 @@ class KvService {
   boost::asio::awaitable<std::vector<size_t>> FanOut(
       const std::vector<KvOwners>& owners, const std::vector<size_t>& keys,
       const std::function<void(const KvPart&, std::vector<size_t>*)>& part_fn);
+  // Sends the keys of `part` (indices into `keys`) to its member as a key list to `target`;
+  // returns the answer's body, or nullopt after marking the part's keys failed. Blocking.
+  std::optional<std::string> AskKeys(const KvPart& part, const std::string& target,
+                                     const std::vector<std::string>& keys,
+                                     std::vector<size_t>* failed);
 
   KvStore* const store_;
   KvCluster* const cluster_;
