@@ -23,7 +23,6 @@ import os
 import shlex
 import shutil
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -247,23 +246,22 @@ def prefix_match_latency(port, socket_path, n=1000, rounds=300):
     decode, lookups and answer plus the Unix-socket round trip)."""
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
     from unicache.kv import KvClient
-    from unicache.kv_local import LocalKvClient, PREFIX_MATCH, _str16
+    from unicache.kv_local import LocalKvClient, PREFIX_MATCH, encode_request
     from unicache.token_hash import block_hashes
     kv = KvClient(f"127.0.0.1:{port}")
     keys = block_hashes(list(range(n * 16)), "bench", 16)
     for i in range(0, n, 250):
         kv.batch_put("bench", keys[i:i + 250], [b"x" * 64] * len(keys[i:i + 250]))
     local = LocalKvClient(socket_path, 4096)
-    frame = b"".join([struct.pack("<B", PREFIX_MATCH), _str16("bench"), struct.pack("<QI", 0, n)] +
-                     [_str16(k) for k in keys])
+    payload = encode_request(PREFIX_MATCH, ns="bench", items=[(k, 0, 0, 0) for k in keys])
 
     def over_http():
         m, _ = kv.prefix_match("bench", keys)
         assert m == n
 
     def over_socket():
-        body = local._call(frame, PREFIX_MATCH)
-        assert struct.unpack_from("<Q", body)[0] == n
+        matched, _ = local._exchange(PREFIX_MATCH, payload)
+        assert matched == n
 
     out = []
     for fn in (over_http, over_socket):

@@ -142,12 +142,15 @@ class LocalKvClient:
     # -- requests ---------------------------------------------------------------------------
 
     def _call(self, op, **fields):
+        return self._exchange(op, encode_request(op, **fields))
+
+    def _exchange(self, op, payload):
+        """Sends one request payload and returns its decoded answer (decode_answer)."""
         if self._pid != os.getpid():
             # A forked child shares the parent's socket: answers would go to whichever process
             # reads first. Dial the node again and register the (shared) region on the new socket.
             self._sock.close()  # our copy only: the parent's connection stays up
             self._register()
-        payload = encode_request(op, **fields)
         self._sock.sendall(struct.pack("<I", len(payload)) + payload)
         return self._answer(op)
 
