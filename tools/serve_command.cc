@@ -83,6 +83,7 @@ void PrefaultHeap(uint64_t bytes) {
 struct ServeFlags {
   NodeOptions node;
   std::string metadata_ttl = "10s";
+  std::string stale_if_error = "1h";
   std::string etcd_ttl = "10s";
   bool prefault_ram = false;
 };
@@ -91,6 +92,9 @@ int RunServe(ServeFlags& flags) {
   Result<std::chrono::milliseconds> ttl = ParseDuration(flags.metadata_ttl);
   if (!ttl.ok()) return Fail("serve", ttl.status().WithContext("--metadata-ttl"));
   flags.node.metadata_ttl = *ttl;
+  Result<std::chrono::milliseconds> stale = ParseDuration(flags.stale_if_error);
+  if (!stale.ok()) return Fail("serve", stale.status().WithContext("--stale-if-error"));
+  flags.node.stale_if_error = *stale;
   Result<std::chrono::milliseconds> etcd_ttl = ParseDuration(flags.etcd_ttl);
   if (!etcd_ttl.ok()) return Fail("serve", etcd_ttl.status().WithContext("--etcd-ttl"));
   flags.node.etcd_ttl = *etcd_ttl;
@@ -174,6 +178,11 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
                               "How long object metadata is trusted (e.g. 10s, 5m)")
                   ->envname("UNICACHE_METADATA_TTL")
                   ->capture_default_str();
+  cmd->add_option("--stale-if-error", flags->stale_if_error,
+                  "While an origin is unreachable, keep serving cached objects this long past "
+                  "--metadata-ttl (responses say X-Unicache-Cache: stale); 0 turns it off")
+      ->envname("UNICACHE_STALE_IF_ERROR")
+      ->capture_default_str();
   cmd->add_flag("--immutable", n.immutable, "Origins never change: keep metadata forever")
       ->envname("UNICACHE_IMMUTABLE")
       ->excludes(ttl);

@@ -259,6 +259,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   service_options.fetch_run_bytes = options.fetch_run_bytes;
   service_options.metadata_ttl =
       options.immutable ? std::chrono::milliseconds::max() : options.metadata_ttl;
+  service_options.stale_if_error = options.stale_if_error;
   impl->service =
       std::make_unique<ObjectService>(service_options, impl->store.get(), std::move(origins),
                                       &impl->metrics, impl->router.get(), impl->peers.get());

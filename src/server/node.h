@@ -21,6 +21,8 @@ struct NodeOptions {
   uint64_t ssd_bytes = 10ull << 30;
   uint64_t block_size = 4ull << 20;
   std::chrono::milliseconds metadata_ttl{10000};
+  // How long past the TTL cached objects are still served while their origin is unreachable.
+  std::chrono::milliseconds stale_if_error{std::chrono::hours(1)};
   bool immutable = false;        // origins never change: metadata is kept forever
   size_t io_threads = 0;         // event-loop threads; 0 = DefaultEventLoops() (half the cores)
   size_t blocking_threads = 64;  // origin and disk I/O

@@ -2,8 +2,9 @@
 
 namespace unicache {
 
-MetadataCache::MetadataCache(std::chrono::milliseconds ttl, size_t max_entries)
-    : ttl_(ttl), max_entries_(max_entries == 0 ? 1 : max_entries) {}
+MetadataCache::MetadataCache(std::chrono::milliseconds ttl, size_t max_entries,
+                             std::chrono::milliseconds stale_window)
+    : ttl_(ttl), max_entries_(max_entries == 0 ? 1 : max_entries), stale_window_(stale_window) {}
 
 std::string MetadataCache::KeyOf(const std::string& origin, const std::string& path) {
   std::string key = origin;
@@ -16,7 +17,19 @@ std::optional<ObjectInfo> MetadataCache::Get(const std::string& origin, const st
   std::lock_guard lock(mu_);
   auto it = entries_.find(KeyOf(origin, path));
   if (it == entries_.end()) return std::nullopt;
-  if (std::chrono::steady_clock::now() >= it->second.expires) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < it->second.expires) return it->second.info;
+  if (now - it->second.expires >= stale_window_) entries_.erase(it);  // past any use
+  return std::nullopt;
+}
+
+std::optional<ObjectInfo> MetadataCache::GetStale(const std::string& origin,
+                                                  const std::string& path) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(KeyOf(origin, path));
+  if (it == entries_.end()) return std::nullopt;
+  const auto now = std::chrono::steady_clock::now();
+  if (now >= it->second.expires && now - it->second.expires >= stale_window_) {
     entries_.erase(it);
     return std::nullopt;
   }

@@ -1,4 +1,5 @@
-// MetadataCache: object metadata (size, version) per (origin, path), kept for a TTL.
+// MetadataCache: object metadata (size, version) per (origin, path), kept for a TTL, and past it
+// for a stale window in which a failed revalidation may still use it (stale-if-error).
 #pragma once
 
 #include <chrono>
@@ -13,13 +14,17 @@
 namespace unicache {
 
 // Bounded map from "origin\0path" to ObjectInfo with expiry. A TTL of milliseconds::max() keeps
-// entries until they are pushed out by the bound (immutable origins). Thread-safe.
+// entries until they are pushed out by the bound (immutable origins). An expired entry is kept
+// `stale_window` longer for GetStale(). Thread-safe.
 class MetadataCache {
  public:
-  MetadataCache(std::chrono::milliseconds ttl, size_t max_entries);
+  MetadataCache(std::chrono::milliseconds ttl, size_t max_entries,
+                std::chrono::milliseconds stale_window = std::chrono::milliseconds(0));
 
   // Returns the entry when present and not expired.
   std::optional<ObjectInfo> Get(const std::string& origin, const std::string& path);
+  // Returns the entry when it has expired less than the stale window ago (or is fresh).
+  std::optional<ObjectInfo> GetStale(const std::string& origin, const std::string& path);
   // Stores `info` (replacing any previous entry).
   void Put(const std::string& origin, const ObjectInfo& info);
   // Drops the entry, e.g. after the origin reported the object changed.
@@ -35,6 +40,7 @@ class MetadataCache {
 
   const std::chrono::milliseconds ttl_;
   const size_t max_entries_;
+  const std::chrono::milliseconds stale_window_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, Entry> entries_;
   std::deque<std::string> order_;  // insertion order, for the bound; may hold stale keys

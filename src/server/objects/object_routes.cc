@@ -150,7 +150,7 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
   Result<BlockRef> first = Internal("unset");
   std::vector<ByteRange> ranges;  // none: the whole object
   bool first_cached = false;      // the first block was in the store before this request
-  bool opened = false;            // this request's open read the first blocks
+  StatNote note;                  // what resolving the metadata did
   for (int attempt = 0; attempt < 3; ++attempt) {
     std::optional<ObjectInfo> cached =
         attempt == 0 ? service_->CachedStat(origin, path) : std::nullopt;
@@ -164,9 +164,9 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
       const bool open = attempt == 0 && req.method() == http::verb::get && !revalidation &&
                         RangeStartsAtZero(range_value);
       Result<ObjectInfo> stat =
-          co_await RunBlocking(*pool_, [this, &origin, &path, attempt, open, &opened] {
-            return open ? service_->OpenBlocking(origin, path, &opened)
-                        : service_->StatBlocking(origin, path, attempt > 0);
+          co_await RunBlocking(*pool_, [this, &origin, &path, attempt, open, &note] {
+            return open ? service_->OpenBlocking(origin, path, &note)
+                        : service_->StatBlocking(origin, path, attempt > 0, &note);
           });
       if (!stat.ok()) co_return co_await writer.SendError(stat.status());
       info = std::move(stat).value();
@@ -195,7 +195,7 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
     }
     if (info.size == 0 || req.method() == http::verb::head) break;
     uint64_t first_index = (ranges.empty() ? 0 : ranges[0].first) / service_->block_size();
-    first_cached = !opened && service_->HasBlock(origin, info, first_index);
+    first_cached = !note.opened && service_->HasBlock(origin, info, first_index);
     first = co_await FetchBlock(origin, info, first_index, forwarded);
     if (first.ok() || first.status().code() != StatusCode::kPreconditionFailed) break;
   }
@@ -216,7 +216,8 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
   bool hit = all_cached && (info.size == 0 || req.method() == http::verb::head || first_cached);
   const uint64_t first_block = ranges.empty() ? 0 : ranges[0].first / bs;
   const char* cache_status =
-      hit                                                                                  ? "hit"
+      note.stale                                                                           ? "stale"
+      : hit                                                                                ? "hit"
       : !forwarded && info.size > 0 && service_->OwnedElsewhere(origin, info, first_block) ? "peer"
                                                                                            : "miss";
   if (forwarded) writer.set_frontend("peer");

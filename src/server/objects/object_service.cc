@@ -112,13 +112,16 @@ ObjectService::ObjectService(ObjectServiceOptions options, BlockStore* store,
       router_(router),
       peers_(peers),
       origins_(std::move(origins)),
-      metadata_(options.metadata_ttl, options.metadata_entries) {
+      metadata_(options.metadata_ttl, options.metadata_entries, options.stale_if_error) {
   for (const auto& [name, origin] : origins_) {
     Labels l = {{"origin", name}};
     origin_metrics_[name] = {
         &metrics->GetCounter("unicache_origin_requests_total", l, "Requests sent to origins."),
         &metrics->GetCounter("unicache_origin_bytes_total", l, "Bytes read from origins."),
         &metrics->GetCounter("unicache_origin_errors_total", l, "Failed origin requests."),
+        &metrics->GetCounter("unicache_stale_served_total", l,
+                             "Requests served from expired metadata while the origin was "
+                             "unreachable (stale-if-error)."),
     };
   }
   const char* hits_help = "Blocks served from the cache, by tier.";
@@ -153,13 +156,31 @@ std::optional<ObjectInfo> ObjectService::CachedStat(const std::string& origin,
 }
 
 Result<ObjectInfo> ObjectService::StatBlocking(const std::string& origin_name,
-                                               const std::string& path, bool refresh) {
+                                               const std::string& path, bool refresh,
+                                               StatNote* note) {
   ASSIGN_OR_RETURN(Origin * origin, FindOrigin(origin_name));
   if (!refresh) {
     if (auto cached = metadata_.Get(origin_name, path)) return *cached;
   }
-  return stat_flights_.Do(origin_name + '\0' + path,
-                          [&] { return StatFromOrigin(origin_name, origin, path); });
+  return StaleOnError(origin_name, path,
+                      stat_flights_.Do(origin_name + '\0' + path,
+                                       [&] { return StatFromOrigin(origin_name, origin, path); }),
+                      note);
+}
+
+Result<ObjectInfo> ObjectService::StaleOnError(const std::string& origin_name,
+                                               const std::string& path, Result<ObjectInfo> result,
+                                               StatNote* note) {
+  if (result.ok() || options_.stale_if_error.count() == 0) return result;
+  const StatusCode code = result.status().code();
+  if (code != StatusCode::kUnavailable && code != StatusCode::kDeadlineExceeded) return result;
+  std::optional<ObjectInfo> stale = metadata_.GetStale(origin_name, path);
+  if (!stale) return result;
+  origin_metrics_.at(origin_name).stale->Inc();
+  spdlog::debug("{}/{}: serving the cached version {} stale: {}", origin_name, path, stale->version,
+                result.status().ToString());
+  if (note != nullptr) note->stale = true;
+  return *stale;
 }
 
 Result<ObjectInfo> ObjectService::StatFromOrigin(const std::string& origin_name, Origin* origin,
@@ -168,7 +189,11 @@ Result<ObjectInfo> ObjectService::StatFromOrigin(const std::string& origin_name,
   m.requests->Inc();
   Result<ObjectInfo> info = origin->Stat(path);
   if (!info.ok()) {
-    if (info.status().code() != StatusCode::kNotFound) m.errors->Inc();
+    if (info.status().code() == StatusCode::kNotFound) {
+      metadata_.Invalidate(origin_name, path);  // gone: never served stale
+    } else {
+      m.errors->Inc();
+    }
     return info;
   }
   metadata_.Put(origin_name, *info);
@@ -176,29 +201,31 @@ Result<ObjectInfo> ObjectService::StatFromOrigin(const std::string& origin_name,
 }
 
 Result<ObjectInfo> ObjectService::OpenBlocking(const std::string& origin_name,
-                                               const std::string& path, bool* opened) {
-  if (opened != nullptr) *opened = false;
+                                               const std::string& path, StatNote* note) {
+  if (note != nullptr) *note = StatNote{};
   ASSIGN_OR_RETURN(Origin * origin, FindOrigin(origin_name));
   if (auto cached = metadata_.Get(origin_name, path)) return *cached;
   // In a cluster most first blocks belong to other members, and which ones is only known with
   // the version: the metadata comes from a Stat, as without runs.
   if (run_pool_ == nullptr || (router_ != nullptr && router_->placement()->size() > 1)) {
-    return StatBlocking(origin_name, path);
+    return StatBlocking(origin_name, path, false, note);
   }
-  return stat_flights_.Do(origin_name + '\0' + path, [&]() -> Result<ObjectInfo> {
-    if (runs_active_.fetch_add(1) >= kRunThreads) {  // every run thread busy
-      runs_active_.fetch_sub(1);
-      return StatFromOrigin(origin_name, origin, path);
-    }
-    if (opened != nullptr) *opened = true;
-    auto opened = std::make_shared<std::promise<Result<ObjectInfo>>>();
-    std::future<Result<ObjectInfo>> info = opened->get_future();
-    boost::asio::post(*run_pool_, [this, origin_name, origin, path, opened] {
-      OpenRun(origin_name, origin, path, *opened);
-      runs_active_.fetch_sub(1);
-    });
-    return info.get();
-  });
+  Result<ObjectInfo> info =
+      stat_flights_.Do(origin_name + '\0' + path, [&]() -> Result<ObjectInfo> {
+        if (runs_active_.fetch_add(1) >= kRunThreads) {  // every run thread busy
+          runs_active_.fetch_sub(1);
+          return StatFromOrigin(origin_name, origin, path);
+        }
+        if (note != nullptr) note->opened = true;
+        auto opened = std::make_shared<std::promise<Result<ObjectInfo>>>();
+        std::future<Result<ObjectInfo>> stated = opened->get_future();
+        boost::asio::post(*run_pool_, [this, origin_name, origin, path, opened] {
+          OpenRun(origin_name, origin, path, *opened);
+          runs_active_.fetch_sub(1);
+        });
+        return stated.get();
+      });
+  return StaleOnError(origin_name, path, std::move(info), note);
 }
 
 void ObjectService::OpenRun(const std::string& origin_name, Origin* origin, const std::string& path,
@@ -229,7 +256,11 @@ void ObjectService::OpenRun(const std::string& origin_name, Origin* origin, cons
   Result<uint64_t> n = origin->OpenStream(path, max_blocks * options_.block_size, on_info, sink);
   if (!info) {
     Status st = n.ok() ? Internal("origin read of " + path + " stated no metadata") : n.status();
-    if (st.code() != StatusCode::kNotFound) m.errors->Inc();
+    if (st.code() == StatusCode::kNotFound) {
+      metadata_.Invalidate(origin_name, path);  // gone: never served stale
+    } else {
+      m.errors->Inc();
+    }
     opened.set_value(st);
     return;
   }

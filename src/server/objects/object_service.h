@@ -37,6 +37,15 @@ struct ObjectServiceOptions {
   // per block, sent in parallel by readahead, which suits cloud stores, whose single streams
   // are slow; runs suit origins whose per-request cost is high (docs/ARCHITECTURE.md).
   uint64_t fetch_run_bytes = 0;
+  // How long past its TTL an object's metadata still serves its cached blocks when revalidating
+  // it fails for an outage (refused, timeout, 5xx): stale-if-error. 0 turns it off.
+  std::chrono::milliseconds stale_if_error{std::chrono::hours(1)};
+};
+
+// What resolving an object's metadata did besides returning it.
+struct StatNote {
+  bool opened = false;  // the read that brought the metadata fetched the object's first blocks
+  bool stale = false;   // the origin could not be asked: this is the expired cached version
 };
 
 // Thread-safe. Methods named *Blocking do I/O and must run off the event loop; the others never
@@ -56,18 +65,21 @@ class ObjectService {
   std::vector<std::string> OriginNames() const;
 
   // Returns the object's metadata from the cache, or from the origin (one Stat per object at a
-  // time, whatever the fan-in). `refresh` skips the cache.
+  // time, whatever the fan-in). `refresh` skips the cache. When asking the origin fails for an
+  // outage, metadata expired less than stale_if_error ago is returned instead (`note->stale`);
+  // an object the origin says is gone or changed is never served stale.
   Result<ObjectInfo> StatBlocking(const std::string& origin, const std::string& path,
-                                  bool refresh = false);
+                                  bool refresh = false, StatNote* note = nullptr);
 
   // Returns the metadata as StatBlocking does, but for an object not in the metadata cache it
   // comes from a streamed read of the object's first fetch_run_bytes, which goes on filling
   // those blocks once the metadata is returned: one origin request where a Stat and a block
   // read take two. For reads from the start of an object. Falls back to StatBlocking when runs
   // are off, in a cluster of more than one member, or when every run thread is busy.
-  // `*opened` (optional) says whether this call's read fetched the object's first blocks.
+  // `note` (optional) says whether this call's read fetched the object's first blocks, and
+  // whether the metadata is stale, as for StatBlocking.
   Result<ObjectInfo> OpenBlocking(const std::string& origin, const std::string& path,
-                                  bool* opened = nullptr);
+                                  StatNote* note = nullptr);
 
   // Returns cached metadata without I/O, or nullopt.
   std::optional<ObjectInfo> CachedStat(const std::string& origin, const std::string& path);
@@ -110,6 +122,7 @@ class ObjectService {
     Counter* requests;
     Counter* bytes;
     Counter* errors;
+    Counter* stale;
   };
   Result<Origin*> FindOrigin(const std::string& name);
   // Fetches a missing block from peers per the router's plan, then the origin.
@@ -122,6 +135,9 @@ class ObjectService {
   // Stats `path` at the origin and caches the answer.
   Result<ObjectInfo> StatFromOrigin(const std::string& origin_name, Origin* origin,
                                     const std::string& path);
+  // Returns `result`, or, when it failed for an outage, the stale cached metadata (stale-if-error).
+  Result<ObjectInfo> StaleOnError(const std::string& origin_name, const std::string& path,
+                                  Result<ObjectInfo> result, StatNote* note);
 
   using BlockFlights = SingleFlight<Key128, Result<BlockRef>>;
   // Claims blocks [from, end) of `info` for a run, in order, stopping at the first one that is

@@ -45,6 +45,16 @@ class CountingOrigin final : public Origin {
     }
     cv_.notify_all();
   }
+  // Removes the object at `path`; returns whether it was there.
+  bool Remove(const std::string& path) {
+    std::lock_guard lock(mu_);
+    return objects_.erase(path) > 0;
+  }
+  // Makes every Stat() and OpenStream() return `status` until it is Ok again (an outage).
+  void SetDown(Status status) {
+    std::lock_guard lock(mu_);
+    down_ = std::move(status);
+  }
   // Makes the next Read() return `status`.
   void FailNextRead(Status status) {
     std::lock_guard lock(mu_);
@@ -62,6 +72,7 @@ class CountingOrigin final : public Origin {
   Result<ObjectInfo> Stat(std::string_view path) override {
     stat_calls_.fetch_add(1);
     std::lock_guard lock(mu_);
+    if (!down_.ok()) return down_;
     auto it = objects_.find(std::string(path));
     if (it == objects_.end()) return NotFound("no object " + std::string(path));
     return InfoOf(it->first, it->second);
@@ -105,6 +116,7 @@ class CountingOrigin final : public Origin {
     ObjectInfo info;
     {
       std::lock_guard lock(mu_);
+      if (!down_.ok()) return down_;
       auto it = objects_.find(std::string(path));
       if (it == objects_.end()) return NotFound("no object " + std::string(path));
       info = InfoOf(it->first, it->second);
@@ -188,6 +200,7 @@ class CountingOrigin final : public Origin {
   bool gate_closed_ = false;
   int reads_at_gate_ = 0;
   Status fail_next_read_;
+  Status down_;
   uint64_t fail_stream_after_ = 0;
   std::pair<uint64_t, uint64_t> last_stream_;
   std::atomic<int> stream_calls_{0};
@@ -241,7 +254,8 @@ class ObjectServiceTest : public ::testing::Test {
   }
 
   void OpenService(uint64_t ram_bytes, uint64_t fetch_run_bytes = 0,
-                   std::chrono::milliseconds metadata_ttl = 1h) {
+                   std::chrono::milliseconds metadata_ttl = 1h,
+                   std::chrono::milliseconds stale_if_error = 1h) {
     service_.reset();
     store_.reset();
     StoreOptions so;
@@ -263,6 +277,7 @@ class ObjectServiceTest : public ::testing::Test {
     options.block_size = kBlockSize;
     options.metadata_ttl = metadata_ttl;
     options.fetch_run_bytes = fetch_run_bytes;
+    options.stale_if_error = stale_if_error;
     service_ =
         std::make_unique<ObjectService>(options, store_.get(), std::move(origins), &metrics_);
   }
@@ -698,10 +713,10 @@ TEST_F(ObjectServiceTest, OpenTakesMetadataAndTheFirstRunFromOneRequest) {
   OpenService(1 << 20, /*fetch_run_bytes=*/16 * kBlockSize);
   std::string data = Bytes(6 * kBlockSize + 100, 30);  // a short last block
   origin_->Set("obj", data, "v1");
-  bool opened = false;
-  Result<ObjectInfo> info = service_->OpenBlocking("mem", "obj", &opened);
+  StatNote note;
+  Result<ObjectInfo> info = service_->OpenBlocking("mem", "obj", &note);
   ASSERT_TRUE(info.ok()) << info.status().ToString();
-  EXPECT_TRUE(opened);
+  EXPECT_TRUE(note.opened);
   EXPECT_EQ(info->size, data.size());
   EXPECT_EQ(info->version, "v1");
   EXPECT_EQ(Metric("unicache_cache_misses_total"), 7);  // every block the open fetches
@@ -718,8 +733,8 @@ TEST_F(ObjectServiceTest, OpenTakesMetadataAndTheFirstRunFromOneRequest) {
   EXPECT_EQ(Metric("unicache_origin_bytes_total{origin=\"mem\"}"),
             static_cast<int64_t>(data.size()));
   // The metadata is cached: opening again asks nothing.
-  ASSERT_TRUE(service_->OpenBlocking("mem", "obj", &opened).ok());
-  EXPECT_FALSE(opened);
+  ASSERT_TRUE(service_->OpenBlocking("mem", "obj", &note).ok());
+  EXPECT_FALSE(note.opened);
   EXPECT_EQ(origin_->open_calls(), 1);
 }
 
@@ -811,6 +826,59 @@ TEST_F(ObjectServiceTest, OpenFailingMidwayKeepsWholeBlocksAndTheNextReadRetries
   Result<BlockRef> second = service_->GetBlockBlocking("mem", *info, 1);
   ASSERT_TRUE(second.ok()) << second.status().ToString();
   EXPECT_EQ(BlockString(*second), data.substr(kBlockSize, kBlockSize));
+}
+
+TEST_F(ObjectServiceTest, AnOutageServesTheCachedVersionStaleButNeverAGoneOrChangedOne) {
+  OpenService(1 << 20, /*fetch_run_bytes=*/0, /*metadata_ttl=*/50ms);
+  origin_->Set("a", Bytes(kBlockSize, 1), "v1");
+  ASSERT_TRUE(service_->StatBlocking("mem", "a").ok());
+  std::this_thread::sleep_for(80ms);  // past the TTL
+  origin_->SetDown(Unavailable("connection refused"));
+  StatNote note;
+  Result<ObjectInfo> stale = service_->StatBlocking("mem", "a", false, &note);
+  ASSERT_TRUE(stale.ok()) << stale.status().ToString();
+  EXPECT_TRUE(note.stale);
+  EXPECT_EQ(stale->version, "v1");
+  EXPECT_EQ(Metric("unicache_stale_served_total{origin=\"mem\"}"), 1);
+  // Other errors are not outages: the caller sees them.
+  origin_->SetDown(PermissionDenied("expired credentials"));
+  EXPECT_EQ(service_->StatBlocking("mem", "a").status().code(), StatusCode::kPermissionDenied);
+  // Back up with a new version: that one, never the stale one again.
+  origin_->SetDown(Status::Ok());
+  origin_->Set("a", Bytes(kBlockSize, 2), "v2");
+  note = StatNote{};
+  EXPECT_EQ(service_->StatBlocking("mem", "a", false, &note)->version, "v2");
+  EXPECT_FALSE(note.stale);
+  // An object the origin says is gone is not served stale in the next outage.
+  origin_->Set("b", Bytes(10, 3), "v1");
+  ASSERT_TRUE(service_->StatBlocking("mem", "b").ok());
+  std::this_thread::sleep_for(80ms);
+  ASSERT_TRUE(origin_->Remove("b"));
+  EXPECT_EQ(service_->StatBlocking("mem", "b").status().code(), StatusCode::kNotFound);
+  origin_->SetDown(DeadlineExceeded("timed out"));
+  EXPECT_EQ(service_->StatBlocking("mem", "b").status().code(), StatusCode::kDeadlineExceeded);
+}
+
+TEST_F(ObjectServiceTest, StaleIfErrorZeroTurnsItOff) {
+  OpenService(1 << 20, 0, 50ms, /*stale_if_error=*/0ms);
+  origin_->Set("a", Bytes(kBlockSize, 1), "v1");
+  ASSERT_TRUE(service_->StatBlocking("mem", "a").ok());
+  std::this_thread::sleep_for(80ms);
+  origin_->SetDown(Unavailable("connection refused"));
+  EXPECT_EQ(service_->StatBlocking("mem", "a").status().code(), StatusCode::kUnavailable);
+}
+
+TEST_F(ObjectServiceTest, AnOutageDuringAnOpenServesStaleToo) {
+  OpenService(1 << 20, /*fetch_run_bytes=*/8 * kBlockSize, /*metadata_ttl=*/50ms);
+  origin_->Set("obj", Bytes(2 * kBlockSize, 4), "v1");
+  ASSERT_TRUE(service_->OpenBlocking("mem", "obj").ok());
+  std::this_thread::sleep_for(80ms);
+  origin_->SetDown(Unavailable("connection refused"));
+  StatNote note;
+  Result<ObjectInfo> info = service_->OpenBlocking("mem", "obj", &note);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_TRUE(note.stale);
+  EXPECT_EQ(info->version, "v1");
 }
 
 }  // namespace unicache
