@@ -23,6 +23,7 @@ struct MountFlags {
   bool write_through = false;
   bool immutable = false;
   std::string metadata_ttl = "10s";
+  std::string stale_if_error = "1h";
   std::string timeout = "30s";
   std::string spool_dir;
   uint64_t max_read = 1 << 20;
@@ -38,6 +39,8 @@ int RunMount(const MountFlags& f) {
   if (!target.ok()) return Fail("mount", target.status());
   Result<std::chrono::milliseconds> ttl = ParseDuration(f.metadata_ttl);
   if (!ttl.ok()) return Fail("mount", ttl.status().WithContext("--metadata-ttl"));
+  Result<std::chrono::milliseconds> stale = ParseDuration(f.stale_if_error);
+  if (!stale.ok()) return Fail("mount", stale.status().WithContext("--stale-if-error"));
   Result<std::chrono::milliseconds> timeout = ParseDuration(f.timeout);
   if (!timeout.ok()) return Fail("mount", timeout.status().WithContext("--timeout"));
   if (f.max_read < 4096 || f.max_read > (1u << 20)) {
@@ -52,6 +55,7 @@ int RunMount(const MountFlags& f) {
   options.fs.write_through = f.write_through;
   options.fs.immutable = f.immutable;
   options.fs.metadata_ttl = *ttl;
+  options.fs.stale_if_error = *stale;
   options.fs.max_read = f.max_read;
   options.fs.spool_dir = f.spool_dir;
   if (options.fs.spool_dir.empty()) {
@@ -112,6 +116,9 @@ void AddMountCommand(CLI::App& app, int* exit_code) {
                 "(kernel page cache) forever");
   cmd->add_option("--metadata-ttl", flags->metadata_ttl,
                   "How long listings and attributes are trusted (default 10s)");
+  cmd->add_option("--stale-if-error", flags->stale_if_error,
+                  "While listing fails (the origin unreachable), keep using directory listings "
+                  "this long past --metadata-ttl; 0 turns it off (default 1h)");
   cmd->add_option("--timeout", flags->timeout,
                   "Per-request timeout of the client; a dead cluster gives EIO after it "
                   "(default 30s)");

@@ -13,8 +13,12 @@ const DirEntry* DirListing::Find(const std::string& name) const {
 }
 
 DirCache::DirCache(Client& client, std::string origin, std::chrono::milliseconds ttl,
-                   std::function<Clock::time_point()> now)
-    : client_(client), origin_(std::move(origin)), ttl_(ttl), now_(std::move(now)) {}
+                   std::chrono::milliseconds stale_if_error, std::function<Clock::time_point()> now)
+    : client_(client),
+      origin_(std::move(origin)),
+      ttl_(ttl),
+      stale_if_error_(stale_if_error),
+      now_(std::move(now)) {}
 
 bool DirCache::FreshLocked(const DirListing& listing) const {
   if (ttl_ == std::chrono::milliseconds::max()) return true;
@@ -74,15 +78,28 @@ void DirCache::MergeLocalLocked(const std::string& dir_key, DirListing& listing)
 }
 
 Result<std::shared_ptr<const DirListing>> DirCache::Get(const std::string& dir_key) {
+  std::shared_ptr<const DirListing> expired;
   {
     std::lock_guard lock(mu_);
     auto it = cache_.find(dir_key);
     if (it != cache_.end() && FreshLocked(*it->second)) return it->second;
+    if (it != cache_.end()) expired = it->second;
   }
   Clock::time_point started = now_();
-  ASSIGN_OR_RETURN(std::vector<DirEntry> entries, ListOrigin(dir_key));
+  Result<std::vector<DirEntry>> entries = ListOrigin(dir_key);
+  if (!entries.ok()) {
+    const StatusCode code = entries.status().code();
+    if ((code == StatusCode::kUnavailable || code == StatusCode::kDeadlineExceeded) &&
+        expired != nullptr) {
+      // In milliseconds, so that a window of milliseconds::max() (forever) cannot overflow.
+      const auto age =
+          std::chrono::duration_cast<std::chrono::milliseconds>(started - expired->fetched);
+      if (age - ttl_ < stale_if_error_) return expired;  // stale-if-error: the last listing
+    }
+    return entries.status();
+  }
   auto listing = std::make_shared<DirListing>();
-  listing->entries = std::move(entries);
+  listing->entries = std::move(entries).value();
   listing->fetched = started;
   std::lock_guard lock(mu_);
   MergeLocalLocked(dir_key, *listing);

@@ -1,6 +1,7 @@
 // DirCache: directory listings of the mounted origin, read with Client::List (delimiter "/",
 // every page) and kept for the metadata TTL, plus entries this mount created itself
-// (write-through files and mkdir'ed directories) that the origin does not list yet.
+// (write-through files and mkdir'ed directories) that the origin does not list yet. While the
+// origin cannot be listed (an outage), an expired listing is used for a stale window more.
 #pragma once
 
 #include <chrono>
@@ -41,12 +42,16 @@ struct DirListing {
 class DirCache {
  public:
   // `client` is borrowed and must outlive the cache. `ttl` Duration::max() caches forever.
-  // `now` is the clock (tests pass a fake one).
+  // `stale_if_error`: how long past the TTL a listing is still used when listing again fails
+  // for an outage (Unavailable, DeadlineExceeded); 0 never. `now` is the clock (tests pass a
+  // fake one).
   DirCache(Client& client, std::string origin, std::chrono::milliseconds ttl,
+           std::chrono::milliseconds stale_if_error = std::chrono::milliseconds(0),
            std::function<Clock::time_point()> now = &Clock::now);
 
   // Returns the listing of directory `dir_key`, listing the origin when it is not cached or
-  // older than the TTL. A directory that has no objects lists as empty.
+  // older than the TTL (or the expired listing, within the stale window, when that fails for an
+  // outage). A directory that has no objects lists as empty.
   Result<std::shared_ptr<const DirListing>> Get(const std::string& dir_key);
 
   // Returns the entry `name` of directory `dir_key`, nullopt when there is none.
@@ -73,6 +78,7 @@ class DirCache {
   Client& client_;
   const std::string origin_;
   const std::chrono::milliseconds ttl_;
+  const std::chrono::milliseconds stale_if_error_;
   const std::function<Clock::time_point()> now_;
 
   mutable std::mutex mu_;

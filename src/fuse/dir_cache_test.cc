@@ -25,7 +25,7 @@ class DirCacheTest : public ::testing::Test {
 };
 
 TEST_F(DirCacheTest, ListsOneLevelWithDirectoriesFromPrefixes) {
-  DirCache cache(client_, "data", milliseconds(10000), [this] { return Now(); });
+  DirCache cache(client_, "data", milliseconds(10000), milliseconds(0), [this] { return Now(); });
   auto root = cache.Get("");
   ASSERT_TRUE(root.ok()) << root.status().ToString();
   ASSERT_EQ((*root)->entries.size(), 2u);
@@ -47,7 +47,7 @@ TEST_F(DirCacheTest, ListsOneLevelWithDirectoriesFromPrefixes) {
 TEST_F(DirCacheTest, ReadsEveryPage) {
   for (int i = 0; i < 25; ++i) client_.Put("data", "many/f" + std::to_string(100 + i), "x");
   client_.page_size = 10;
-  DirCache cache(client_, "data", milliseconds(10000), [this] { return Now(); });
+  DirCache cache(client_, "data", milliseconds(10000), milliseconds(0), [this] { return Now(); });
   auto many = cache.Get("many/");
   ASSERT_TRUE(many.ok());
   EXPECT_EQ((*many)->entries.size(), 25u);
@@ -55,7 +55,7 @@ TEST_F(DirCacheTest, ReadsEveryPage) {
 }
 
 TEST_F(DirCacheTest, RefetchesAfterTheTtl) {
-  DirCache cache(client_, "data", milliseconds(10000), [this] { return Now(); });
+  DirCache cache(client_, "data", milliseconds(10000), milliseconds(0), [this] { return Now(); });
   ASSERT_TRUE(cache.Get("train/").ok());
   ASSERT_TRUE(cache.Get("train/").ok());
   EXPECT_EQ(cache.list_requests(), 1u);
@@ -72,7 +72,7 @@ TEST_F(DirCacheTest, RefetchesAfterTheTtl) {
 }
 
 TEST_F(DirCacheTest, ImmutableCachesForever) {
-  DirCache cache(client_, "data", milliseconds::max(), [this] { return Now(); });
+  DirCache cache(client_, "data", milliseconds::max(), milliseconds(0), [this] { return Now(); });
   ASSERT_TRUE(cache.Get("").ok());
   now_ += std::chrono::hours(24 * 365);
   ASSERT_TRUE(cache.Get("").ok());
@@ -80,7 +80,7 @@ TEST_F(DirCacheTest, ImmutableCachesForever) {
 }
 
 TEST_F(DirCacheTest, LocalEntriesShowUntilTheOriginListsThem) {
-  DirCache cache(client_, "data", milliseconds(1000), [this] { return Now(); });
+  DirCache cache(client_, "data", milliseconds(1000), milliseconds(0), [this] { return Now(); });
   ASSERT_TRUE(cache.Get("train/").ok());
   DirEntry d;
   d.name = "ckpt";
@@ -106,7 +106,7 @@ TEST_F(DirCacheTest, LocalEntriesShowUntilTheOriginListsThem) {
 }
 
 TEST_F(DirCacheTest, ErrorsAreReturnedAndNotCached) {
-  DirCache cache(client_, "data", milliseconds(1000), [this] { return Now(); });
+  DirCache cache(client_, "data", milliseconds(1000), milliseconds(0), [this] { return Now(); });
   client_.SetFailure(Unavailable("cluster down"));
   auto l = cache.Get("");
   ASSERT_FALSE(l.ok());
@@ -115,6 +115,23 @@ TEST_F(DirCacheTest, ErrorsAreReturnedAndNotCached) {
   EXPECT_TRUE(cache.Get("").ok());
   DirCache unknown(client_, "nope", milliseconds(1000));
   EXPECT_EQ(unknown.Get("").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(DirCacheTest, AnOutageServesTheLastListingForTheStaleWindow) {
+  DirCache cache(client_, "data", milliseconds(1000), milliseconds(5000), [this] { return Now(); });
+  ASSERT_TRUE(cache.Get("train/").ok());
+  now_ += milliseconds(1500);  // expired
+  client_.SetFailure(Unavailable("origin unreachable"));
+  auto stale = cache.Find("train/", "a.bin");
+  ASSERT_TRUE(stale.ok()) << stale.status().ToString();
+  EXPECT_TRUE(stale->has_value());
+  client_.SetFailure(PermissionDenied("no"));  // not an outage: the error
+  EXPECT_EQ(cache.Get("train/").status().code(), StatusCode::kPermissionDenied);
+  client_.SetFailure(DeadlineExceeded("slow"));
+  now_ += milliseconds(5000);  // 6.5 s after the listing: past the TTL and the window
+  EXPECT_EQ(cache.Get("train/").status().code(), StatusCode::kDeadlineExceeded);
+  client_.SetFailure(Status::Ok());
+  EXPECT_TRUE(cache.Get("train/").ok());
 }
 
 }  // namespace

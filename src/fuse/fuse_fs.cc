@@ -55,7 +55,8 @@ FuseFs::FuseFs(Client& client, FsOptions options)
       mount_time_ms_(NowMs()),
       inodes_(options_.root_key),
       dirs_(client, options_.origin,
-            options_.immutable ? std::chrono::milliseconds::max() : options_.metadata_ttl) {
+            options_.immutable ? std::chrono::milliseconds::max() : options_.metadata_ttl,
+            options_.stale_if_error) {
   NodeAttr root;
   root.is_dir = true;
   root.mtime_ms = mount_time_ms_;

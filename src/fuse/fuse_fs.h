@@ -38,6 +38,9 @@ struct FsOptions {
   bool immutable = false;
   // How long listings and attributes are trusted (also the kernel's entry/attr timeouts).
   std::chrono::milliseconds metadata_ttl{10000};
+  // How long past metadata_ttl a directory listing is still used while listing fails for an
+  // outage (the node's origin unreachable).
+  std::chrono::milliseconds stale_if_error{std::chrono::hours(1)};
   std::string spool_dir = "/tmp";  // where files being written are staged
   size_t max_read = 1 << 20;       // largest read/write request, also st_blksize
 };

@@ -6,6 +6,12 @@ MetadataCache::MetadataCache(std::chrono::milliseconds ttl, size_t max_entries,
                              std::chrono::milliseconds stale_window)
     : ttl_(ttl), max_entries_(max_entries == 0 ? 1 : max_entries), stale_window_(stale_window) {}
 
+bool MetadataCache::PastStaleWindow(std::chrono::steady_clock::time_point now,
+                                    std::chrono::steady_clock::time_point expires) const {
+  // In milliseconds, so that a window of milliseconds::max() (forever) cannot overflow.
+  return std::chrono::duration_cast<std::chrono::milliseconds>(now - expires) >= stale_window_;
+}
+
 std::string MetadataCache::KeyOf(const std::string& origin, const std::string& path) {
   std::string key = origin;
   key.push_back('\0');
@@ -19,7 +25,7 @@ std::optional<ObjectInfo> MetadataCache::Get(const std::string& origin, const st
   if (it == entries_.end()) return std::nullopt;
   const auto now = std::chrono::steady_clock::now();
   if (now < it->second.expires) return it->second.info;
-  if (now - it->second.expires >= stale_window_) entries_.erase(it);  // past any use
+  if (PastStaleWindow(now, it->second.expires)) entries_.erase(it);  // past any use
   return std::nullopt;
 }
 
@@ -29,7 +35,7 @@ std::optional<ObjectInfo> MetadataCache::GetStale(const std::string& origin,
   auto it = entries_.find(KeyOf(origin, path));
   if (it == entries_.end()) return std::nullopt;
   const auto now = std::chrono::steady_clock::now();
-  if (now >= it->second.expires && now - it->second.expires >= stale_window_) {
+  if (now >= it->second.expires && PastStaleWindow(now, it->second.expires)) {
     entries_.erase(it);
     return std::nullopt;
   }

@@ -37,6 +37,9 @@ class MetadataCache {
     std::chrono::steady_clock::time_point expires;
   };
   static std::string KeyOf(const std::string& origin, const std::string& path);
+  // Returns whether an entry that expired at `expires` is past the stale window at `now`.
+  bool PastStaleWindow(std::chrono::steady_clock::time_point now,
+                       std::chrono::steady_clock::time_point expires) const;
 
   const std::chrono::milliseconds ttl_;
   const size_t max_entries_;

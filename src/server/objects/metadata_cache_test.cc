@@ -136,5 +136,27 @@ TEST(MetadataCacheTest, ConcurrentUseStaysBounded) {
   EXPECT_LE(cache.Size(), 64u);
 }
 
+TEST(MetadataCacheTest, ExpiredEntriesStayForTheStaleWindowOnly) {
+  MetadataCache cache(30ms, 100, 200ms);
+  cache.Put("o", Info("a"));
+  EXPECT_TRUE(cache.GetStale("o", "a").has_value());  // fresh counts too
+  std::this_thread::sleep_for(50ms);
+  EXPECT_FALSE(cache.Get("o", "a").has_value());      // expired...
+  EXPECT_TRUE(cache.GetStale("o", "a").has_value());  // ...but within the window
+  cache.Invalidate("o", "a");
+  EXPECT_FALSE(cache.GetStale("o", "a").has_value());  // the origin said it changed
+  cache.Put("o", Info("b"));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_FALSE(cache.GetStale("o", "b").has_value());  // past the window
+  MetadataCache forever(30ms, 100, std::chrono::milliseconds::max());
+  forever.Put("o", Info("c"));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(forever.GetStale("o", "c").has_value());
+  MetadataCache off(30ms, 100);
+  off.Put("o", Info("d"));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_FALSE(off.GetStale("o", "d").has_value());
+}
+
 }  // namespace
 }  // namespace unicache
