@@ -43,11 +43,13 @@ class MountTest : public ::testing::Test {
     client_.Put("data", "train/sub/big.bin", big_);
   }
 
-  void Mount(bool write_through) {
+  void Mount(bool write_through,
+             std::chrono::milliseconds stale_if_error = std::chrono::milliseconds(0)) {
     MountOptions o;
     o.fs.origin = "data";
     o.fs.write_through = write_through;
     o.fs.metadata_ttl = std::chrono::milliseconds(100);
+    o.fs.stale_if_error = stale_if_error;
     o.fs.spool_dir = dir_;
     o.mountpoint = dir_ + "/mnt";
     o.handle_signals = false;
@@ -152,6 +154,30 @@ TEST_F(MountTest, ReadOnlyTree) {
   ::usleep(150 * 1000);  // past the metadata TTL
   EXPECT_EQ(::stat((mnt_ + "/train/sub/big.bin").c_str(), &st), -1);
   EXPECT_EQ(errno, EIO);
+  client_.SetFailure(Status::Ok());
+}
+
+// With stale-if-error the last listings stay visible while the cluster (or its origin) is
+// unreachable; data the kernel has not cached still fails with EIO, never a hang.
+TEST_F(MountTest, AnOutageKeepsTheLastListingsVisible) {
+  Mount(false, std::chrono::hours(1));
+  EXPECT_EQ(List(mnt_ + "/train"), (std::set<std::string>{".", "..", "empty", "one", "sub"}));
+  EXPECT_EQ(List(mnt_ + "/train/sub"), (std::set<std::string>{".", "..", "big.bin"}));
+  client_.SetFailure(Unavailable("no member answered"));
+  ::usleep(250 * 1000);  // past the metadata TTL
+  EXPECT_EQ(List(mnt_ + "/train"), (std::set<std::string>{".", "..", "empty", "one", "sub"}));
+  struct stat st;
+  ASSERT_EQ(::stat((mnt_ + "/train/sub/big.bin").c_str(), &st), 0);
+  EXPECT_EQ(static_cast<size_t>(st.st_size), big_.size());
+  int fd = ::open((mnt_ + "/train/sub/big.bin").c_str(), O_RDONLY);
+  if (fd >= 0) {
+    char c;
+    EXPECT_EQ(::pread(fd, &c, 1, 12345), -1);
+    EXPECT_EQ(errno, EIO);
+    ::close(fd);
+  } else {
+    EXPECT_EQ(errno, EIO);
+  }
   client_.SetFailure(Status::Ok());
 }
 
