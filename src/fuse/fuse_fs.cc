@@ -213,9 +213,17 @@ void FuseFs::SetAttr(fuse_req_t req, fuse_ino_t ino, const struct stat* attr, in
     uint64_t size = static_cast<uint64_t>(attr->st_size);
     if (fi != nullptr && fi->fh != 0) {
       auto* h = reinterpret_cast<FileHandle*>(fi->fh);
-      std::lock_guard lock(h->mu);
-      if (!h->spool) return (void)fuse_reply_err(req, EBADF);
-      if (Status st = h->spool->Truncate(size); !st.ok()) return ReplyStatus(req, st, "truncate");
+      // Replies go out after the handle's lock is released: once the kernel has the reply it
+      // may release the handle, and a lock held then would be unlocked in freed memory.
+      bool spooled = false;
+      Status st;
+      {
+        std::lock_guard lock(h->mu);
+        spooled = h->spool != nullptr;
+        if (spooled) st = h->spool->Truncate(size);
+      }
+      if (!spooled) return (void)fuse_reply_err(req, EBADF);
+      if (!st.ok()) return ReplyStatus(req, st, "truncate");
       inodes_.SetSize(ino, size);
     } else if (size == 0) {
       // truncate(path, 0) without an open handle: write an empty object.
@@ -350,24 +358,31 @@ void FuseFs::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_f
   thread_local std::vector<std::byte> buf;
   if (buf.size() < size) buf.resize(size);
   size_t got = 0;
+  Status error;
   {
+    // Every reply goes out after the lock is released: once the kernel has it, it may release
+    // the handle, and the lock would then be unlocked in freed memory.
     std::lock_guard lock(h->mu);
     uint64_t offset = static_cast<uint64_t>(off);
     if (h->spool) {
       Result<size_t> n = h->spool->Read(offset, std::span(buf.data(), size));
-      if (!n.ok()) return ReplyStatus(req, n.status(), "read");
-      got = *n;
+      if (n.ok()) got = *n;
+      error = n.status();
     } else {
       while (got < size) {
         Result<size_t> n = h->reader->ReadAt(offset + got, std::span(buf.data() + got, size - got));
         if (!n.ok()) {
-          if (n.status().code() == StatusCode::kPreconditionFailed) inodes_.MarkStale(ino);
-          return ReplyStatus(req, n.status(), "read");
+          error = n.status();
+          break;
         }
         if (*n == 0) break;
         got += *n;
       }
     }
+  }
+  if (!error.ok()) {
+    if (error.code() == StatusCode::kPreconditionFailed) inodes_.MarkStale(ino);
+    return ReplyStatus(req, error, "read");
   }
   fuse_reply_buf(req, reinterpret_cast<const char*>(buf.data()), got);
 }
@@ -375,10 +390,17 @@ void FuseFs::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_f
 void FuseFs::Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
                    fuse_file_info* fi) {
   auto* h = reinterpret_cast<FileHandle*>(fi->fh);
-  std::lock_guard lock(h->mu);
-  if (!h->spool) return (void)fuse_reply_err(req, EBADF);
-  Status st = h->spool->Write(static_cast<uint64_t>(off),
-                              std::span(reinterpret_cast<const std::byte*>(buf), size));
+  bool spooled = false;
+  Status st;
+  {
+    std::lock_guard lock(h->mu);  // released before the reply (see Read)
+    spooled = h->spool != nullptr;
+    if (spooled) {
+      st = h->spool->Write(static_cast<uint64_t>(off),
+                           std::span(reinterpret_cast<const std::byte*>(buf), size));
+    }
+  }
+  if (!spooled) return (void)fuse_reply_err(req, EBADF);
   if (!st.ok()) return ReplyStatus(req, st, "write");
   inodes_.ExtendSize(ino, static_cast<uint64_t>(off) + size);
   fuse_reply_write(req, size);
@@ -412,8 +434,11 @@ Status FuseFs::Upload(FileHandle& h) {
 
 void FuseFs::Flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   auto* h = reinterpret_cast<FileHandle*>(fi->fh);
-  std::lock_guard lock(h->mu);
-  Status st = Upload(*h);
+  Status st;
+  {
+    std::lock_guard lock(h->mu);  // released before the reply (see Read)
+    st = Upload(*h);
+  }
   if (!st.ok()) return ReplyStatus(req, st, "flush (upload)");
   fuse_reply_err(req, 0);
 }
