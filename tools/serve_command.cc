@@ -84,6 +84,7 @@ struct ServeFlags {
   NodeOptions node;
   std::string metadata_ttl = "10s";
   std::string stale_if_error = "1h";
+  std::string queue_deadline = "10s";
   std::string etcd_ttl = "10s";
   bool prefault_ram = false;
 };
@@ -95,6 +96,11 @@ int RunServe(ServeFlags& flags) {
   Result<std::chrono::milliseconds> stale = ParseDuration(flags.stale_if_error);
   if (!stale.ok()) return Fail("serve", stale.status().WithContext("--stale-if-error"));
   flags.node.stale_if_error = *stale;
+  Result<std::chrono::milliseconds> queue_deadline = ParseDuration(flags.queue_deadline);
+  if (!queue_deadline.ok()) {
+    return Fail("serve", queue_deadline.status().WithContext("--queue-deadline"));
+  }
+  flags.node.queue_deadline = *queue_deadline;
   Result<std::chrono::milliseconds> etcd_ttl = ParseDuration(flags.etcd_ttl);
   if (!etcd_ttl.ok()) return Fail("serve", etcd_ttl.status().WithContext("--etcd-ttl"));
   flags.node.etcd_ttl = *etcd_ttl;
@@ -189,7 +195,18 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--io-threads", n.io_threads,
                   "Event-loop threads (0 = half the cores, at least one)")
       ->capture_default_str();
-  cmd->add_option("--blocking-threads", n.blocking_threads, "Threads for origin and disk I/O")
+  cmd->add_option("--origin-threads", n.origin_threads,
+                  "Requests in flight to each origin (its own threads and queue)")
+      ->capture_default_str();
+  cmd->add_option("--ssd-threads", n.ssd_threads, "Threads reading blocks from the SSD tier")
+      ->capture_default_str();
+  cmd->add_option("--peer-threads", n.peer_threads, "Threads fetching blocks from other members")
+      ->capture_default_str();
+  cmd->add_option("--kv-threads", n.kv_threads, "Threads for KV requests that ask other members")
+      ->capture_default_str();
+  cmd->add_option("--queue-deadline", flags->queue_deadline,
+                  "Work that waits this long for a thread of its resource (an origin, the SSD, "
+                  "peers) is refused with 503 and Retry-After")
       ->capture_default_str();
   AddSizeOption(*cmd, "--fetch-run", &n.fetch_run_bytes,
                 "Read up to this much of an object's cold blocks with one streamed origin "

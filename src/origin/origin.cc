@@ -93,10 +93,12 @@ Result<OriginSpec> ParseOriginSpec(std::string_view text) {
   return spec;
 }
 
-Result<std::unique_ptr<Origin>> OpenOrigin(const OriginSpec& spec) {
+Result<std::unique_ptr<Origin>> OpenOrigin(const OriginSpec& spec, int max_concurrency) {
   auto backend = OpenBackend(spec);
   if (!backend.ok()) return backend.status();
-  return WrapWithRetries(std::move(backend).value());
+  RetryOptions retry;
+  retry.max_concurrency = max_concurrency;
+  return WrapWithRetries(std::move(backend).value(), retry);
 }
 
 }  // namespace unicache

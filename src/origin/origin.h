@@ -82,7 +82,7 @@ Result<OriginSpec> ParseOriginSpec(std::string_view text);
 
 // Opens the backend for spec.uri: file:///abs/dir or a bare path, azure://..., s3://...,
 // http(s)://... . Credentials come from the environment, never from the URI. Errors name the
-// origin.
-Result<std::unique_ptr<Origin>> OpenOrigin(const OriginSpec& spec);
+// origin. `max_concurrency` bounds the requests in flight to it (RetryOptions).
+Result<std::unique_ptr<Origin>> OpenOrigin(const OriginSpec& spec, int max_concurrency = 64);
 
 }  // namespace unicache

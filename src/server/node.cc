@@ -4,7 +4,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -62,7 +61,13 @@ Status ValidateNodeOptions(const NodeOptions& o) {
                            FormatSize(2 * o.block_size) + ") and --ram (" +
                            FormatSize(o.ram_bytes) + ")");
   }
-  if (o.blocking_threads == 0) return InvalidArgument("blocking threads must be > 0");
+  for (auto [flag, n] : {std::pair{"--origin-threads", o.origin_threads},
+                         {"--ssd-threads", o.ssd_threads},
+                         {"--peer-threads", o.peer_threads},
+                         {"--kv-threads", o.kv_threads}}) {
+    if (n == 0 || n > 4096) return InvalidArgument(std::string(flag) + " must be in 1..4096");
+  }
+  if (o.queue_deadline.count() <= 0) return InvalidArgument("--queue-deadline must be > 0");
   if (!o.peers.empty() && !o.discovery.empty()) {
     return InvalidArgument("give either --peers or --discovery, not both");
   }
@@ -111,7 +116,6 @@ struct Node::Impl {
   std::string host;
   MetricsRegistry metrics;
   std::unique_ptr<BlockStore> store;
-  std::unique_ptr<asio::thread_pool> pool;
   std::unique_ptr<Router> router;
   std::unique_ptr<PeerClient> peers;
   std::unique_ptr<ObjectService> service;
@@ -119,6 +123,7 @@ struct Node::Impl {
   std::unique_ptr<ObjectRoutes> objects;
   std::unique_ptr<KvStore> kv_store;
   std::unique_ptr<KvCluster> kv_cluster;
+  std::unique_ptr<BoundedExecutor> kv_executor;
   std::unique_ptr<KvService> kv_service;
   std::unique_ptr<KvRoutes> kv;
   std::unique_ptr<KvLocalServer> kv_local;
@@ -212,7 +217,9 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   std::map<std::string, std::unique_ptr<Origin>> origins;
   for (const std::string& text : options.origins) {
     ASSIGN_OR_RETURN(OriginSpec spec, ParseOriginSpec(text));
-    ASSIGN_OR_RETURN(origins[spec.name], OpenOrigin(spec));  // errors name the origin
+    // errors name the origin
+    ASSIGN_OR_RETURN(origins[spec.name],
+                     OpenOrigin(spec, static_cast<int>(options.origin_threads)));
   }
 
   StoreOptions store_options;
@@ -253,8 +260,11 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
       &impl->metrics.GetCounter("unicache_peer_bytes_total", {{"direction", "out"}},
                                 "Block bytes exchanged with other nodes.");
 
-  impl->pool = std::make_unique<asio::thread_pool>(options.blocking_threads);
   ObjectServiceOptions service_options;
+  service_options.origin_threads = options.origin_threads;
+  service_options.ssd_threads = options.ssd_threads;
+  service_options.peer_threads = options.peer_threads;
+  service_options.queue_deadline = options.queue_deadline;
   service_options.block_size = options.block_size;
   service_options.fetch_run_bytes = options.fetch_run_bytes;
   service_options.metadata_ttl =
@@ -263,8 +273,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   impl->service =
       std::make_unique<ObjectService>(service_options, impl->store.get(), std::move(origins),
                                       &impl->metrics, impl->router.get(), impl->peers.get());
-  impl->objects = std::make_unique<ObjectRoutes>(impl->service.get(), impl->pool.get(),
-                                                 options.readahead_blocks);
+  impl->objects = std::make_unique<ObjectRoutes>(impl->service.get(), options.readahead_blocks);
 
   KvStoreOptions kv_options;
   for (const std::string& spec : options.kv_namespaces) {
@@ -275,10 +284,14 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   kv_options.metrics = &impl->metrics;
   ASSIGN_OR_RETURN(impl->kv_store, KvStore::Create(std::move(kv_options)));
   impl->kv_cluster = std::make_unique<KvCluster>(impl->router.get(), &impl->metrics);
-  impl->kv_service =
-      std::make_unique<KvService>(impl->kv_store.get(), impl->kv_cluster.get(), impl->pool.get());
-  impl->kv =
-      std::make_unique<KvRoutes>(impl->kv_service.get(), impl->kv_cluster.get(), impl->pool.get());
+  impl->kv_executor = std::make_unique<BoundedExecutor>(
+      ExecutorOptions{"kv", options.kv_threads, QueueLengthFor(options.kv_threads),
+                      options.queue_deadline},
+      &impl->metrics);
+  impl->kv_service = std::make_unique<KvService>(impl->kv_store.get(), impl->kv_cluster.get(),
+                                                 impl->kv_executor.get());
+  impl->kv = std::make_unique<KvRoutes>(impl->kv_service.get(), impl->kv_cluster.get(),
+                                        impl->kv_executor.get());
   if (!options.kv_namespaces.empty() && options.kv_socket != "off") {
     KvLocalServerOptions local_options;
     local_options.socket_path =
@@ -318,7 +331,10 @@ void Node::Stop() {
   impl_->stopped = true;
   if (impl_->kv_local) impl_->kv_local->Stop();
   impl_->server->Stop();
-  impl_->pool->join();
+  // The event loops are stopped but kept: work still running resumes its coroutines by posting
+  // to them.
+  impl_->service->Stop();
+  impl_->kv_executor->Stop();
   impl_->store->Flush();
   impl_->router.reset();  // leaves the cluster (etcd revokes the lease)
 }

@@ -29,7 +29,10 @@ class TestNode {
     o.cache_dir = t->dir_ + "/cache";
     o.ram_bytes = 64ull << 20;
     o.ssd_bytes = 64ull << 20;
-    o.blocking_threads = 4;
+    o.origin_threads = 4;
+    o.ssd_threads = 4;
+    o.peer_threads = 4;
+    o.kv_threads = 4;
     o.io_threads = 2;
     o.kv_namespaces = std::move(kv_namespaces);
     ASSIGN_OR_RETURN(t->node_, Node::Start(o));

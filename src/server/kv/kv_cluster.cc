@@ -1,18 +1,11 @@
 #include "server/kv/kv_cluster.h"
 
-#include <atomic>
-#include <boost/asio/associated_executor.hpp>
-#include <boost/asio/async_result.hpp>
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <map>
 
 #include "common/http_answer.h"
 
 namespace unicache {
 
-namespace asio = boost::asio;
 
 KvCluster::KvCluster(Router* router, MetricsRegistry* metrics) : router_(router) {
   peer_in_ = &metrics->GetCounter("unicache_peer_bytes_total", {{"direction", "in"}},
@@ -73,32 +66,5 @@ Result<HttpResponse> KvCluster::Send(const Member& peer, const std::string& meth
 }
 
 std::vector<Member> KvCluster::Members() const { return router_->placement()->members(); }
-
-asio::awaitable<void> RunAllBlocking(asio::thread_pool& pool,
-                                     std::vector<std::function<void()>>& jobs) {
-  if (jobs.empty()) co_return;
-  std::vector<std::function<void()>> taken = std::move(jobs);
-  jobs.clear();
-  co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
-      [&pool, &taken](auto handler) {
-        using H = decltype(handler);
-        struct State {
-          explicit State(H h, size_t n) : handler(std::move(h)), left(n) {}
-          H handler;
-          std::atomic<size_t> left;
-        };
-        auto state = std::make_shared<State>(std::move(handler), taken.size());
-        for (auto& job : taken) {
-          asio::post(pool, [state, &job]() {
-            job();
-            if (state->left.fetch_sub(1) == 1) {
-              auto ex = asio::get_associated_executor(state->handler);
-              asio::dispatch(ex, [state]() mutable { std::move(state->handler)(); });
-            }
-          });
-        }
-      },
-      asio::use_awaitable);
-}
 
 }  // namespace unicache

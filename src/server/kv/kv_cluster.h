@@ -3,10 +3,6 @@
 // sub-batch per owner, sent in parallel, and the answers merged back in request order.
 #pragma once
 
-#include <utility>  // before Asio: its awaitable.hpp uses std::exchange
-
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <functional>
 #include <memory>
 #include <span>
@@ -64,12 +60,5 @@ class KvCluster {
   Counter* peer_out_;
   HttpClient http_;
 };
-
-// Runs every job on `pool`, all in parallel, and resumes the caller once all have finished.
-// Takes the jobs out of `jobs`. The jobs must not throw; anything they reference must outlive
-// the co_await. (By reference, not by value: g++ 12 may destroy a by-value argument of a
-// co_await expression twice.)
-boost::asio::awaitable<void> RunAllBlocking(boost::asio::thread_pool& pool,
-                                            std::vector<std::function<void()>>& jobs);
 
 }  // namespace unicache

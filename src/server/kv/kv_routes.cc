@@ -7,7 +7,7 @@
 #include "common/http_answer.h"
 #include "common/units.h"
 #include "kv/batch_codec.h"
-#include "server/http/run_blocking.h"
+#include "server/work/run_on.h"
 
 namespace unicache {
 
@@ -51,8 +51,8 @@ std::string KeyTarget(const std::string& ns, const std::string& key, const std::
 
 }  // namespace
 
-KvRoutes::KvRoutes(KvService* service, KvCluster* cluster, asio::thread_pool* pool)
-    : service_(service), store_(&service->store()), cluster_(cluster), pool_(pool) {}
+KvRoutes::KvRoutes(KvService* service, KvCluster* cluster, BoundedExecutor* executor)
+    : service_(service), store_(&service->store()), cluster_(cluster), executor_(executor) {}
 
 asio::awaitable<void> KvRoutes::Handle(const Request& req, ResponseWriter& w,
                                        const RequestTarget& target) {
@@ -174,7 +174,10 @@ asio::awaitable<void> KvRoutes::GetOne(Call& c, ResponseWriter& w) {
   if (ServesLocally(owners, /*write=*/false)) {
     answer = serve();
   } else {
-    answer = co_await RunBlocking(*pool_, serve);
+    Result<OneAnswer> asked =
+        co_await RunOn(*executor_, [&serve]() -> Result<OneAnswer> { return serve(); });
+    if (!asked.ok()) co_return co_await w.SendError(asked.status());
+    answer = std::move(asked).value();
   }
   if (answer.status == 200) {
     w.Start(200, answer.value->size(), ValueHeaders(answer.cache, answer.etag, c.key));
@@ -248,7 +251,10 @@ asio::awaitable<void> KvRoutes::PutOne(Call& c, ResponseWriter& w) {
   if (ServesLocally(owners, /*write=*/true)) {
     answer = serve();
   } else {
-    answer = co_await RunBlocking(*pool_, serve);
+    Result<OneAnswer> asked =
+        co_await RunOn(*executor_, [&serve]() -> Result<OneAnswer> { return serve(); });
+    if (!asked.ok()) co_return co_await w.SendError(asked.status());
+    answer = std::move(asked).value();
   }
   if (answer.status < 300) {
     co_return co_await w.Send(answer.status, "", "text/plain", ValueHeaders("miss", answer.etag));
@@ -260,7 +266,7 @@ asio::awaitable<void> KvRoutes::PutOne(Call& c, ResponseWriter& w) {
 }
 
 asio::awaitable<void> KvRoutes::DeleteOne(Call& c, ResponseWriter& w) {
-  bool existed = co_await RunBlocking(*pool_, [this, &c]() {
+  Result<bool> existed = co_await RunOn(*executor_, [this, &c]() -> Result<bool> {
     bool found = false;
     auto placement = cluster_->placement();
     KvOwners owners;
@@ -273,7 +279,8 @@ asio::awaitable<void> KvRoutes::DeleteOne(Call& c, ResponseWriter& w) {
     Result<bool> r = store_->Delete(c.ns, c.key);
     return found || (r.ok() && *r);
   });
-  if (!existed) co_return co_await w.SendError(404, NotFound("no such key"));
+  if (!existed.ok()) co_return co_await w.SendError(existed.status());
+  if (!*existed) co_return co_await w.SendError(404, NotFound("no such key"));
   co_await w.Send(200, "");
 }
 

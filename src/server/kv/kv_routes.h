@@ -9,7 +9,6 @@
 #include <utility>  // before Asio: its awaitable.hpp uses std::exchange
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <functional>
 #include <memory>
 #include <string>
@@ -23,11 +22,11 @@
 
 namespace unicache {
 
-// Thread-safe; borrows the service, the cluster helper and the blocking pool, which must outlive
-// it.
+// Thread-safe; borrows the service, the cluster helper and the KV executor (where requests that
+// ask other members run), which must outlive it.
 class KvRoutes {
  public:
-  KvRoutes(KvService* service, KvCluster* cluster, boost::asio::thread_pool* pool);
+  KvRoutes(KvService* service, KvCluster* cluster, BoundedExecutor* executor);
 
   // Serves a request whose path starts with "/v1/kv". May move the request body out (values are
   // kept without a copy); the caller must not use it afterwards.
@@ -50,8 +49,8 @@ class KvRoutes {
   // Returns true when this node answers a single-key request whose `owners` these are (none:
   // forwarded here, or alone) itself without asking a peer: it is the first owner, and for a
   // `write` the only one. Such a
-  // request is served on the event loop: the KV store is in memory, and a hop to the blocking
-  // pool costs two thread switches per request.
+  // request is served on the event loop: the KV store is in memory, and a hop to the KV
+  // executor costs two thread switches per request.
   bool ServesLocally(const KvOwners& owners, bool write) const;
   boost::asio::awaitable<void> GetOne(Call& c, ResponseWriter& w);
   boost::asio::awaitable<void> PutOne(Call& c, ResponseWriter& w);
@@ -66,7 +65,7 @@ class KvRoutes {
   KvService* const service_;
   KvStore* const store_;
   KvCluster* const cluster_;
-  boost::asio::thread_pool* const pool_;
+  BoundedExecutor* const executor_;
 };
 
 }  // namespace unicache

@@ -5,6 +5,8 @@
 #include <mutex>
 #include <random>
 
+#include "server/work/run_on.h"
+
 namespace unicache {
 
 namespace asio = boost::asio;
@@ -45,8 +47,8 @@ std::chrono::milliseconds KvItemTtl(uint64_t ttl_ms) {
   return std::chrono::milliseconds(static_cast<int64_t>(std::min<uint64_t>(ttl_ms, INT64_MAX / 2)));
 }
 
-KvService::KvService(KvStore* store, KvCluster* cluster, asio::thread_pool* pool)
-    : store_(store), cluster_(cluster), pool_(pool) {}
+KvService::KvService(KvStore* store, KvCluster* cluster, BoundedExecutor* executor)
+    : store_(store), cluster_(cluster), executor_(executor) {}
 
 asio::awaitable<std::vector<size_t>> KvService::FanOut(
     const std::vector<KvOwners>& owners, const std::vector<size_t>& keys,
@@ -70,7 +72,8 @@ asio::awaitable<std::vector<size_t>> KvService::FanOut(
     for (size_t p = 0; p < parts.size(); ++p) {
       jobs.push_back([&part_fn, &parts, &failed, p] { part_fn(parts[p], &failed[p]); });
     }
-    co_await RunAllBlocking(*pool_, jobs);
+    // A part the executor refused is retried on its next candidate, like a member that is down.
+    co_await RunAllOn(*executor_, jobs, [&failed, &parts](size_t p) { failed[p] = parts[p].indices; });
     pending.clear();
     for (const auto& f : failed) pending.insert(pending.end(), f.begin(), f.end());
   }
@@ -220,7 +223,7 @@ asio::awaitable<std::vector<KvItemStatus>> KvService::BatchPut(
           (void)send(part, &ignored);
         });
       }
-      co_await RunAllBlocking(*pool_, jobs);
+      co_await RunAllOn(*executor_, jobs);
     }
   }
   co_return statuses;
@@ -301,7 +304,7 @@ asio::awaitable<std::vector<std::string>> KvService::Broadcast(const std::string
       if (r.ok() && r->status >= 200 && r->status < 300) bodies[i] = std::move(r->body);
     });
   }
-  co_await RunAllBlocking(*pool_, jobs);
+  co_await RunAllOn(*executor_, jobs);
   std::vector<std::string> out;
   for (std::string& b : bodies) {
     if (!b.empty()) out.push_back(std::move(b));

@@ -8,7 +8,6 @@
 #include <utility>  // before Asio: its awaitable.hpp uses std::exchange
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -20,6 +19,7 @@
 #include "kv/batch_codec.h"
 #include "kv/kv_store.h"
 #include "server/kv/kv_cluster.h"
+#include "server/work/bounded_executor.h"
 
 namespace unicache {
 
@@ -44,10 +44,11 @@ struct KvPrefixAnswer {
   std::string lease_id;  // "" unless a lease was asked for
 };
 
-// Thread-safe; borrows the store, the cluster helper and the blocking pool.
+// Thread-safe; borrows the store, the cluster helper and the KV executor (the fan-out to other
+// members runs there).
 class KvService {
  public:
-  KvService(KvStore* store, KvCluster* cluster, boost::asio::thread_pool* pool);
+  KvService(KvStore* store, KvCluster* cluster, BoundedExecutor* executor);
 
   KvStore& store() { return *store_; }
 
@@ -87,7 +88,7 @@ class KvService {
 
   KvStore* const store_;
   KvCluster* const cluster_;
-  boost::asio::thread_pool* const pool_;
+  BoundedExecutor* const executor_;
 };
 
 // Maps a TTL in milliseconds from the wire (0 = namespace default, 2^64-1 = never) to KvStore's.

@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <boost/asio/post.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <ctime>
 
 #include "common/http_answer.h"
@@ -11,7 +13,6 @@
 #include "common/object_json.h"
 #include "common/object_path.h"
 #include "common/text.h"
-#include "server/http/run_blocking.h"
 #include "server/objects/byte_range.h"
 #include "server/objects/conditional.h"
 
@@ -22,7 +23,7 @@ namespace http = boost::beast::http;
 
 namespace {
 
-// Upper bound on background block fetches per node, so readahead cannot flood the pool.
+// Upper bound on background block fetches per node, so readahead cannot fill the queues.
 constexpr size_t kMaxReadAheadInFlight = 256;
 
 // Returns the response headers of an object GET/HEAD.
@@ -63,32 +64,34 @@ Result<size_t> ParseMaxKeys(const std::string& text) {
 
 }  // namespace
 
-ObjectRoutes::ObjectRoutes(ObjectService* service, asio::thread_pool* pool, size_t readahead_blocks)
-    : service_(service), pool_(pool), readahead_blocks_(readahead_blocks) {}
+ObjectRoutes::ObjectRoutes(ObjectService* service, size_t readahead_blocks)
+    : service_(service), readahead_blocks_(readahead_blocks) {}
 
-void ObjectRoutes::ReadAhead(const std::string& origin, const ObjectInfo& info, uint64_t from,
-                             uint64_t to) {
+void ObjectRoutes::ReadAhead(const asio::any_io_executor& loop, const std::string& origin,
+                             const ObjectInfo& info, uint64_t from, uint64_t to) {
   for (uint64_t i = from; i < to; ++i) {
     if (service_->HasBlock(origin, info, i)) continue;
     if (readahead_inflight_.fetch_add(1) >= kMaxReadAheadInFlight) {
       readahead_inflight_.fetch_sub(1);
       return;
     }
-    asio::post(*pool_, [this, origin, info, i] {
-      // Errors surface when the reader reaches this block and fetches it itself.
-      service_->GetBlockBlocking(origin, info, i).status().IgnoreError();
-      readahead_inflight_.fetch_sub(1);
-    });
+    asio::co_spawn(loop, ReadAheadOne(origin, info, i), asio::detached);
   }
+}
+
+asio::awaitable<void> ObjectRoutes::ReadAheadOne(std::string origin, ObjectInfo info,
+                                                 uint64_t index) {
+  // Errors surface when the reader reaches this block and fetches it itself.
+  Result<BlockRef> block = co_await service_->GetBlock(origin, info, index);
+  block.status().IgnoreError();
+  readahead_inflight_.fetch_sub(1);
 }
 
 asio::awaitable<Result<BlockRef>> ObjectRoutes::FetchBlock(const std::string& origin,
                                                            const ObjectInfo& info, uint64_t index,
                                                            bool forwarded) {
   if (BlockRef hot = service_->GetBlockIfInRam(origin, info, index)) co_return hot;
-  co_return co_await RunBlocking(*pool_, [this, &origin, &info, index, forwarded] {
-    return service_->GetBlockBlocking(origin, info, index, nullptr, forwarded);
-  });
+  co_return co_await service_->GetBlock(origin, info, index, nullptr, forwarded);
 }
 
 asio::awaitable<bool> ObjectRoutes::WriteBytes(ResponseWriter& writer, const std::string& origin,
@@ -99,9 +102,10 @@ asio::awaitable<bool> ObjectRoutes::WriteBytes(ResponseWriter& writer, const std
   const uint64_t first_block = begin / bs;
   const uint64_t end_block = (end - 1) / bs + 1;
   uint64_t pos = begin;
+  const asio::any_io_executor loop = co_await asio::this_coro::executor;
   for (uint64_t index = first_block; index < end_block; ++index) {
     if (read_ahead && readahead_blocks_ > 0) {
-      ReadAhead(origin, info, index + 1, std::min(end_block, index + 1 + readahead_blocks_));
+      ReadAhead(loop, origin, info, index + 1, std::min(end_block, index + 1 + readahead_blocks_));
     }
     // Not a conditional expression: g++ 12 mishandles co_await inside ?: operands.
     Result<BlockRef> block = Internal("unset");
@@ -163,11 +167,12 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
       const bool revalidation = conditions.if_none_match || conditions.if_modified_since;
       const bool open = attempt == 0 && req.method() == http::verb::get && !revalidation &&
                         RangeStartsAtZero(range_value);
-      Result<ObjectInfo> stat =
-          co_await RunBlocking(*pool_, [this, &origin, &path, attempt, open, &note] {
-            return open ? service_->OpenBlocking(origin, path, &note)
-                        : service_->StatBlocking(origin, path, attempt > 0, &note);
-          });
+      Result<ObjectInfo> stat = Internal("unset");
+      if (open) {
+        stat = co_await service_->Open(origin, path, &note);
+      } else {
+        stat = co_await service_->Stat(origin, path, attempt > 0, &note);
+      }
       if (!stat.ok()) co_return co_await writer.SendError(stat.status());
       info = std::move(stat).value();
     }
@@ -264,10 +269,8 @@ asio::awaitable<void> ObjectRoutes::PutObject(const Request& req, ResponseWriter
     co_return co_await writer.SendError(404, NotFound("unknown origin '" + origin + "'"));
   }
   const std::string& body = req.body();
-  Result<ObjectInfo> info = co_await RunBlocking(*pool_, [this, &origin, &path, &body] {
-    return service_->WriteBlocking(origin, path,
-                                   std::as_bytes(std::span(body.data(), body.size())));
-  });
+  Result<ObjectInfo> info =
+      co_await service_->Write(origin, path, std::as_bytes(std::span(body.data(), body.size())));
   if (!info.ok()) {
     int status =
         info.status().code() == StatusCode::kUnimplemented ? 405 : HttpStatusFor(info.status());
@@ -293,8 +296,7 @@ asio::awaitable<void> ObjectRoutes::List(const RequestTarget& target, ResponseWr
   if (!options.delimiter.empty() && options.delimiter != "/") {
     co_return co_await writer.SendError(400, InvalidArgument("delimiter must be '/' or empty"));
   }
-  Result<ListPage> page = co_await RunBlocking(
-      *pool_, [this, &origin, &options] { return service_->ListBlocking(origin, options); });
+  Result<ListPage> page = co_await service_->List(origin, options);
   if (!page.ok()) co_return co_await writer.SendError(page.status());
   co_await writer.Send(200, ListPageToJson(origin, prefix, *page), "application/json");
 }

@@ -6,7 +6,7 @@
 
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <string>
 
 #include "server/http/http_server.h"
@@ -15,11 +15,11 @@
 
 namespace unicache {
 
-// Thread-safe; borrows the service and the blocking pool, which must outlive it.
+// Thread-safe; borrows the service, which must outlive it.
 class ObjectRoutes {
  public:
   // `readahead_blocks`: blocks fetched ahead of the one being sent, in parallel, on a miss.
-  ObjectRoutes(ObjectService* service, boost::asio::thread_pool* pool, size_t readahead_blocks);
+  ObjectRoutes(ObjectService* service, size_t readahead_blocks);
 
   // Serves GET/HEAD of one object, or of byte ranges of it, under RFC 9110's conditional
   // requests: 304 and 412 from the version's ETag and Last-Modified, If-Range falling back to
@@ -36,8 +36,11 @@ class ObjectRoutes {
                                     const std::string& origin, const std::string& prefix);
 
  private:
-  // Starts background fetches of blocks [from, to) that are not cached yet.
-  void ReadAhead(const std::string& origin, const ObjectInfo& info, uint64_t from, uint64_t to);
+  // Starts background fetches of blocks [from, to) that are not cached yet, as coroutines on
+  // `loop`.
+  void ReadAhead(const boost::asio::any_io_executor& loop, const std::string& origin,
+                 const ObjectInfo& info, uint64_t from, uint64_t to);
+  boost::asio::awaitable<void> ReadAheadOne(std::string origin, ObjectInfo info, uint64_t index);
   // Writes bytes [begin, end) of `info` block by block; `first`, when ok, is the block holding
   // `begin`, fetched already. Returns false once the response was cut short.
   boost::asio::awaitable<bool> WriteBytes(ResponseWriter& writer, const std::string& origin,
@@ -48,7 +51,6 @@ class ObjectRoutes {
                                                       bool forwarded);
 
   ObjectService* const service_;
-  boost::asio::thread_pool* const pool_;
   const size_t readahead_blocks_;
   std::atomic<size_t> readahead_inflight_{0};
 };

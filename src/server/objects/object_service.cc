@@ -2,44 +2,36 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/post.hpp>
+#include <algorithm>
 #include <cstring>
-#include <future>
 #include <optional>
+
+#include "server/objects/await_flight.h"
+#include "server/work/run_on.h"
 
 namespace unicache {
 namespace {
 
-// Run threads: a run holds one origin stream, so this also bounds the streams per node.
-constexpr int kRunThreads = 8;
+// Runs streaming at once per node: a run holds one origin stream and one origin thread.
+constexpr int kMaxRuns = 8;
 
 }  // namespace
 
-// One run's blocks in flight: block `index` for the caller that started it, then the claimed
-// ones after it. A run that opens an object (OpenBlocking) has no such caller: every block is a
-// claim, and `first_done` starts true. Whatever is unpublished when it is destroyed (a node
-// stopping before the run started) finishes with an error, so no waiter is left hanging.
+size_t QueueLengthFor(size_t threads) { return std::max<size_t>(1024, 64 * threads); }
+
+// One run's blocks in flight, in order: each claim is finished exactly once, by Publish() as its
+// bytes come in or by FailRest(). Whatever is unpublished when it is destroyed finishes with an
+// error, so no waiter is left hanging.
 struct ObjectService::Run {
-  std::promise<Result<BlockRef>> first;
-  Key128 first_key;
-  bool first_done = false;
-  std::vector<BlockFlights::Claim> claims;  // finished in order, each exactly once
-  size_t claims_done = 0;
+  std::vector<BlockFlights::Claim> claims;
+  size_t done = 0;
 
   // The store key of the block Publish() takes next (computed when the run was claimed).
-  const Key128& NextKey() const { return first_done ? claims[claims_done].key() : first_key; }
+  const Key128& NextKey() const { return claims[done].key(); }
 
-  void Publish(Result<BlockRef> block) {
-    if (!first_done) {
-      first_done = true;
-      first.set_value(std::move(block));
-    } else {
-      claims[claims_done++].Finish(std::move(block));
-    }
-  }
+  void Publish(Result<BlockRef> block) { claims[done++].Finish(std::move(block)); }
   void FailRest(const Status& st) {
-    if (!first_done) Publish(st);
-    while (claims_done < claims.size()) Publish(st);
+    while (done < claims.size()) Publish(st);
   }
   ~Run() { FailRest(Unavailable("node stopping before the block was read")); }
 };
@@ -57,10 +49,8 @@ class ObjectService::RunFill {
         block_size_(block_size),
         run_(run),
         start_(index * block_size),
-        current_(index) {
-    const uint64_t blocks = (run.first_done ? 0 : 1) + run.claims.size();
-    end_ = std::min(info.size, (index + blocks) * block_size);
-  }
+        current_(index),
+        end_(std::min(info.size, (index + run.claims.size()) * block_size)) {}
 
   // The run's bytes: from the start of its first block to the end of its last.
   uint64_t offset() const { return start_; }
@@ -99,7 +89,7 @@ class ObjectService::RunFill {
   Run& run_;
   const uint64_t start_;
   uint64_t current_;
-  uint64_t end_;
+  const uint64_t end_;
   std::shared_ptr<Block> block_;
   size_t filled_ = 0;
 };
@@ -111,19 +101,7 @@ ObjectService::ObjectService(ObjectServiceOptions options, BlockStore* store,
       store_(store),
       router_(router),
       peers_(peers),
-      origins_(std::move(origins)),
       metadata_(options.metadata_ttl, options.metadata_entries, options.stale_if_error) {
-  for (const auto& [name, origin] : origins_) {
-    Labels l = {{"origin", name}};
-    origin_metrics_[name] = {
-        &metrics->GetCounter("unicache_origin_requests_total", l, "Requests sent to origins."),
-        &metrics->GetCounter("unicache_origin_bytes_total", l, "Bytes read from origins."),
-        &metrics->GetCounter("unicache_origin_errors_total", l, "Failed origin requests."),
-        &metrics->GetCounter("unicache_stale_served_total", l,
-                             "Requests served from expired metadata while the origin was "
-                             "unreachable (stale-if-error)."),
-    };
-  }
   const char* hits_help = "Blocks served from the cache, by tier.";
   hits_ram_ = &metrics->GetCounter("unicache_cache_hits_total", {{"tier", "ram"}}, hits_help);
   hits_ssd_ = &metrics->GetCounter("unicache_cache_hits_total", {{"tier", "ssd"}}, hits_help);
@@ -131,23 +109,47 @@ ObjectService::ObjectService(ObjectServiceOptions options, BlockStore* store,
                                  "Blocks not in the cache (fetched from origin or peer).");
   coalesced_ = &metrics->GetCounter("unicache_singleflight_coalesced_total", {},
                                     "Block misses that joined another request's origin fetch.");
-  if (options_.fetch_run_bytes > options_.block_size) {
-    run_pool_ = std::make_unique<boost::asio::thread_pool>(kRunThreads);
+  auto executor = [&](std::string name, size_t threads) {
+    return std::make_unique<BoundedExecutor>(
+        ExecutorOptions{std::move(name), threads, QueueLengthFor(threads), options_.queue_deadline},
+        metrics);
+  };
+  ssd_ = executor("ssd", options_.ssd_threads);
+  peer_executor_ = executor("peers", options_.peer_threads);
+  for (auto& [name, origin] : origins) {
+    Labels l = {{"origin", name}};
+    origins_[name] = OriginSlot{
+        name,
+        std::move(origin),
+        &metrics->GetCounter("unicache_origin_requests_total", l, "Requests sent to origins."),
+        &metrics->GetCounter("unicache_origin_bytes_total", l, "Bytes read from origins."),
+        &metrics->GetCounter("unicache_origin_errors_total", l, "Failed origin requests."),
+        &metrics->GetCounter("unicache_stale_served_total", l,
+                             "Requests served from expired metadata while the origin was "
+                             "unreachable (stale-if-error)."),
+        executor("origin " + name, options_.origin_threads),
+    };
   }
 }
 
-ObjectService::~ObjectService() = default;
+ObjectService::~ObjectService() { Stop(); }
+
+void ObjectService::Stop() {
+  for (auto& [name, slot] : origins_) slot.executor->Stop();
+  peer_executor_->Stop();
+  ssd_->Stop();
+}
 
 std::vector<std::string> ObjectService::OriginNames() const {
   std::vector<std::string> names;
-  for (const auto& [name, origin] : origins_) names.push_back(name);
+  for (const auto& [name, slot] : origins_) names.push_back(name);
   return names;
 }
 
-Result<Origin*> ObjectService::FindOrigin(const std::string& name) {
+Result<ObjectService::OriginSlot*> ObjectService::FindOrigin(const std::string& name) {
   auto it = origins_.find(name);
   if (it == origins_.end()) return NotFound("unknown origin '" + name + "'");
-  return it->second.get();
+  return &it->second;
 }
 
 std::optional<ObjectInfo> ObjectService::CachedStat(const std::string& origin,
@@ -155,97 +157,112 @@ std::optional<ObjectInfo> ObjectService::CachedStat(const std::string& origin,
   return metadata_.Get(origin, path);
 }
 
-Result<ObjectInfo> ObjectService::StatBlocking(const std::string& origin_name,
-                                               const std::string& path, bool refresh,
-                                               StatNote* note) {
-  ASSIGN_OR_RETURN(Origin * origin, FindOrigin(origin_name));
+boost::asio::awaitable<Result<ObjectInfo>> ObjectService::Stat(const std::string& origin_name,
+                                                               const std::string& path,
+                                                               bool refresh, StatNote* note) {
+  if (note != nullptr) *note = StatNote{};
+  Result<OriginSlot*> slot = FindOrigin(origin_name);
+  if (!slot.ok()) co_return slot.status();
   if (!refresh) {
-    if (auto cached = metadata_.Get(origin_name, path)) return *cached;
+    if (auto cached = metadata_.Get(origin_name, path)) co_return *cached;
   }
-  return StaleOnError(origin_name, path,
-                      stat_flights_.Do(origin_name + '\0' + path,
-                                       [&] { return StatFromOrigin(origin_name, origin, path); }),
-                      note);
+  Result<ObjectInfo> info = co_await AwaitFlight(
+      stat_flights_, origin_name + '\0' + path, Result<ObjectInfo>(Unavailable("stat abandoned")),
+      [&](StatFlights::Claim claim) { PostStat(**slot, path, std::move(claim)); });
+  co_return StaleOnError(**slot, path, std::move(info), note);
 }
 
-Result<ObjectInfo> ObjectService::StaleOnError(const std::string& origin_name,
-                                               const std::string& path, Result<ObjectInfo> result,
-                                               StatNote* note) {
-  if (result.ok() || options_.stale_if_error.count() == 0) return result;
-  const StatusCode code = result.status().code();
-  if (code != StatusCode::kUnavailable && code != StatusCode::kDeadlineExceeded) return result;
-  std::optional<ObjectInfo> stale = metadata_.GetStale(origin_name, path);
+void ObjectService::PostStat(OriginSlot& slot, const std::string& path, StatFlights::Claim claim) {
+  PostClaim(*slot.executor, std::move(claim), [this, &slot, path](StatFlights::Claim& c) {
+    c.Finish(StatFromOrigin(slot, path));
+  });
+}
+
+Result<ObjectInfo> ObjectService::StaleOnError(OriginSlot& slot, const std::string& path,
+                                               Result<ObjectInfo> result, StatNote* note) {
+  // Retryable errors are the outages: refused, timed out, 5xx, or the origin's queue full.
+  if (result.ok() || options_.stale_if_error.count() == 0 || !result.status().retryable()) {
+    return result;
+  }
+  std::optional<ObjectInfo> stale = metadata_.GetStale(slot.name, path);
   if (!stale) return result;
-  origin_metrics_.at(origin_name).stale->Inc();
-  spdlog::debug("{}/{}: serving the cached version {} stale: {}", origin_name, path, stale->version,
+  slot.stale->Inc();
+  spdlog::debug("{}/{}: serving the cached version {} stale: {}", slot.name, path, stale->version,
                 result.status().ToString());
   if (note != nullptr) note->stale = true;
   return *stale;
 }
 
-Result<ObjectInfo> ObjectService::StatFromOrigin(const std::string& origin_name, Origin* origin,
-                                                 const std::string& path) {
-  OriginMetrics& m = origin_metrics_.at(origin_name);
-  m.requests->Inc();
-  Result<ObjectInfo> info = origin->Stat(path);
+Result<ObjectInfo> ObjectService::StatFromOrigin(OriginSlot& slot, const std::string& path) {
+  slot.requests->Inc();
+  Result<ObjectInfo> info = slot.origin->Stat(path);
   if (!info.ok()) {
     if (info.status().code() == StatusCode::kNotFound) {
-      metadata_.Invalidate(origin_name, path);  // gone: never served stale
+      metadata_.Invalidate(slot.name, path);  // gone: never served stale
     } else {
-      m.errors->Inc();
+      slot.errors->Inc();
     }
     return info;
   }
-  metadata_.Put(origin_name, *info);
+  metadata_.Put(slot.name, *info);
   return info;
 }
 
-Result<ObjectInfo> ObjectService::OpenBlocking(const std::string& origin_name,
-                                               const std::string& path, StatNote* note) {
-  if (note != nullptr) *note = StatNote{};
-  ASSIGN_OR_RETURN(Origin * origin, FindOrigin(origin_name));
-  if (auto cached = metadata_.Get(origin_name, path)) return *cached;
-  // In a cluster most first blocks belong to other members, and which ones is only known with
-  // the version: the metadata comes from a Stat, as without runs.
-  if (run_pool_ == nullptr || (router_ != nullptr && router_->placement()->size() > 1)) {
-    return StatBlocking(origin_name, path, false, note);
-  }
-  Result<ObjectInfo> info =
-      stat_flights_.Do(origin_name + '\0' + path, [&]() -> Result<ObjectInfo> {
-        if (runs_active_.fetch_add(1) >= kRunThreads) {  // every run thread busy
-          runs_active_.fetch_sub(1);
-          return StatFromOrigin(origin_name, origin, path);
-        }
-        if (note != nullptr) note->opened = true;
-        auto opened = std::make_shared<std::promise<Result<ObjectInfo>>>();
-        std::future<Result<ObjectInfo>> stated = opened->get_future();
-        boost::asio::post(*run_pool_, [this, origin_name, origin, path, opened] {
-          OpenRun(origin_name, origin, path, *opened);
-          runs_active_.fetch_sub(1);
-        });
-        return stated.get();
-      });
-  return StaleOnError(origin_name, path, std::move(info), note);
+bool ObjectService::TakeRunSlot() {
+  if (options_.fetch_run_bytes <= options_.block_size) return false;
+  if (runs_active_.fetch_add(1) < kMaxRuns) return true;
+  runs_active_.fetch_sub(1);
+  return false;
 }
 
-void ObjectService::OpenRun(const std::string& origin_name, Origin* origin, const std::string& path,
-                            std::promise<Result<ObjectInfo>>& opened) {
-  OriginMetrics& m = origin_metrics_.at(origin_name);
-  m.requests->Inc();
+boost::asio::awaitable<Result<ObjectInfo>> ObjectService::Open(const std::string& origin_name,
+                                                               const std::string& path,
+                                                               StatNote* note) {
+  if (note != nullptr) *note = StatNote{};
+  Result<OriginSlot*> slot = FindOrigin(origin_name);
+  if (!slot.ok()) co_return slot.status();
+  if (auto cached = metadata_.Get(origin_name, path)) co_return *cached;
+  // In a cluster most first blocks belong to other members, and which ones is only known with
+  // the version: the metadata comes from a Stat, as without runs.
+  if (options_.fetch_run_bytes <= options_.block_size ||
+      (router_ != nullptr && router_->placement()->size() > 1)) {
+    co_return co_await Stat(origin_name, path, false, note);
+  }
+  bool opened = false;
+  Result<ObjectInfo> info = co_await AwaitFlight(
+      stat_flights_, origin_name + '\0' + path, Result<ObjectInfo>(Unavailable("open abandoned")),
+      [&](StatFlights::Claim claim) {
+        if (!TakeRunSlot()) return PostStat(**slot, path, std::move(claim));
+        opened = true;
+        auto on_refusal = [this](StatFlights::Claim& c, const Status& st) {
+          runs_active_.fetch_sub(1);
+          c.Finish(st);
+        };
+        auto c = std::make_shared<StatFlights::Claim>(std::move(claim));
+        Status queued = (*slot)->executor->Post(
+            [this, s = *slot, path, c] { OpenRun(*s, path, std::move(*c)); },
+            [c, on_refusal](const Status& st) { on_refusal(*c, st); });
+        if (!queued.ok()) on_refusal(*c, queued);
+      });
+  if (note != nullptr) note->opened = opened;
+  co_return StaleOnError(**slot, path, std::move(info), note);
+}
+
+void ObjectService::OpenRun(OriginSlot& slot, const std::string& path, StatFlights::Claim stated) {
+  slot.requests->Inc();
   const uint64_t max_blocks = options_.fetch_run_bytes / options_.block_size;
   std::optional<ObjectInfo> info;  // set once the read stated it
   Run run;
-  run.first_done = true;  // every block is a claim
   std::optional<RunFill> fill;
-  InfoSink on_info = [&](const ObjectInfo& stated) -> Status {
-    info = stated;
-    metadata_.Put(origin_name, *info);
-    run.claims = ClaimBlocks(origin_name, *info, 0, std::min(BlockCount(info->size), max_blocks));
+  InfoSink on_info = [&](const ObjectInfo& got) -> Status {
+    info = got;
+    metadata_.Put(slot.name, *info);
+    run.claims = ClaimBlocks(slot.name, *info, 0, std::min(BlockCount(info->size), max_blocks));
     misses_->Inc(run.claims.size());  // fetched ahead of their readers, as readahead's are
-    opened.set_value(*info);
+    stated.Finish(*info);
     if (info->size == 0) return Status::Ok();
     if (run.claims.empty()) return AlreadyExists("the object's first block is cached or claimed");
-    fill.emplace(store_, m.bytes, *info, options_.block_size, 0, run);
+    fill.emplace(store_, slot.bytes, *info, options_.block_size, 0, run);
     return Status::Ok();
   };
   ByteSink sink = [&](std::span<const std::byte> piece) -> Status {
@@ -253,67 +270,48 @@ void ObjectService::OpenRun(const std::string& origin_name, Origin* origin, cons
     if (!fill || fill->done()) return AlreadyExists("the rest of the run is cached or claimed");
     return fill->Add(piece);
   };
-  Result<uint64_t> n = origin->OpenStream(path, max_blocks * options_.block_size, on_info, sink);
+  Result<uint64_t> n =
+      slot.origin->OpenStream(path, max_blocks * options_.block_size, on_info, sink);
+  runs_active_.fetch_sub(1);
   if (!info) {
     Status st = n.ok() ? Internal("origin read of " + path + " stated no metadata") : n.status();
     if (st.code() == StatusCode::kNotFound) {
-      metadata_.Invalidate(origin_name, path);  // gone: never served stale
+      metadata_.Invalidate(slot.name, path);  // gone: never served stale
     } else {
-      m.errors->Inc();
+      slot.errors->Inc();
     }
-    opened.set_value(st);
+    stated.Finish(st);
     return;
   }
   if (!fill || fill->done()) return;  // the run's blocks are all published
   Status st = n.ok() ? PreconditionFailed("object changed while reading: " + path) : n.status();
-  m.errors->Inc();
-  if (st.code() == StatusCode::kPreconditionFailed) metadata_.Invalidate(origin_name, path);
+  slot.errors->Inc();
+  if (st.code() == StatusCode::kPreconditionFailed) metadata_.Invalidate(slot.name, path);
   run.FailRest(st);
 }
 
-Result<BlockRef> ObjectService::FetchFromOrigin(const std::string& origin_name, Origin* origin,
-                                                const ObjectInfo& info, uint64_t index,
-                                                const Key128& key) {
-  if (std::vector<BlockFlights::Claim> claims = ClaimRun(origin_name, info, index);
-      !claims.empty()) {
-    return FetchRun(origin_name, origin, info, index, key, std::move(claims));
-  }
+Result<BlockRef> ObjectService::FetchFromOrigin(OriginSlot& slot, const ObjectInfo& info,
+                                                uint64_t index, const Key128& key) {
   uint64_t offset = index * options_.block_size;
   uint64_t length = std::min<uint64_t>(options_.block_size, info.size - offset);
   ASSIGN_OR_RETURN(std::shared_ptr<Block> block, Block::Allocate(length));
-  OriginMetrics& m = origin_metrics_.at(origin_name);
-  m.requests->Inc();
-  Result<size_t> n = origin->Read(info.path, info.version, offset, block->mutable_bytes());
+  slot.requests->Inc();
+  Result<size_t> n = slot.origin->Read(info.path, info.version, offset, block->mutable_bytes());
   if (!n.ok()) {
-    m.errors->Inc();
+    slot.errors->Inc();
     if (n.status().code() == StatusCode::kPreconditionFailed) {
-      metadata_.Invalidate(origin_name, info.path);
+      metadata_.Invalidate(slot.name, info.path);
     }
     return n.status();
   }
-  m.bytes->Inc(*n);
+  slot.bytes->Inc(*n);
   if (*n != length) {
     // The object is shorter than its metadata said: it changed under us.
-    metadata_.Invalidate(origin_name, info.path);
+    metadata_.Invalidate(slot.name, info.path);
     return PreconditionFailed("object changed while reading: " + info.path);
   }
   store_->Put(key, block);
   return BlockRef(std::move(block));
-}
-
-std::vector<ObjectService::BlockFlights::Claim> ObjectService::ClaimRun(
-    const std::string& origin_name, const ObjectInfo& info, uint64_t index) {
-  std::vector<BlockFlights::Claim> claims;
-  if (run_pool_ == nullptr) return claims;
-  if (runs_active_.fetch_add(1) >= kRunThreads) {  // every run thread busy: no run
-    runs_active_.fetch_sub(1);
-    return claims;
-  }
-  const uint64_t max_blocks = options_.fetch_run_bytes / options_.block_size;
-  claims = ClaimBlocks(origin_name, info, index + 1,
-                       std::min(BlockCount(info.size), index + max_blocks));
-  if (claims.empty()) runs_active_.fetch_sub(1);  // FetchRun releases the slot otherwise
-  return claims;
 }
 
 std::vector<ObjectService::BlockFlights::Claim> ObjectService::ClaimBlocks(
@@ -331,92 +329,125 @@ std::vector<ObjectService::BlockFlights::Claim> ObjectService::ClaimBlocks(
   return claims;
 }
 
-Result<BlockRef> ObjectService::FetchRun(const std::string& origin_name, Origin* origin,
-                                         const ObjectInfo& info, uint64_t index, const Key128& key,
-                                         std::vector<BlockFlights::Claim> claims) {
-  auto run = std::make_shared<Run>();
-  run->first_key = key;
-  run->claims = std::move(claims);
-  std::future<Result<BlockRef>> first = run->first.get_future();
-  boost::asio::post(*run_pool_, [this, origin_name, origin, info, index, run] {
-    StreamRun(origin_name, origin, info, index, *run);
-    runs_active_.fetch_sub(1);
-  });
-  return first.get();
+void ObjectService::PostOriginFetch(OriginSlot& slot, const ObjectInfo& info, uint64_t index,
+                                    BlockFlights::Claim claim) {
+  PostClaim(*slot.executor, std::move(claim),
+            [this, &slot, info, index](BlockFlights::Claim& c) {
+              if (TakeRunSlot()) {
+                const uint64_t max_blocks = options_.fetch_run_bytes / options_.block_size;
+                std::vector<BlockFlights::Claim> after = ClaimBlocks(
+                    slot.name, info, index + 1, std::min(BlockCount(info.size), index + max_blocks));
+                if (!after.empty()) {
+                  std::vector<BlockFlights::Claim> run;
+                  run.reserve(after.size() + 1);
+                  run.push_back(std::move(c));
+                  for (BlockFlights::Claim& claim : after) run.push_back(std::move(claim));
+                  return StreamRun(slot, info, index, std::move(run));
+                }
+                runs_active_.fetch_sub(1);
+              }
+              c.Finish(FetchFromOrigin(slot, info, index, c.key()));
+            });
 }
 
-void ObjectService::StreamRun(const std::string& origin_name, Origin* origin,
-                              const ObjectInfo& info, uint64_t index, Run& run) {
-  OriginMetrics& m = origin_metrics_.at(origin_name);
-  m.requests->Inc();
-  RunFill fill(store_, m.bytes, info, options_.block_size, index, run);
+void ObjectService::StreamRun(OriginSlot& slot, const ObjectInfo& info, uint64_t index,
+                              std::vector<BlockFlights::Claim> claims) {
+  Run run;
+  run.claims = std::move(claims);
+  slot.requests->Inc();
+  RunFill fill(store_, slot.bytes, info, options_.block_size, index, run);
   ByteSink sink = [&](std::span<const std::byte> piece) { return fill.Add(piece); };
   // To the object's end, when the run reaches it: a read from 0 is then a plain GET.
   const bool to_end = fill.offset() + fill.length() == info.size;
-  Result<uint64_t> n = origin->ReadStream(info.path, info.version, fill.offset(),
-                                          to_end ? kToEnd : fill.length(), sink);
+  Result<uint64_t> n = slot.origin->ReadStream(info.path, info.version, fill.offset(),
+                                               to_end ? kToEnd : fill.length(), sink);
+  runs_active_.fetch_sub(1);
   if (n.ok() && *n == fill.length()) return;
   Status st =
       n.ok() ? PreconditionFailed("object changed while reading: " + info.path) : n.status();
-  m.errors->Inc();
-  if (st.code() == StatusCode::kPreconditionFailed) metadata_.Invalidate(origin_name, info.path);
+  slot.errors->Inc();
+  if (st.code() == StatusCode::kPreconditionFailed) metadata_.Invalidate(slot.name, info.path);
   run.FailRest(st);
 }
 
-Result<BlockRef> ObjectService::GetBlockBlocking(const std::string& origin_name,
-                                                 const ObjectInfo& info, uint64_t index,
-                                                 BlockSource* source, bool forwarded) {
-  ASSIGN_OR_RETURN(Origin * origin, FindOrigin(origin_name));
-  if (index >= BlockCount(info.size)) return OutOfRange("block index past the end of the object");
-  Key128 key = BlockKey(origin_name, info.path, info.version, index);
-  Tier tier;
-  Result<BlockRef> hit = store_->Get(key, &tier);
-  if (hit.ok()) {
-    (tier == Tier::kRam ? hits_ram_ : hits_ssd_)->Inc();
-    if (source) *source = tier == Tier::kRam ? BlockSource::kRam : BlockSource::kSsd;
-    return hit;
+boost::asio::awaitable<Result<BlockRef>> ObjectService::GetBlock(const std::string& origin_name,
+                                                                 const ObjectInfo& info,
+                                                                 uint64_t index,
+                                                                 BlockSource* source,
+                                                                 bool forwarded) {
+  Result<OriginSlot*> slot = FindOrigin(origin_name);
+  if (!slot.ok()) co_return slot.status();
+  if (index >= BlockCount(info.size)) co_return OutOfRange("block index past the end of the object");
+  const Key128 key = BlockKey(origin_name, info.path, info.version, index);
+  if (BlockRef hot = store_->GetIfInRam(key)) {
+    hits_ram_->Inc();
+    if (source) *source = BlockSource::kRam;
+    co_return hot;
+  }
+  if (store_->Contains(key)) {
+    Tier tier = Tier::kSsd;
+    Result<BlockRef> hit = co_await RunOn(*ssd_, [this, &key, &tier]() -> Result<BlockRef> {
+      return store_->Get(key, &tier);
+    });
+    if (hit.ok()) {
+      (tier == Tier::kRam ? hits_ram_ : hits_ssd_)->Inc();
+      if (source) *source = tier == Tier::kRam ? BlockSource::kRam : BlockSource::kSsd;
+      co_return hit;
+    }
+    // The SSD queue is full: 503 now. Otherwise the file went away or was corrupt: a miss.
+    if (hit.status().detail() == StatusDetail::kOverloaded) co_return hit;
   }
   misses_->Inc();
   bool coalesced = false;
-  BlockSource fetched_from = BlockSource::kOrigin;
-  Result<BlockRef> block = block_flights_.Do(
-      key,
-      [&]() -> Result<BlockRef> {
+  BlockSource fetched_from = BlockSource::kOrigin;  // set by the fetch before it finishes
+  Result<BlockRef> block = co_await AwaitFlight(
+      block_flights_, key, Result<BlockRef>(Unavailable("block read abandoned")),
+      [&](BlockFlights::Claim claim) {
         // A flight for this block may have ended between the miss above and this one starting:
-        // its block is in the store now, and reading the origin again would break the promise
-        // of one origin read per block.
-        if (Result<BlockRef> done = store_->Get(key); done.ok()) {
+        // its block is in RAM now, and reading the origin again would break the promise of one
+        // origin read per block.
+        if (BlockRef done = store_->GetIfInRam(key)) {
           fetched_from = BlockSource::kCoalesced;
-          return done;
+          return claim.Finish(std::move(done));
         }
-        return FetchMissing(origin_name, origin, info, index, key, forwarded, &fetched_from);
+        StartFetch(**slot, info, index, forwarded, std::move(claim), &fetched_from);
       },
       &coalesced);
   if (fetched_from == BlockSource::kCoalesced) coalesced = true;
   if (coalesced) coalesced_->Inc();
   if (source) *source = coalesced ? BlockSource::kCoalesced : fetched_from;
-  return block;
+  co_return block;
 }
 
-Result<BlockRef> ObjectService::FetchMissing(const std::string& origin_name, Origin* origin,
-                                             const ObjectInfo& info, uint64_t index,
-                                             const Key128& key, bool forwarded,
-                                             BlockSource* source) {
-  *source = BlockSource::kOrigin;
+void ObjectService::StartFetch(OriginSlot& slot, const ObjectInfo& info, uint64_t index,
+                               bool forwarded, BlockFlights::Claim claim, BlockSource* source) {
   if (router_ == nullptr || peers_ == nullptr || forwarded) {
-    return FetchFromOrigin(origin_name, origin, info, index, key);
+    return PostOriginFetch(slot, info, index, std::move(claim));
   }
-  BlockPlan plan = router_->Plan(key, origin_name, info.path);
-  if (plan.fetch_from_origin) return FetchFromOrigin(origin_name, origin, info, index, key);
+  BlockPlan plan = router_->Plan(claim.key(), slot.name, info.path);
+  if (plan.fetch_from_origin) return PostOriginFetch(slot, info, index, std::move(claim));
+  PostClaim(*peer_executor_, std::move(claim),
+            [this, &slot, info, index, plan, source](BlockFlights::Claim& c) {
+              Result<BlockRef> block = FetchFromPeers(slot.name, info, index, c.key(), plan);
+              if (block.ok()) *source = BlockSource::kPeer;
+              if (block.ok() || block.status().code() == StatusCode::kPreconditionFailed) {
+                return c.Finish(std::move(block));
+              }
+              // No owner answered: read the origin here rather than fail the client.
+              PostOriginFetch(slot, info, index, std::move(c));
+            });
+}
+
+Result<BlockRef> ObjectService::FetchFromPeers(const std::string& origin_name,
+                                               const ObjectInfo& info, uint64_t index,
+                                               const Key128& key, const BlockPlan& plan) {
   const uint64_t offset = index * options_.block_size;
-  if (offset >= info.size) return OutOfRange("block index past the end of the object");
   ASSIGN_OR_RETURN(std::shared_ptr<Block> block,
                    Block::Allocate(std::min<uint64_t>(options_.block_size, info.size - offset)));
   for (const Member* peer : plan.candidates) {
     Status fetched = peers_->FetchBlock(*peer, origin_name, info, offset, block->mutable_bytes());
     router_->health().Report(peer->id, fetched);
     if (fetched.ok()) {
-      *source = BlockSource::kPeer;
       if (plan.keep_copy) store_->Put(key, block);
       return BlockRef(std::move(block));
     }
@@ -427,8 +458,7 @@ Result<BlockRef> ObjectService::FetchMissing(const std::string& origin_name, Ori
     spdlog::debug("block {} of {}/{}: {} failed ({}), trying the next owner", index, origin_name,
                   info.path, peer->id, fetched.ToString());
   }
-  // No owner answered: read the origin here rather than fail the client.
-  return FetchFromOrigin(origin_name, origin, info, index, key);
+  return NotFound("no owner of the block answered");
 }
 
 bool ObjectService::OwnedElsewhere(const std::string& origin, const ObjectInfo& info,
@@ -449,41 +479,47 @@ bool ObjectService::HasBlock(const std::string& origin, const ObjectInfo& info,
   return store_->Contains(BlockKey(origin, info.path, info.version, index));
 }
 
-Result<ObjectInfo> ObjectService::WriteBlocking(const std::string& origin_name,
-                                                const std::string& path,
-                                                std::span<const std::byte> data) {
-  ASSIGN_OR_RETURN(Origin * origin, FindOrigin(origin_name));
-  OriginMetrics& m = origin_metrics_.at(origin_name);
-  m.requests->Inc();
-  metadata_.Invalidate(origin_name, path);
-  Result<ObjectInfo> info = origin->Write(path, data);
-  if (!info.ok()) {
-    m.errors->Inc();
+boost::asio::awaitable<Result<ObjectInfo>> ObjectService::Write(const std::string& origin_name,
+                                                                const std::string& path,
+                                                                std::span<const std::byte> data) {
+  Result<OriginSlot*> found = FindOrigin(origin_name);
+  if (!found.ok()) co_return found.status();
+  OriginSlot& slot = **found;
+  co_return co_await RunOn(*slot.executor, [this, &slot, &path, data]() -> Result<ObjectInfo> {
+    slot.requests->Inc();
+    metadata_.Invalidate(slot.name, path);
+    Result<ObjectInfo> info = slot.origin->Write(path, data);
+    if (!info.ok()) {
+      slot.errors->Inc();
+      return info;
+    }
+    metadata_.Put(slot.name, *info);
+    // Keep the blocks this node owns (all of them when alone), so the next load is a hit.
+    for (uint64_t index = 0; index < BlockCount(info->size); ++index) {
+      Key128 key = BlockKey(slot.name, info->path, info->version, index);
+      if (router_ != nullptr && !router_->Owns(key, slot.name, info->path)) continue;
+      uint64_t offset = index * options_.block_size;
+      uint64_t length = std::min<uint64_t>(options_.block_size, info->size - offset);
+      Result<std::shared_ptr<Block>> block = Block::Allocate(length);
+      if (!block.ok()) break;  // the write is through; the cache just keeps fewer of its blocks
+      std::copy_n(data.data() + offset, length, (*block)->mutable_bytes().data());
+      store_->Put(key, std::move(block).value());
+    }
     return info;
-  }
-  metadata_.Put(origin_name, *info);
-  // Keep the blocks this node owns (all of them when alone), so the next load is a hit.
-  for (uint64_t index = 0; index < BlockCount(info->size); ++index) {
-    Key128 key = BlockKey(origin_name, info->path, info->version, index);
-    if (router_ != nullptr && !router_->Owns(key, origin_name, info->path)) continue;
-    uint64_t offset = index * options_.block_size;
-    uint64_t length = std::min<uint64_t>(options_.block_size, info->size - offset);
-    Result<std::shared_ptr<Block>> block = Block::Allocate(length);
-    if (!block.ok()) break;  // the write is through; the cache just keeps fewer of its blocks
-    std::copy_n(data.data() + offset, length, (*block)->mutable_bytes().data());
-    store_->Put(key, std::move(block).value());
-  }
-  return info;
+  });
 }
 
-Result<ListPage> ObjectService::ListBlocking(const std::string& origin_name,
-                                             const ListOptions& options) {
-  ASSIGN_OR_RETURN(Origin * origin, FindOrigin(origin_name));
-  OriginMetrics& m = origin_metrics_.at(origin_name);
-  m.requests->Inc();
-  Result<ListPage> page = origin->List(options);
-  if (!page.ok()) m.errors->Inc();
-  return page;
+boost::asio::awaitable<Result<ListPage>> ObjectService::List(const std::string& origin_name,
+                                                             const ListOptions& options) {
+  Result<OriginSlot*> found = FindOrigin(origin_name);
+  if (!found.ok()) co_return found.status();
+  OriginSlot& slot = **found;
+  co_return co_await RunOn(*slot.executor, [&slot, &options]() -> Result<ListPage> {
+    slot.requests->Inc();
+    Result<ListPage> page = slot.origin->List(options);
+    if (!page.ok()) slot.errors->Inc();
+    return page;
+  });
 }
 
 }  // namespace unicache

@@ -1,13 +1,15 @@
 // ObjectService: the read path's logic, free of HTTP: object metadata through the metadata
-// cache, blocks through the block store, misses through single-flight to the origin.
+// cache, blocks through the block store, misses through single-flight to the origin. Each
+// resource it waits on (every origin, the SSD, peer transfers) has its own bounded executor.
 #pragma once
 
-#include <boost/asio/thread_pool.hpp>
+#include <utility>  // before Asio: g++ 12 needs it for awaitable.hpp (std::exchange)
+
+#include <boost/asio/awaitable.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -20,6 +22,7 @@
 #include "origin/origin.h"
 #include "server/objects/metadata_cache.h"
 #include "server/objects/single_flight.h"
+#include "server/work/bounded_executor.h"
 #include "store/block_store.h"
 
 namespace unicache {
@@ -40,7 +43,17 @@ struct ObjectServiceOptions {
   // How long past its TTL an object's metadata still serves its cached blocks when revalidating
   // it fails for an outage (refused, timeout, 5xx): stale-if-error. 0 turns it off.
   std::chrono::milliseconds stale_if_error{std::chrono::hours(1)};
+  // Threads of each origin's executor: the requests in flight to one origin (RetryingOrigin's
+  // bound, so none waits for a permit holding a thread).
+  size_t origin_threads = 64;
+  size_t ssd_threads = 16;   // threads reading blocks from the SSD tier
+  size_t peer_threads = 32;  // threads fetching blocks from other members
+  // Work that waits this long for a thread of its resource is refused with 503 + Retry-After.
+  std::chrono::milliseconds queue_deadline{10000};
 };
+
+// The length of each executor's queue: this many tasks per thread, at least 1024.
+size_t QueueLengthFor(size_t threads);
 
 // What resolving an object's metadata did besides returning it.
 struct StatNote {
@@ -48,8 +61,12 @@ struct StatNote {
   bool stale = false;   // the origin could not be asked: this is the expired cached version
 };
 
-// Thread-safe. Methods named *Blocking do I/O and must run off the event loop; the others never
-// block. Borrows the store and metrics (must outlive it); owns the origins.
+// Thread-safe. The awaitable methods run on an event loop and never block it: I/O runs on the
+// executor of the resource it uses (the origin's, the SSD's, the peers'), and a reader of a
+// block or an object being fetched awaits that fetch without holding a thread. Each executor's
+// queue is bounded: when it is full, or a task waited past the queue deadline, the call returns
+// ResourceExhausted (overloaded, with a Retry-After: HTTP 503), so one hung origin delays only
+// its own misses. Borrows the store and metrics (must outlive it); owns the origins.
 class ObjectService {
  public:
   // `router` and `peers` (borrowed, may be null for a node on its own) send misses on blocks
@@ -57,7 +74,12 @@ class ObjectService {
   ObjectService(ObjectServiceOptions options, BlockStore* store,
                 std::map<std::string, std::unique_ptr<Origin>> origins, MetricsRegistry* metrics,
                 Router* router = nullptr, PeerClient* peers = nullptr);
+  // Stop()s.
   ~ObjectService();
+
+  // Refuses queued work and waits for the running work. Call once the event loops have stopped
+  // (their coroutines are resumed by posting to them). Idempotent.
+  void Stop();
 
   uint64_t block_size() const { return options_.block_size; }
   // Returns true when an origin of that name is configured.
@@ -66,33 +88,36 @@ class ObjectService {
 
   // Returns the object's metadata from the cache, or from the origin (one Stat per object at a
   // time, whatever the fan-in). `refresh` skips the cache. When asking the origin fails for an
-  // outage, metadata expired less than stale_if_error ago is returned instead (`note->stale`);
-  // an object the origin says is gone or changed is never served stale.
-  Result<ObjectInfo> StatBlocking(const std::string& origin, const std::string& path,
-                                  bool refresh = false, StatNote* note = nullptr);
+  // outage (or its queue is full), metadata expired less than stale_if_error ago is returned
+  // instead (`note->stale`); an object the origin says is gone or changed is never served stale.
+  boost::asio::awaitable<Result<ObjectInfo>> Stat(const std::string& origin,
+                                                  const std::string& path, bool refresh = false,
+                                                  StatNote* note = nullptr);
 
-  // Returns the metadata as StatBlocking does, but for an object not in the metadata cache it
-  // comes from a streamed read of the object's first fetch_run_bytes, which goes on filling
-  // those blocks once the metadata is returned: one origin request where a Stat and a block
-  // read take two. For reads from the start of an object. Falls back to StatBlocking when runs
-  // are off, in a cluster of more than one member, or when every run thread is busy.
+  // Returns the metadata as Stat does, but for an object not in the metadata cache it comes
+  // from a streamed read of the object's first fetch_run_bytes, which goes on filling those
+  // blocks once the metadata is returned: one origin request where a Stat and a block read take
+  // two. For reads from the start of an object. Falls back to Stat when runs are off, in a
+  // cluster of more than one member, or when as many runs as allowed are streaming.
   // `note` (optional) says whether this call's read fetched the object's first blocks, and
-  // whether the metadata is stale, as for StatBlocking.
-  Result<ObjectInfo> OpenBlocking(const std::string& origin, const std::string& path,
-                                  StatNote* note = nullptr);
+  // whether the metadata is stale, as for Stat.
+  boost::asio::awaitable<Result<ObjectInfo>> Open(const std::string& origin,
+                                                  const std::string& path,
+                                                  StatNote* note = nullptr);
 
   // Returns cached metadata without I/O, or nullopt.
   std::optional<ObjectInfo> CachedStat(const std::string& origin, const std::string& path);
 
-  // Returns block `index` of the object `info` (a version resolved by StatBlocking), from the
-  // store or, on a miss, from the block's owner: this node reads the origin when it is the
-  // primary owner (or alone, or `forwarded` says another node sent the request), otherwise it
-  // asks the owners in turn and falls back to the origin when none answers. Concurrent misses
-  // on one block share one fetch. PreconditionFailed when the object no longer has
-  // info.version (metadata is dropped).
-  Result<BlockRef> GetBlockBlocking(const std::string& origin, const ObjectInfo& info,
-                                    uint64_t index, BlockSource* source = nullptr,
-                                    bool forwarded = false);
+  // Returns block `index` of the object `info` (a version resolved by Stat), from the store or,
+  // on a miss, from the block's owner: this node reads the origin when it is the primary owner
+  // (or alone, or `forwarded` says another node sent the request), otherwise it asks the owners
+  // in turn and falls back to the origin when none answers. Concurrent misses on one block share
+  // one fetch. PreconditionFailed when the object no longer has info.version (metadata is
+  // dropped).
+  boost::asio::awaitable<Result<BlockRef>> GetBlock(const std::string& origin,
+                                                    const ObjectInfo& info, uint64_t index,
+                                                    BlockSource* source = nullptr,
+                                                    bool forwarded = false);
 
   // Returns true when the block would come from another member on a miss here.
   bool OwnedElsewhere(const std::string& origin, const ObjectInfo& info, uint64_t index) const;
@@ -105,12 +130,14 @@ class ObjectService {
 
   // Writes `data` as the object origin/path (write-through: the origin has the bytes before this
   // returns), then caches its blocks under the new version so the next read is a hit. Returns
-  // the new metadata.
-  Result<ObjectInfo> WriteBlocking(const std::string& origin, const std::string& path,
-                                   std::span<const std::byte> data);
+  // the new metadata. `data` must outlive the co_await.
+  boost::asio::awaitable<Result<ObjectInfo>> Write(const std::string& origin,
+                                                   const std::string& path,
+                                                   std::span<const std::byte> data);
 
   // Lists the origin.
-  Result<ListPage> ListBlocking(const std::string& origin, const ListOptions& options);
+  boost::asio::awaitable<Result<ListPage>> List(const std::string& origin,
+                                                const ListOptions& options);
 
   // Returns the number of blocks of an object of `size` bytes.
   uint64_t BlockCount(uint64_t size) const {
@@ -118,62 +145,68 @@ class ObjectService {
   }
 
  private:
-  struct OriginMetrics {
+  // One origin and what belongs to it: its counters and the executor its requests run on.
+  struct OriginSlot {
+    std::string name;
+    std::unique_ptr<Origin> origin;
     Counter* requests;
     Counter* bytes;
     Counter* errors;
     Counter* stale;
+    std::unique_ptr<BoundedExecutor> executor;
   };
-  Result<Origin*> FindOrigin(const std::string& name);
-  // Fetches a missing block from peers per the router's plan, then the origin.
-  Result<BlockRef> FetchMissing(const std::string& origin_name, Origin* origin,
-                                const ObjectInfo& info, uint64_t index, const Key128& key,
-                                bool forwarded, BlockSource* source);
-  Result<BlockRef> FetchFromOrigin(const std::string& origin_name, Origin* origin,
-                                   const ObjectInfo& info, uint64_t index, const Key128& key);
+  using BlockFlights = SingleFlight<Key128, Result<BlockRef>>;
+  using StatFlights = SingleFlight<std::string, Result<ObjectInfo>>;
 
-  // Stats `path` at the origin and caches the answer.
-  Result<ObjectInfo> StatFromOrigin(const std::string& origin_name, Origin* origin,
-                                    const std::string& path);
+  Result<OriginSlot*> FindOrigin(const std::string& name);
+
+  // Starts the fetch of a missing block (the claim's key), finishing the claim: from peers per
+  // the router's plan on the peer executor, else (or when no peer answers) from the origin.
+  // `source` (in the awaiting leader's frame) says where the block came from. On the loop.
+  void StartFetch(OriginSlot& slot, const ObjectInfo& info, uint64_t index, bool forwarded,
+                  BlockFlights::Claim claim, BlockSource* source);
+  // Queues the origin read of block `index` (the claim's key) on the origin's executor.
+  void PostOriginFetch(OriginSlot& slot, const ObjectInfo& info, uint64_t index,
+                       BlockFlights::Claim claim);
+  // Asks the plan's peers in turn for the block; NotFound when none had it.
+  Result<BlockRef> FetchFromPeers(const std::string& origin_name, const ObjectInfo& info,
+                                  uint64_t index, const Key128& key, const BlockPlan& plan);
+  // Reads block `index` (`key`) from the origin with one ranged request. Blocking.
+  Result<BlockRef> FetchFromOrigin(OriginSlot& slot, const ObjectInfo& info, uint64_t index,
+                                   const Key128& key);
+
+  // Stats `path` at the origin and caches the answer. Blocking.
+  Result<ObjectInfo> StatFromOrigin(OriginSlot& slot, const std::string& path);
+  // Queues StatFromOrigin on the origin's executor, finishing the claim with its answer.
+  void PostStat(OriginSlot& slot, const std::string& path, StatFlights::Claim claim);
   // Returns `result`, or, when it failed for an outage, the stale cached metadata (stale-if-error).
-  Result<ObjectInfo> StaleOnError(const std::string& origin_name, const std::string& path,
+  Result<ObjectInfo> StaleOnError(OriginSlot& slot, const std::string& path,
                                   Result<ObjectInfo> result, StatNote* note);
 
-  using BlockFlights = SingleFlight<Key128, Result<BlockRef>>;
   // Claims blocks [from, end) of `info` for a run, in order, stopping at the first one that is
   // not fetched from the origin by this node, is cached or is being fetched.
   std::vector<BlockFlights::Claim> ClaimBlocks(const std::string& origin_name,
                                                const ObjectInfo& info, uint64_t from, uint64_t end);
-  // Claims the blocks after `index` that a run from it may read: consecutive, fetched from the
-  // origin by this node, not cached, not being fetched. Empty when runs are off or all run
-  // threads are busy; otherwise a run thread is reserved for FetchRun.
-  std::vector<BlockFlights::Claim> ClaimRun(const std::string& origin_name, const ObjectInfo& info,
-                                            uint64_t index);
-  // Reads block `index` (`key`) and the claimed ones after it with one streamed origin request on a
-  // run thread; returns block `index` as soon as it is in.
-  Result<BlockRef> FetchRun(const std::string& origin_name, Origin* origin, const ObjectInfo& info,
-                            uint64_t index, const Key128& key,
-                            std::vector<BlockFlights::Claim> claims);
+  // Takes one of the run slots; false when runs are off or as many runs as allowed stream.
+  bool TakeRunSlot();
   struct Run;
-  // The run thread's part of FetchRun: publishes each block as it completes; a failure
-  // finishes every block not yet published with the error.
-  void StreamRun(const std::string& origin_name, Origin* origin, const ObjectInfo& info,
-                 uint64_t index, Run& run);
   class RunFill;
-  // The run thread's part of OpenBlocking: opens the object with OpenStream, hands its metadata
-  // to `opened`, and fills the blocks it claims from 0 on.
-  void OpenRun(const std::string& origin_name, Origin* origin, const std::string& path,
-               std::promise<Result<ObjectInfo>>& opened);
+  // Reads the run's blocks (the first is block `index`) with one streamed origin request,
+  // publishing each block as it completes; a failure finishes every block not yet published
+  // with the error. Blocking; releases the run slot.
+  void StreamRun(OriginSlot& slot, const ObjectInfo& info, uint64_t index,
+                 std::vector<BlockFlights::Claim> claims);
+  // Opens the object with OpenStream, finishes `stated` with its metadata, and fills the blocks
+  // it claims from 0 on. Blocking; releases the run slot.
+  void OpenRun(OriginSlot& slot, const std::string& path, StatFlights::Claim stated);
 
   const ObjectServiceOptions options_;
   BlockStore* const store_;  // not owned
   Router* const router_;     // not owned; may be null
   PeerClient* const peers_;  // not owned; may be null
-  const std::map<std::string, std::unique_ptr<Origin>> origins_;
-  std::map<std::string, OriginMetrics> origin_metrics_;
   MetadataCache metadata_;
   BlockFlights block_flights_;
-  SingleFlight<std::string, Result<ObjectInfo>> stat_flights_;
+  StatFlights stat_flights_;
 
   Counter* hits_ram_;
   Counter* hits_ssd_;
@@ -181,9 +214,10 @@ class ObjectService {
   Counter* coalesced_;
 
   std::atomic<int> runs_active_{0};
-  // Threads that stream runs (null when runs are off). Declared last: destroyed first, while
-  // everything a run uses still exists.
-  std::unique_ptr<boost::asio::thread_pool> run_pool_;
+  // The executors are declared last: stopped first, while everything their work uses exists.
+  std::unique_ptr<BoundedExecutor> ssd_;
+  std::unique_ptr<BoundedExecutor> peer_executor_;
+  std::map<std::string, OriginSlot> origins_;
 };
 
 }  // namespace unicache

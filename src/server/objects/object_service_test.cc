@@ -4,11 +4,15 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/detached.hpp>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -210,6 +214,21 @@ class CountingOrigin final : public Origin {
   std::atomic<int> list_calls_{0};
 };
 
+template <typename T>
+boost::asio::awaitable<void> Into(boost::asio::awaitable<T> task, std::optional<T>* out) {
+  out->emplace(co_await std::move(task));
+}
+
+// Runs `task` on an event loop of this thread until it completes; returns its value.
+template <typename T>
+T Await(boost::asio::awaitable<T> task) {
+  boost::asio::io_context io;
+  std::optional<T> value;
+  boost::asio::co_spawn(io, Into(std::move(task), &value), boost::asio::detached);
+  io.run();
+  return std::move(*value);
+}
+
 // Returns `size` bytes that differ with `seed` and with position.
 std::string Bytes(size_t size, int seed) {
   std::string s(size, '\0');
@@ -291,8 +310,25 @@ class ObjectServiceTest : public ::testing::Test {
     return -1;
   }
 
+  // The service's coroutines, run to completion on this thread.
+  Result<ObjectInfo> Stat(const std::string& origin, const std::string& path, bool refresh = false,
+                          StatNote* note = nullptr) {
+    return Await(service_->Stat(origin, path, refresh, note));
+  }
+  Result<ObjectInfo> Open(const std::string& origin, const std::string& path,
+                          StatNote* note = nullptr) {
+    return Await(service_->Open(origin, path, note));
+  }
+  Result<BlockRef> GetBlock(const std::string& origin, const ObjectInfo& info, uint64_t index,
+                            BlockSource* source = nullptr) {
+    return Await(service_->GetBlock(origin, info, index, source));
+  }
+  Result<ListPage> List(const std::string& origin, const ListOptions& options) {
+    return Await(service_->List(origin, options));
+  }
+
   ObjectInfo StatOk(const std::string& path) {
-    Result<ObjectInfo> info = service_->StatBlocking("mem", path);
+    Result<ObjectInfo> info = Stat("mem", path);
     EXPECT_TRUE(info.ok()) << info.status().ToString();
     return info.ok() ? *info : ObjectInfo{};
   }
@@ -327,7 +363,7 @@ TEST_F(ObjectServiceTest, StatIsCachedUntilRefresh) {
   EXPECT_EQ(service_->CachedStat("mem", "a.bin")->version, "v1");
 
   origin_->Set("a.bin", Bytes(200, 2), "v2");
-  Result<ObjectInfo> refreshed = service_->StatBlocking("mem", "a.bin", /*refresh=*/true);
+  Result<ObjectInfo> refreshed = Stat("mem", "a.bin", /*refresh=*/true);
   ASSERT_TRUE(refreshed.ok());
   EXPECT_EQ(refreshed->version, "v2");
   EXPECT_EQ(origin_->stat_calls(), 2);
@@ -335,7 +371,7 @@ TEST_F(ObjectServiceTest, StatIsCachedUntilRefresh) {
 }
 
 TEST_F(ObjectServiceTest, StatMissingObjectIsNotFoundAndNotAnOriginError) {
-  Result<ObjectInfo> info = service_->StatBlocking("mem", "missing");
+  Result<ObjectInfo> info = Stat("mem", "missing");
   ASSERT_FALSE(info.ok());
   EXPECT_EQ(info.status().code(), StatusCode::kNotFound);
   EXPECT_FALSE(service_->CachedStat("mem", "missing").has_value());
@@ -348,11 +384,11 @@ TEST_F(ObjectServiceTest, UnknownOriginIsNotFound) {
   info.path = "a";
   info.size = 10;
   info.version = "v";
-  Result<ObjectInfo> st = service_->StatBlocking("nope", "a");
+  Result<ObjectInfo> st = Stat("nope", "a");
   EXPECT_EQ(st.status().code(), StatusCode::kNotFound);
-  Result<BlockRef> b = service_->GetBlockBlocking("nope", info, 0);
+  Result<BlockRef> b = GetBlock("nope", info, 0);
   EXPECT_EQ(b.status().code(), StatusCode::kNotFound);
-  Result<ListPage> l = service_->ListBlocking("nope", ListOptions{});
+  Result<ListPage> l = List("nope", ListOptions{});
   EXPECT_EQ(l.status().code(), StatusCode::kNotFound);
   EXPECT_EQ(origin_->stat_calls() + origin_->read_calls() + origin_->list_calls(), 0);
 }
@@ -364,13 +400,13 @@ TEST_F(ObjectServiceTest, MissThenRamHit) {
   EXPECT_EQ(service_->BlockCount(info.size), 3u);
 
   BlockSource source = BlockSource::kRam;
-  Result<BlockRef> first = service_->GetBlockBlocking("mem", info, 1, &source);
+  Result<BlockRef> first = GetBlock("mem", info, 1, &source);
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   EXPECT_EQ(source, BlockSource::kOrigin);
   EXPECT_EQ(BlockString(*first), data.substr(kBlockSize, kBlockSize));
   EXPECT_EQ(origin_->read_calls(), 1);
 
-  Result<BlockRef> second = service_->GetBlockBlocking("mem", info, 1, &source);
+  Result<BlockRef> second = GetBlock("mem", info, 1, &source);
   ASSERT_TRUE(second.ok()) << second.status().ToString();
   EXPECT_EQ(source, BlockSource::kRam);
   EXPECT_EQ(BlockString(*second), data.substr(kBlockSize, kBlockSize));
@@ -398,7 +434,7 @@ TEST_F(ObjectServiceTest, ThirtyTwoConcurrentMissesMakeOneOriginRead) {
   std::vector<std::thread> threads;
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back(
-        [&, i] { results[i] = service_->GetBlockBlocking("mem", info, 0, &sources[i]); });
+        [&, i] { results[i] = GetBlock("mem", info, 0, &sources[i]); });
   }
   // Every caller has missed the store and one of them is inside the origin read.
   ASSERT_TRUE(WaitFor([&] {
@@ -427,7 +463,7 @@ TEST_F(ObjectServiceTest, ThirtyTwoConcurrentMissesMakeOneOriginRead) {
   EXPECT_EQ(Metric("unicache_origin_bytes_total{origin=\"mem\"}"), int64_t{kBlockSize});
 
   BlockSource source = BlockSource::kOrigin;
-  Result<BlockRef> again = service_->GetBlockBlocking("mem", info, 0, &source);
+  Result<BlockRef> again = GetBlock("mem", info, 0, &source);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(source, BlockSource::kRam);
   EXPECT_EQ(origin_->read_calls(), 1);
@@ -441,11 +477,11 @@ TEST_F(ObjectServiceTest, LastBlockIsShort) {
   ObjectInfo info = StatOk("odd");
   ASSERT_EQ(service_->BlockCount(size), 3u);
   for (uint64_t i = 0; i < 3; ++i) {
-    Result<BlockRef> b = service_->GetBlockBlocking("mem", info, i);
+    Result<BlockRef> b = GetBlock("mem", info, i);
     ASSERT_TRUE(b.ok()) << i << ": " << b.status().ToString();
     EXPECT_EQ(BlockString(*b), data.substr(i * kBlockSize, kBlockSize)) << i;
   }
-  Result<BlockRef> last = service_->GetBlockBlocking("mem", info, 2);
+  Result<BlockRef> last = GetBlock("mem", info, 2);
   ASSERT_TRUE(last.ok());
   EXPECT_EQ((*last)->size(), 1808u);
   EXPECT_EQ(origin_->read_calls(), 3);
@@ -455,8 +491,8 @@ TEST_F(ObjectServiceTest, LastBlockIsShort) {
 TEST_F(ObjectServiceTest, IndexPastTheEndIsOutOfRange) {
   origin_->Set("small", Bytes(kBlockSize + 1, 6), "v1");
   ObjectInfo info = StatOk("small");
-  EXPECT_EQ(service_->GetBlockBlocking("mem", info, 2).status().code(), StatusCode::kOutOfRange);
-  EXPECT_EQ(service_->GetBlockBlocking("mem", info, ~0ull).status().code(),
+  EXPECT_EQ(GetBlock("mem", info, 2).status().code(), StatusCode::kOutOfRange);
+  EXPECT_EQ(GetBlock("mem", info, ~0ull).status().code(),
             StatusCode::kOutOfRange);
   EXPECT_EQ(origin_->read_calls(), 0);
   EXPECT_EQ(Metric("unicache_cache_misses_total"), 0);
@@ -466,7 +502,7 @@ TEST_F(ObjectServiceTest, EmptyObjectHasNoBlocks) {
   origin_->Set("empty", "", "v1");
   ObjectInfo info = StatOk("empty");
   EXPECT_EQ(service_->BlockCount(0), 0u);
-  EXPECT_EQ(service_->GetBlockBlocking("mem", info, 0).status().code(), StatusCode::kOutOfRange);
+  EXPECT_EQ(GetBlock("mem", info, 0).status().code(), StatusCode::kOutOfRange);
   EXPECT_EQ(origin_->read_calls(), 0);
 }
 
@@ -484,7 +520,7 @@ TEST_F(ObjectServiceTest, VersionChangeIsPreconditionFailedAndDropsMetadata) {
   std::string new_data = Bytes(kBlockSize + 10, 8);
   origin_->Set("doc", new_data, "v2");
 
-  Result<BlockRef> stale = service_->GetBlockBlocking("mem", old_info, 0);
+  Result<BlockRef> stale = GetBlock("mem", old_info, 0);
   ASSERT_FALSE(stale.ok());
   EXPECT_EQ(stale.status().code(), StatusCode::kPreconditionFailed);
   EXPECT_FALSE(service_->CachedStat("mem", "doc").has_value());
@@ -495,7 +531,7 @@ TEST_F(ObjectServiceTest, VersionChangeIsPreconditionFailedAndDropsMetadata) {
   EXPECT_EQ(origin_->stat_calls(), 2);
   EXPECT_EQ(new_info.version, "v2");
   EXPECT_EQ(new_info.size, kBlockSize + 10);
-  Result<BlockRef> fresh = service_->GetBlockBlocking("mem", new_info, 1);
+  Result<BlockRef> fresh = GetBlock("mem", new_info, 1);
   ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
   EXPECT_EQ(BlockString(*fresh), new_data.substr(kBlockSize));
 }
@@ -505,7 +541,7 @@ TEST_F(ObjectServiceTest, ObjectShorterThanItsMetadataIsPreconditionFailed) {
   ObjectInfo info = StatOk("shrinks");
   // Same version but fewer bytes: the origin's object changed without the version saying so.
   origin_->Set("shrinks", Bytes(2 * kBlockSize + 50, 9), "v1");
-  Result<BlockRef> b = service_->GetBlockBlocking("mem", info, 2);
+  Result<BlockRef> b = GetBlock("mem", info, 2);
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.status().code(), StatusCode::kPreconditionFailed);
   EXPECT_FALSE(service_->CachedStat("mem", "shrinks").has_value());
@@ -517,14 +553,14 @@ TEST_F(ObjectServiceTest, TransientOriginErrorIsReturnedAndNotCached) {
   origin_->Set("flaky", data, "v1");
   ObjectInfo info = StatOk("flaky");
   origin_->FailNextRead(Unavailable("throttled"));
-  Result<BlockRef> b = service_->GetBlockBlocking("mem", info, 0);
+  Result<BlockRef> b = GetBlock("mem", info, 0);
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.status().code(), StatusCode::kUnavailable);
   EXPECT_TRUE(service_->CachedStat("mem", "flaky").has_value());  // the object did not change
   EXPECT_EQ(Metric("unicache_origin_errors_total{origin=\"mem\"}"), 1);
 
   BlockSource source = BlockSource::kRam;
-  Result<BlockRef> retry = service_->GetBlockBlocking("mem", info, 0, &source);
+  Result<BlockRef> retry = GetBlock("mem", info, 0, &source);
   ASSERT_TRUE(retry.ok()) << retry.status().ToString();
   EXPECT_EQ(source, BlockSource::kOrigin);
   EXPECT_EQ(BlockString(*retry), data);
@@ -537,8 +573,8 @@ TEST_F(ObjectServiceTest, BlocksAreKeyedByOriginAndVersion) {
   origin_->Set("same/path", a, "v1");
   other_->Set("same/path", b, "v1");
   ObjectInfo info = StatOk("same/path");
-  Result<BlockRef> from_mem = service_->GetBlockBlocking("mem", info, 0);
-  Result<BlockRef> from_other = service_->GetBlockBlocking("other", info, 0);
+  Result<BlockRef> from_mem = GetBlock("mem", info, 0);
+  Result<BlockRef> from_other = GetBlock("other", info, 0);
   ASSERT_TRUE(from_mem.ok());
   ASSERT_TRUE(from_other.ok());
   EXPECT_EQ(BlockString(*from_mem), a);
@@ -550,8 +586,8 @@ TEST_F(ObjectServiceTest, BlocksAreKeyedByOriginAndVersion) {
   // A new version of the object never hits the old version's blocks.
   std::string a2 = Bytes(kBlockSize, 13);
   origin_->Set("same/path", a2, "v2");
-  ObjectInfo info2 = *service_->StatBlocking("mem", "same/path", /*refresh=*/true);
-  Result<BlockRef> fresh = service_->GetBlockBlocking("mem", info2, 0);
+  ObjectInfo info2 = *Stat("mem", "same/path", /*refresh=*/true);
+  Result<BlockRef> fresh = GetBlock("mem", info2, 0);
   ASSERT_TRUE(fresh.ok());
   EXPECT_EQ(BlockString(*fresh), a2);
   EXPECT_EQ(origin_->read_calls(), 2);
@@ -563,7 +599,7 @@ TEST_F(ObjectServiceTest, GetBlockIfInRamAndHasBlock) {
   EXPECT_EQ(service_->GetBlockIfInRam("mem", info, 0), nullptr);
   EXPECT_FALSE(service_->HasBlock("mem", info, 0));
   EXPECT_EQ(Metric("unicache_cache_hits_total{tier=\"ram\"}"), 0);
-  ASSERT_TRUE(service_->GetBlockBlocking("mem", info, 0).ok());
+  ASSERT_TRUE(GetBlock("mem", info, 0).ok());
   EXPECT_TRUE(service_->HasBlock("mem", info, 0));
   BlockRef hit = service_->GetBlockIfInRam("mem", info, 0);
   ASSERT_NE(hit, nullptr);
@@ -576,10 +612,10 @@ TEST_F(ObjectServiceTest, SsdHitIsCountedAsSsd) {
   std::string data = Bytes(kBlockSize, 15);
   origin_->Set("cold", data, "v1");
   ObjectInfo info = StatOk("cold");
-  ASSERT_TRUE(service_->GetBlockBlocking("mem", info, 0).ok());
+  ASSERT_TRUE(GetBlock("mem", info, 0).ok());
   store_->Flush();
   BlockSource source = BlockSource::kOrigin;
-  Result<BlockRef> b = service_->GetBlockBlocking("mem", info, 0, &source);
+  Result<BlockRef> b = GetBlock("mem", info, 0, &source);
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   EXPECT_EQ(source, BlockSource::kSsd);
   EXPECT_EQ(BlockString(*b), data);
@@ -593,7 +629,7 @@ TEST_F(ObjectServiceTest, ListGoesToTheOrigin) {
   origin_->Set("e/c", "333", "v");
   ListOptions options;
   options.prefix = "d/";
-  Result<ListPage> page = service_->ListBlocking("mem", options);
+  Result<ListPage> page = List("mem", options);
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->objects.size(), 2u);
   EXPECT_EQ(page->objects[0].path, "d/a");
@@ -606,7 +642,7 @@ TEST_F(ObjectServiceTest, ListGoesToTheOrigin) {
 TEST_F(ObjectServiceTest, WithoutFetchRunEachBlockIsItsOwnRangedRead) {
   origin_->Set("run", Bytes(4 * kBlockSize, 20), "v1");
   ObjectInfo info = StatOk("run");
-  ASSERT_TRUE(service_->GetBlockBlocking("mem", info, 0).ok());
+  ASSERT_TRUE(GetBlock("mem", info, 0).ok());
   EXPECT_EQ(origin_->read_calls(), 1);
   EXPECT_EQ(origin_->stream_calls(), 0);
   EXPECT_FALSE(service_->HasBlock("mem", info, 1));
@@ -618,14 +654,14 @@ TEST_F(ObjectServiceTest, FetchRunReadsTheFollowingBlocksWithOneStreamToTheEnd) 
   origin_->Set("run", data, "v1");
   ObjectInfo info = StatOk("run");
   BlockSource source = BlockSource::kRam;
-  Result<BlockRef> first = service_->GetBlockBlocking("mem", info, 0, &source);
+  Result<BlockRef> first = GetBlock("mem", info, 0, &source);
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   EXPECT_EQ(source, BlockSource::kOrigin);
   EXPECT_EQ(BlockString(*first), data.substr(0, kBlockSize));
   // The rest of the run lands in the store without further calls.
   ASSERT_TRUE(WaitFor([&] { return service_->HasBlock("mem", info, 6); }));
   for (uint64_t i = 1; i < 7; ++i) {
-    Result<BlockRef> b = service_->GetBlockBlocking("mem", info, i, &source);
+    Result<BlockRef> b = GetBlock("mem", info, i, &source);
     ASSERT_TRUE(b.ok()) << i << ": " << b.status().ToString();
     EXPECT_EQ(source, BlockSource::kRam) << i;
     EXPECT_EQ(BlockString(*b), data.substr(i * kBlockSize, kBlockSize)) << i;
@@ -642,11 +678,11 @@ TEST_F(ObjectServiceTest, FetchRunIsBoundedAndStopsAtACachedBlock) {
   std::string data = Bytes(10 * kBlockSize, 22);
   origin_->Set("run", data, "v1");
   ObjectInfo info = StatOk("run");
-  ASSERT_TRUE(service_->GetBlockBlocking("mem", info, 5).ok());  // run 5..8
+  ASSERT_TRUE(GetBlock("mem", info, 5).ok());  // run 5..8
   ASSERT_TRUE(WaitFor([&] { return service_->HasBlock("mem", info, 8); }));
   EXPECT_EQ(origin_->last_stream(), std::make_pair(5 * kBlockSize, 4 * kBlockSize));
   EXPECT_FALSE(service_->HasBlock("mem", info, 9));
-  ASSERT_TRUE(service_->GetBlockBlocking("mem", info, 3).ok());  // run 3..4: 5 is cached
+  ASSERT_TRUE(GetBlock("mem", info, 3).ok());  // run 3..4: 5 is cached
   ASSERT_TRUE(WaitFor([&] { return service_->HasBlock("mem", info, 4); }));
   EXPECT_EQ(origin_->last_stream(), std::make_pair(3 * kBlockSize, 2 * kBlockSize));
   EXPECT_EQ(origin_->stream_calls(), 2);
@@ -660,11 +696,11 @@ TEST_F(ObjectServiceTest, ConcurrentReadersOfARunShareItsStream) {
   origin_->CloseGate();
   std::vector<Result<BlockRef>> results(8, Result<BlockRef>(Internal("not run")));
   std::vector<std::thread> threads;
-  threads.emplace_back([&] { results[0] = service_->GetBlockBlocking("mem", info, 0); });
+  threads.emplace_back([&] { results[0] = GetBlock("mem", info, 0); });
   // The run has claimed blocks 1..7 before its request reaches the origin.
   ASSERT_TRUE(WaitFor([&] { return origin_->reads_at_gate() == 1; }));
   for (uint64_t i = 1; i < 8; ++i) {
-    threads.emplace_back([&, i] { results[i] = service_->GetBlockBlocking("mem", info, i); });
+    threads.emplace_back([&, i] { results[i] = GetBlock("mem", info, i); });
   }
   ASSERT_TRUE(WaitFor([&] { return Metric("unicache_cache_misses_total") == 8; }));
   origin_->OpenGate();
@@ -684,12 +720,12 @@ TEST_F(ObjectServiceTest, FetchRunFailingMidwayKeepsWholeBlocksOnlyAndTheNextRea
   origin_->Set("run", data, "v1");
   ObjectInfo info = StatOk("run");
   origin_->FailStreamAfter(kBlockSize + kBlockSize / 2);
-  Result<BlockRef> first = service_->GetBlockBlocking("mem", info, 0);
+  Result<BlockRef> first = GetBlock("mem", info, 0);
   ASSERT_TRUE(first.ok()) << first.status().ToString();  // published before the failure
   ASSERT_TRUE(WaitFor([&] { return Metric("unicache_origin_errors_total{origin=\"mem\"}") == 1; }));
   EXPECT_TRUE(service_->HasBlock("mem", info, 0));
   for (uint64_t i = 1; i < 8; ++i) EXPECT_FALSE(service_->HasBlock("mem", info, i)) << i;
-  Result<BlockRef> second = service_->GetBlockBlocking("mem", info, 1);
+  Result<BlockRef> second = GetBlock("mem", info, 1);
   ASSERT_TRUE(second.ok()) << second.status().ToString();
   EXPECT_EQ(BlockString(*second), data.substr(kBlockSize, kBlockSize));
   EXPECT_EQ(origin_->stream_calls(), 2);
@@ -700,7 +736,7 @@ TEST_F(ObjectServiceTest, FetchRunOfAChangedObjectIsPreconditionFailedAndDropsMe
   origin_->Set("run", Bytes(4 * kBlockSize, 25), "v1");
   ObjectInfo info = StatOk("run");
   origin_->Set("run", Bytes(4 * kBlockSize, 26), "v2");
-  Result<BlockRef> b = service_->GetBlockBlocking("mem", info, 0);
+  Result<BlockRef> b = GetBlock("mem", info, 0);
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.status().code(), StatusCode::kPreconditionFailed);
   for (uint64_t i = 0; i < 4; ++i) EXPECT_FALSE(service_->HasBlock("mem", info, i)) << i;
@@ -714,7 +750,7 @@ TEST_F(ObjectServiceTest, OpenTakesMetadataAndTheFirstRunFromOneRequest) {
   std::string data = Bytes(6 * kBlockSize + 100, 30);  // a short last block
   origin_->Set("obj", data, "v1");
   StatNote note;
-  Result<ObjectInfo> info = service_->OpenBlocking("mem", "obj", &note);
+  Result<ObjectInfo> info = Open("mem", "obj", &note);
   ASSERT_TRUE(info.ok()) << info.status().ToString();
   EXPECT_TRUE(note.opened);
   EXPECT_EQ(info->size, data.size());
@@ -722,7 +758,7 @@ TEST_F(ObjectServiceTest, OpenTakesMetadataAndTheFirstRunFromOneRequest) {
   EXPECT_EQ(Metric("unicache_cache_misses_total"), 7);  // every block the open fetches
   ASSERT_TRUE(WaitFor([&] { return service_->HasBlock("mem", *info, 6); }));
   for (uint64_t i = 0; i < 7; ++i) {
-    Result<BlockRef> b = service_->GetBlockBlocking("mem", *info, i);
+    Result<BlockRef> b = GetBlock("mem", *info, i);
     ASSERT_TRUE(b.ok()) << i << ": " << b.status().ToString();
     EXPECT_EQ(BlockString(*b), data.substr(i * kBlockSize, kBlockSize)) << i;
   }
@@ -733,7 +769,7 @@ TEST_F(ObjectServiceTest, OpenTakesMetadataAndTheFirstRunFromOneRequest) {
   EXPECT_EQ(Metric("unicache_origin_bytes_total{origin=\"mem\"}"),
             static_cast<int64_t>(data.size()));
   // The metadata is cached: opening again asks nothing.
-  ASSERT_TRUE(service_->OpenBlocking("mem", "obj", &note).ok());
+  ASSERT_TRUE(Open("mem", "obj", &note).ok());
   EXPECT_FALSE(note.opened);
   EXPECT_EQ(origin_->open_calls(), 1);
 }
@@ -742,11 +778,11 @@ TEST_F(ObjectServiceTest, FirstBlockOfAnOpenIsSharedWithItsReader) {
   OpenService(1 << 20, /*fetch_run_bytes=*/8 * kBlockSize);
   std::string data = Bytes(8 * kBlockSize, 31);
   origin_->Set("obj", data, "v1");
-  Result<ObjectInfo> info = service_->OpenBlocking("mem", "obj");
+  Result<ObjectInfo> info = Open("mem", "obj");
   ASSERT_TRUE(info.ok()) << info.status().ToString();
   // Whether or not the run has published it yet, block 0 comes from the open's one request.
   BlockSource source = BlockSource::kOrigin;
-  Result<BlockRef> first = service_->GetBlockBlocking("mem", *info, 0, &source);
+  Result<BlockRef> first = GetBlock("mem", *info, 0, &source);
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   EXPECT_EQ(BlockString(*first), data.substr(0, kBlockSize));
   EXPECT_NE(source, BlockSource::kOrigin);
@@ -756,7 +792,7 @@ TEST_F(ObjectServiceTest, FirstBlockOfAnOpenIsSharedWithItsReader) {
 TEST_F(ObjectServiceTest, OpenIsBoundedByTheFetchRun) {
   OpenService(1 << 20, /*fetch_run_bytes=*/4 * kBlockSize);
   origin_->Set("obj", Bytes(10 * kBlockSize, 32), "v1");
-  Result<ObjectInfo> info = service_->OpenBlocking("mem", "obj");
+  Result<ObjectInfo> info = Open("mem", "obj");
   ASSERT_TRUE(info.ok()) << info.status().ToString();
   ASSERT_TRUE(WaitFor([&] { return service_->HasBlock("mem", *info, 3); }));
   EXPECT_EQ(origin_->last_stream(), std::make_pair(uint64_t{0}, 4 * kBlockSize));
@@ -765,7 +801,7 @@ TEST_F(ObjectServiceTest, OpenIsBoundedByTheFetchRun) {
 
 TEST_F(ObjectServiceTest, OpenWithoutRunsIsAStat) {
   origin_->Set("obj", Bytes(3 * kBlockSize, 33), "v1");
-  Result<ObjectInfo> info = service_->OpenBlocking("mem", "obj");
+  Result<ObjectInfo> info = Open("mem", "obj");
   ASSERT_TRUE(info.ok()) << info.status().ToString();
   EXPECT_EQ(info->version, "v1");
   EXPECT_EQ(origin_->stat_calls(), 1);
@@ -775,17 +811,17 @@ TEST_F(ObjectServiceTest, OpenWithoutRunsIsAStat) {
 
 TEST_F(ObjectServiceTest, OpenOfAMissingObjectIsNotFoundAndNoOriginError) {
   OpenService(1 << 20, /*fetch_run_bytes=*/8 * kBlockSize);
-  Result<ObjectInfo> info = service_->OpenBlocking("mem", "nope");
+  Result<ObjectInfo> info = Open("mem", "nope");
   ASSERT_FALSE(info.ok());
   EXPECT_EQ(info.status().code(), StatusCode::kNotFound);
   EXPECT_LE(Metric("unicache_origin_errors_total{origin=\"mem\"}"), 0);
-  EXPECT_EQ(service_->OpenBlocking("nosuch", "obj").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(Open("nosuch", "obj").status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(ObjectServiceTest, OpenOfAnEmptyObjectReturnsItsMetadata) {
   OpenService(1 << 20, /*fetch_run_bytes=*/8 * kBlockSize);
   origin_->Set("empty", "", "v0");
-  Result<ObjectInfo> info = service_->OpenBlocking("mem", "empty");
+  Result<ObjectInfo> info = Open("mem", "empty");
   ASSERT_TRUE(info.ok()) << info.status().ToString();
   EXPECT_EQ(info->size, 0u);
   EXPECT_EQ(info->version, "v0");
@@ -795,11 +831,11 @@ TEST_F(ObjectServiceTest, OpenOfAnEmptyObjectReturnsItsMetadata) {
 TEST_F(ObjectServiceTest, OpenOfACachedObjectStopsAfterItsMetadata) {
   OpenService(1 << 20, /*fetch_run_bytes=*/4 * kBlockSize, /*metadata_ttl=*/1ms);
   origin_->Set("obj", Bytes(8 * kBlockSize, 34), "v1");
-  Result<ObjectInfo> info = service_->OpenBlocking("mem", "obj");
+  Result<ObjectInfo> info = Open("mem", "obj");
   ASSERT_TRUE(info.ok()) << info.status().ToString();
   ASSERT_TRUE(WaitFor([&] { return service_->HasBlock("mem", *info, 3); }));
   std::this_thread::sleep_for(5ms);  // the metadata expires; the blocks stay
-  Result<ObjectInfo> again = service_->OpenBlocking("mem", "obj");
+  Result<ObjectInfo> again = Open("mem", "obj");
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(again->version, "v1");
   EXPECT_EQ(origin_->open_calls(), 2);
@@ -818,12 +854,12 @@ TEST_F(ObjectServiceTest, OpenFailingMidwayKeepsWholeBlocksAndTheNextReadRetries
   std::string data = Bytes(8 * kBlockSize, 35);
   origin_->Set("obj", data, "v1");
   origin_->FailStreamAfter(kBlockSize + kBlockSize / 2);
-  Result<ObjectInfo> info = service_->OpenBlocking("mem", "obj");
+  Result<ObjectInfo> info = Open("mem", "obj");
   ASSERT_TRUE(info.ok()) << info.status().ToString();  // the metadata came before the failure
   ASSERT_TRUE(WaitFor([&] { return Metric("unicache_origin_errors_total{origin=\"mem\"}") == 1; }));
   EXPECT_TRUE(service_->HasBlock("mem", *info, 0));
   for (uint64_t i = 1; i < 8; ++i) EXPECT_FALSE(service_->HasBlock("mem", *info, i)) << i;
-  Result<BlockRef> second = service_->GetBlockBlocking("mem", *info, 1);
+  Result<BlockRef> second = GetBlock("mem", *info, 1);
   ASSERT_TRUE(second.ok()) << second.status().ToString();
   EXPECT_EQ(BlockString(*second), data.substr(kBlockSize, kBlockSize));
 }
@@ -831,51 +867,51 @@ TEST_F(ObjectServiceTest, OpenFailingMidwayKeepsWholeBlocksAndTheNextReadRetries
 TEST_F(ObjectServiceTest, AnOutageServesTheCachedVersionStaleButNeverAGoneOrChangedOne) {
   OpenService(1 << 20, /*fetch_run_bytes=*/0, /*metadata_ttl=*/50ms);
   origin_->Set("a", Bytes(kBlockSize, 1), "v1");
-  ASSERT_TRUE(service_->StatBlocking("mem", "a").ok());
+  ASSERT_TRUE(Stat("mem", "a").ok());
   std::this_thread::sleep_for(80ms);  // past the TTL
   origin_->SetDown(Unavailable("connection refused"));
   StatNote note;
-  Result<ObjectInfo> stale = service_->StatBlocking("mem", "a", false, &note);
+  Result<ObjectInfo> stale = Stat("mem", "a", false, &note);
   ASSERT_TRUE(stale.ok()) << stale.status().ToString();
   EXPECT_TRUE(note.stale);
   EXPECT_EQ(stale->version, "v1");
   EXPECT_EQ(Metric("unicache_stale_served_total{origin=\"mem\"}"), 1);
   // Other errors are not outages: the caller sees them.
   origin_->SetDown(PermissionDenied("expired credentials"));
-  EXPECT_EQ(service_->StatBlocking("mem", "a").status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(Stat("mem", "a").status().code(), StatusCode::kPermissionDenied);
   // Back up with a new version: that one, never the stale one again.
   origin_->SetDown(Status::Ok());
   origin_->Set("a", Bytes(kBlockSize, 2), "v2");
   note = StatNote{};
-  EXPECT_EQ(service_->StatBlocking("mem", "a", false, &note)->version, "v2");
+  EXPECT_EQ(Stat("mem", "a", false, &note)->version, "v2");
   EXPECT_FALSE(note.stale);
   // An object the origin says is gone is not served stale in the next outage.
   origin_->Set("b", Bytes(10, 3), "v1");
-  ASSERT_TRUE(service_->StatBlocking("mem", "b").ok());
+  ASSERT_TRUE(Stat("mem", "b").ok());
   std::this_thread::sleep_for(80ms);
   ASSERT_TRUE(origin_->Remove("b"));
-  EXPECT_EQ(service_->StatBlocking("mem", "b").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(Stat("mem", "b").status().code(), StatusCode::kNotFound);
   origin_->SetDown(DeadlineExceeded("timed out"));
-  EXPECT_EQ(service_->StatBlocking("mem", "b").status().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(Stat("mem", "b").status().code(), StatusCode::kDeadlineExceeded);
 }
 
 TEST_F(ObjectServiceTest, StaleIfErrorZeroTurnsItOff) {
   OpenService(1 << 20, 0, 50ms, /*stale_if_error=*/0ms);
   origin_->Set("a", Bytes(kBlockSize, 1), "v1");
-  ASSERT_TRUE(service_->StatBlocking("mem", "a").ok());
+  ASSERT_TRUE(Stat("mem", "a").ok());
   std::this_thread::sleep_for(80ms);
   origin_->SetDown(Unavailable("connection refused"));
-  EXPECT_EQ(service_->StatBlocking("mem", "a").status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(Stat("mem", "a").status().code(), StatusCode::kUnavailable);
 }
 
 TEST_F(ObjectServiceTest, AnOutageDuringAnOpenServesStaleToo) {
   OpenService(1 << 20, /*fetch_run_bytes=*/8 * kBlockSize, /*metadata_ttl=*/50ms);
   origin_->Set("obj", Bytes(2 * kBlockSize, 4), "v1");
-  ASSERT_TRUE(service_->OpenBlocking("mem", "obj").ok());
+  ASSERT_TRUE(Open("mem", "obj").ok());
   std::this_thread::sleep_for(80ms);
   origin_->SetDown(Unavailable("connection refused"));
   StatNote note;
-  Result<ObjectInfo> info = service_->OpenBlocking("mem", "obj", &note);
+  Result<ObjectInfo> info = Open("mem", "obj", &note);
   ASSERT_TRUE(info.ok()) << info.status().ToString();
   EXPECT_TRUE(note.stale);
   EXPECT_EQ(info->version, "v1");

@@ -1,0 +1,61 @@
+// RunOn: runs blocking work on a resource's BoundedExecutor and resumes the calling coroutine on
+// its own executor with the result, or at once with the 503 status when the resource is
+// overloaded. Origin, disk and peer I/O never run on an event loop.
+#pragma once
+
+#include <utility>  // before Asio: g++ 12 needs it for awaitable.hpp (std::exchange)
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "server/work/bounded_executor.h"
+
+namespace unicache {
+
+// Resumes the coroutine that owns `handler` (use_awaitable's) on its own executor with `value`.
+// Always posted, never run inline: the caller may be inside the handler's own initiation.
+template <typename Handler, typename T>
+void ResumeWith(std::shared_ptr<Handler> handler, std::shared_ptr<T> value) {
+  auto ex = boost::asio::get_associated_executor(*handler);
+  boost::asio::post(ex, [handler = std::move(handler), value = std::move(value)]() mutable {
+    std::move(*handler)(std::move(value));
+  });
+}
+
+// Returns fn()'s value, run on `executor`, or, when the executor refused it (queue full, queue
+// deadline passed, stopping), that Status as the value. The value type (a Result or a Status)
+// must be constructible from a Status. `fn` is copied to the executor; anything it references
+// must outlive the co_await.
+template <typename Fn>
+auto RunOn(BoundedExecutor& executor, Fn fn) -> boost::asio::awaitable<decltype(fn())> {
+  using T = decltype(fn());
+  auto result = co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
+                                                     void(std::shared_ptr<T>)>(
+      [&executor, &fn](auto handler) {
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        Status queued = executor.Post(
+            [h, fn]() { ResumeWith(h, std::make_shared<T>(fn())); },
+            [h](const Status& refused) { ResumeWith(h, std::make_shared<T>(refused)); });
+        if (!queued.ok()) ResumeWith(h, std::make_shared<T>(queued));
+      },
+      boost::asio::use_awaitable);
+  co_return std::move(*result);
+}
+
+// Runs every job on `executor`, all in parallel, and resumes the caller once each has run or been
+// refused; `refused(i)` (if given) is called for each job i the executor refused, which did not
+// run. Takes the jobs out of `jobs`. The jobs must not throw; anything they reference must
+// outlive the co_await. (By reference, not by value: g++ 12 may destroy a by-value argument of a
+// co_await expression twice.)
+boost::asio::awaitable<void> RunAllOn(BoundedExecutor& executor,
+                                      std::vector<std::function<void()>>& jobs,
+                                      const std::function<void(size_t)>& refused = {});
+
+}  // namespace unicache
