@@ -23,8 +23,8 @@ struct NodeOptions {
   std::chrono::milliseconds metadata_ttl{10000};
   // How long past the TTL cached objects are still served while their origin is unreachable.
   std::chrono::milliseconds stale_if_error{std::chrono::hours(1)};
-  bool immutable = false;        // origins never change: metadata is kept forever
-  size_t io_threads = 0;         // event-loop threads; 0 = DefaultEventLoops() (half the cores)
+  bool immutable = false;  // origins never change: metadata is kept forever
+  size_t io_threads = 0;   // event-loop threads; 0 = DefaultEventLoops() (half the cores)
   // Threads and bounded queues per resource, so one that stalls delays only its own work.
   size_t origin_threads = 64;  // per origin: its requests in flight
   size_t ssd_threads = 16;     // reads of blocks from the SSD tier
@@ -32,7 +32,7 @@ struct NodeOptions {
   size_t kv_threads = 16;      // KV requests that ask other members
   // Work that waited this long for a thread of its resource is refused with 503 + Retry-After.
   std::chrono::milliseconds queue_deadline{10000};
-  size_t readahead_blocks = 8;   // parallel block fetches ahead of a sequential reader
+  size_t readahead_blocks = 8;  // parallel block fetches ahead of a sequential reader
   uint64_t fetch_run_bytes =
       0;  // bytes of blocks one streamed origin request may fill; 0 = one block
   size_t max_connections = 4096;

@@ -6,7 +6,6 @@
 
 namespace unicache {
 
-
 KvCluster::KvCluster(Router* router, MetricsRegistry* metrics) : router_(router) {
   peer_in_ = &metrics->GetCounter("unicache_peer_bytes_total", {{"direction", "in"}},
                                   "Block bytes exchanged with other nodes.");

@@ -73,7 +73,10 @@ asio::awaitable<std::vector<size_t>> KvService::FanOut(
       jobs.push_back([&part_fn, &parts, &failed, p] { part_fn(parts[p], &failed[p]); });
     }
     // A part the executor refused is retried on its next candidate, like a member that is down.
-    co_await RunAllOn(*executor_, jobs, [&failed, &parts](size_t p) { failed[p] = parts[p].indices; });
+    const std::function<void(size_t)> refused = [&failed, &parts](size_t p) {
+      failed[p] = parts[p].indices;
+    };
+    co_await RunAllOn(*executor_, jobs, &refused);
     pending.clear();
     for (const auto& f : failed) pending.insert(pending.end(), f.begin(), f.end());
   }

@@ -18,7 +18,8 @@ namespace unicache {
 // Returns the value of `key`'s flight in `flights`. Joins the flight in progress (sets
 // *coalesced, if given, to true), or starts one: then `lead` gets the claim, on this thread and
 // before this coroutine suspends, and must see it finished (usually by PostClaim). The coroutine
-// resumes on its own executor.
+// resumes on its own executor; when that has several threads it may resume before `lead`
+// returns, so `lead` must not touch the coroutine's locals once it has handed the claim on.
 template <typename K, typename V, typename H, typename Lead>
 boost::asio::awaitable<V> AwaitFlight(SingleFlight<K, V, H>& flights, const K& key, V if_unfinished,
                                       Lead lead, bool* coalesced = nullptr) {

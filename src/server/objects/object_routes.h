@@ -5,8 +5,8 @@
 #include <utility>  // before Asio: g++ 12 needs it for awaitable.hpp (std::exchange)
 
 #include <atomic>
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <string>
 
 #include "server/http/http_server.h"

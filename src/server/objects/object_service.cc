@@ -173,9 +173,8 @@ boost::asio::awaitable<Result<ObjectInfo>> ObjectService::Stat(const std::string
 }
 
 void ObjectService::PostStat(OriginSlot& slot, const std::string& path, StatFlights::Claim claim) {
-  PostClaim(*slot.executor, std::move(claim), [this, &slot, path](StatFlights::Claim& c) {
-    c.Finish(StatFromOrigin(slot, path));
-  });
+  PostClaim(*slot.executor, std::move(claim),
+            [this, &slot, path](StatFlights::Claim& c) { c.Finish(StatFromOrigin(slot, path)); });
 }
 
 Result<ObjectInfo> ObjectService::StaleOnError(OriginSlot& slot, const std::string& path,
@@ -331,23 +330,22 @@ std::vector<ObjectService::BlockFlights::Claim> ObjectService::ClaimBlocks(
 
 void ObjectService::PostOriginFetch(OriginSlot& slot, const ObjectInfo& info, uint64_t index,
                                     BlockFlights::Claim claim) {
-  PostClaim(*slot.executor, std::move(claim),
-            [this, &slot, info, index](BlockFlights::Claim& c) {
-              if (TakeRunSlot()) {
-                const uint64_t max_blocks = options_.fetch_run_bytes / options_.block_size;
-                std::vector<BlockFlights::Claim> after = ClaimBlocks(
-                    slot.name, info, index + 1, std::min(BlockCount(info.size), index + max_blocks));
-                if (!after.empty()) {
-                  std::vector<BlockFlights::Claim> run;
-                  run.reserve(after.size() + 1);
-                  run.push_back(std::move(c));
-                  for (BlockFlights::Claim& claim : after) run.push_back(std::move(claim));
-                  return StreamRun(slot, info, index, std::move(run));
-                }
-                runs_active_.fetch_sub(1);
-              }
-              c.Finish(FetchFromOrigin(slot, info, index, c.key()));
-            });
+  PostClaim(*slot.executor, std::move(claim), [this, &slot, info, index](BlockFlights::Claim& c) {
+    if (TakeRunSlot()) {
+      const uint64_t max_blocks = options_.fetch_run_bytes / options_.block_size;
+      std::vector<BlockFlights::Claim> after = ClaimBlocks(
+          slot.name, info, index + 1, std::min(BlockCount(info.size), index + max_blocks));
+      if (!after.empty()) {
+        std::vector<BlockFlights::Claim> run;
+        run.reserve(after.size() + 1);
+        run.push_back(std::move(c));
+        for (BlockFlights::Claim& claim : after) run.push_back(std::move(claim));
+        return StreamRun(slot, info, index, std::move(run));
+      }
+      runs_active_.fetch_sub(1);
+    }
+    c.Finish(FetchFromOrigin(slot, info, index, c.key()));
+  });
 }
 
 void ObjectService::StreamRun(OriginSlot& slot, const ObjectInfo& info, uint64_t index,
@@ -377,7 +375,8 @@ boost::asio::awaitable<Result<BlockRef>> ObjectService::GetBlock(const std::stri
                                                                  bool forwarded) {
   Result<OriginSlot*> slot = FindOrigin(origin_name);
   if (!slot.ok()) co_return slot.status();
-  if (index >= BlockCount(info.size)) co_return OutOfRange("block index past the end of the object");
+  if (index >= BlockCount(info.size))
+    co_return OutOfRange("block index past the end of the object");
   const Key128 key = BlockKey(origin_name, info.path, info.version, index);
   if (BlockRef hot = store_->GetIfInRam(key)) {
     hits_ram_->Inc();
@@ -386,9 +385,8 @@ boost::asio::awaitable<Result<BlockRef>> ObjectService::GetBlock(const std::stri
   }
   if (store_->Contains(key)) {
     Tier tier = Tier::kSsd;
-    Result<BlockRef> hit = co_await RunOn(*ssd_, [this, &key, &tier]() -> Result<BlockRef> {
-      return store_->Get(key, &tier);
-    });
+    Result<BlockRef> hit = co_await RunOn(
+        *ssd_, [this, &key, &tier]() -> Result<BlockRef> { return store_->Get(key, &tier); });
     if (hit.ok()) {
       (tier == Tier::kRam ? hits_ram_ : hits_ssd_)->Inc();
       if (source) *source = tier == Tier::kRam ? BlockSource::kRam : BlockSource::kSsd;

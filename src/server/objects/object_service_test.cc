@@ -4,17 +4,17 @@
 #include <stdlib.h>
 
 #include <algorithm>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/detached.hpp>
 #include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
-#include <optional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -433,8 +433,7 @@ TEST_F(ObjectServiceTest, ThirtyTwoConcurrentMissesMakeOneOriginRead) {
   std::vector<BlockSource> sources(kThreads, BlockSource::kRam);
   std::vector<std::thread> threads;
   for (int i = 0; i < kThreads; ++i) {
-    threads.emplace_back(
-        [&, i] { results[i] = GetBlock("mem", info, 0, &sources[i]); });
+    threads.emplace_back([&, i] { results[i] = GetBlock("mem", info, 0, &sources[i]); });
   }
   // Every caller has missed the store and one of them is inside the origin read.
   ASSERT_TRUE(WaitFor([&] {
@@ -492,8 +491,7 @@ TEST_F(ObjectServiceTest, IndexPastTheEndIsOutOfRange) {
   origin_->Set("small", Bytes(kBlockSize + 1, 6), "v1");
   ObjectInfo info = StatOk("small");
   EXPECT_EQ(GetBlock("mem", info, 2).status().code(), StatusCode::kOutOfRange);
-  EXPECT_EQ(GetBlock("mem", info, ~0ull).status().code(),
-            StatusCode::kOutOfRange);
+  EXPECT_EQ(GetBlock("mem", info, ~0ull).status().code(), StatusCode::kOutOfRange);
   EXPECT_EQ(origin_->read_calls(), 0);
   EXPECT_EQ(Metric("unicache_cache_misses_total"), 0);
 }

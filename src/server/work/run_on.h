@@ -5,12 +5,12 @@
 
 #include <utility>  // before Asio: g++ 12 needs it for awaitable.hpp (std::exchange)
 
+#include <atomic>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -25,7 +25,7 @@ template <typename Handler, typename T>
 void ResumeWith(std::shared_ptr<Handler> handler, std::shared_ptr<T> value) {
   auto ex = boost::asio::get_associated_executor(*handler);
   boost::asio::post(ex, [handler = std::move(handler), value = std::move(value)]() mutable {
-    std::move(*handler)(std::move(value));
+    std::move (*handler)(std::move(value));
   });
 }
 
@@ -50,12 +50,12 @@ auto RunOn(BoundedExecutor& executor, Fn fn) -> boost::asio::awaitable<decltype(
 }
 
 // Runs every job on `executor`, all in parallel, and resumes the caller once each has run or been
-// refused; `refused(i)` (if given) is called for each job i the executor refused, which did not
-// run. Takes the jobs out of `jobs`. The jobs must not throw; anything they reference must
+// refused; `(*refused)(i)` (if given) is called for each job i the executor refused, which did
+// not run. Takes the jobs out of `jobs`. The jobs must not throw; anything they reference must
 // outlive the co_await. (By reference, not by value: g++ 12 may destroy a by-value argument of a
 // co_await expression twice.)
 boost::asio::awaitable<void> RunAllOn(BoundedExecutor& executor,
                                       std::vector<std::function<void()>>& jobs,
-                                      const std::function<void(size_t)>& refused = {});
+                                      const std::function<void(size_t)>* refused = nullptr);
 
 }  // namespace unicache
