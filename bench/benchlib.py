@@ -86,9 +86,9 @@ class Proc:
         self.log.close()
 
 
-def start_unicache(workdir, origin_dir, ram="2GiB", extra=(), name="data"):
+def start_unicache(workdir, origin_dir, ram="2GiB", extra=(), name="data", cache=None):
     port = free_port()
-    cache = os.path.join(workdir, f"cache-{port}")
+    cache = cache or os.path.join(workdir, f"cache-{port}")
     p = Proc([UNICACHE, "serve", "--listen", f"127.0.0.1:{port}", "--origin", f"{name}={origin_dir}",
               "--cache-dir", cache, "--ram", ram, "--ssd", "8GiB", *extra],
              os.path.join(workdir, f"unicache-{port}.log"))

@@ -215,7 +215,12 @@ void HttpClient::Release(Handle* handle) {
   delete handle;
 }
 
+int HttpClient::OnProgress(void* client, int64_t, int64_t, int64_t, int64_t) {
+  return static_cast<HttpClient*>(client)->cancelled_.load() ? 1 : 0;  // non-zero aborts
+}
+
 Result<HttpResponse> HttpClient::Send(const HttpRequest& req) {
+  if (cancelled_.load()) return Unavailable("request cancelled: stopping (" + req.method + ")");
   Handle* handle = Acquire();
   if (handle == nullptr) return Internal("curl_easy_init failed");
   CURL* curl = handle->curl;
@@ -242,6 +247,9 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& req) {
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout.count()));
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.connect_timeout.count()));
   curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnProgress);
+  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, this);
   curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 512L * 1024);
   if (req.method == "HEAD") {
     curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
@@ -277,6 +285,7 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& req) {
     std::string what = std::string(curl_easy_strerror(rc)) + " (" + req.method + " " +
                        req.url.substr(0, req.url.find('?')) + ")";
     if (rc == CURLE_OPERATION_TIMEDOUT) return DeadlineExceeded(what);
+    if (rc == CURLE_ABORTED_BY_CALLBACK) return Unavailable("request cancelled: stopping: " + what);
     return Unavailable(what);
   }
   resp.status = static_cast<int>(code);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -72,7 +73,12 @@ class HttpClient {
   // transport failures map to Unavailable (refused, reset, DNS) or DeadlineExceeded (timeout).
   Result<HttpResponse> Send(const HttpRequest& req);
 
+  // Aborts the requests in flight (within about a second: libcurl polls for it) and refuses later
+  // ones, with Unavailable: for a process that is stopping. Not undone.
+  void Cancel() { cancelled_.store(true); }
+
  private:
+  static int OnProgress(void* client, int64_t, int64_t, int64_t, int64_t);
   struct Handle;  // a curl handle and the socket it last opened
   Handle* Acquire();
   void Release(Handle* handle);
@@ -83,6 +89,7 @@ class HttpClient {
   std::vector<Handle*> idle_;  // guarded by mu_
   int pid_;                    // the process the idle handles belong to; guarded by mu_
   void* share_ = nullptr;      // CURLSH* for DNS cache
+  std::atomic<bool> cancelled_{false};
   // Serialize the share's use by concurrent transfers (libcurl requires lock callbacks for a
   // share used from several threads); one per curl_lock_data value. Where libcurl nests them it
   // takes CURL_LOCK_DATA_SHARE before the data locks: the order of this array, which is the order

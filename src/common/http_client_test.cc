@@ -195,6 +195,37 @@ TEST(HttpClientTest, GetReturnsStatusBodyAndLowerCasedHeaders) {
   }
 }
 
+// A server that completes TCP handshakes (the kernel does, from the backlog) and never answers.
+TEST(HttpClientTest, CancelAbortsARequestInFlightAndRefusesLaterOnes) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 16), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  HttpClient client;
+  HttpRequest req;
+  req.url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/x";
+  req.timeout = std::chrono::milliseconds(60000);
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    client.Cancel();
+  });
+  auto start = std::chrono::steady_clock::now();
+  Result<HttpResponse> r = client.Send(req);
+  canceller.join();
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(r.status().message().find("cancelled"), std::string::npos) << r.status().ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));  // not 60 s
+  start = std::chrono::steady_clock::now();
+  EXPECT_EQ(client.Send(req).status().code(), StatusCode::kUnavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  ::close(fd);
+}
+
 TEST(HttpClientTest, ErrorStatusIsNotATransportError) {
   TestHttpServer server([](const SeenRequest&) { return Response(404, "nope"); });
   HttpClient client;

@@ -29,6 +29,7 @@ class ObjectStoreOrigin final : public Origin {
             [d = dialect_.get()](const HttpResponse& head) { return d->VersionOf(head); }) {}
 
   std::string_view Scheme() const override { return dialect_->Scheme(); }
+  void Cancel() override { client_.Cancel(); }
 
   Result<ObjectInfo> Stat(std::string_view path) override {
     ASSIGN_OR_RETURN(HttpResponse resp, Send(Object("HEAD", path, {})));

@@ -69,6 +69,11 @@ class Origin {
   // Replaces the object at `path` with `data` (write-through saves). Returns the new info.
   // Unimplemented for read-only backends.
   virtual Result<ObjectInfo> Write(std::string_view path, std::span<const std::byte> data) = 0;
+
+  // Makes calls in flight end soon, and later calls fail at once, with Unavailable: the node is
+  // stopping, and a hung origin must not hold it up. Not undone. Backends that wait on the
+  // network override it.
+  virtual void Cancel() {}
 };
 
 // A named origin as given on the command line: NAME=URI.

@@ -54,6 +54,16 @@ class RetryingOrigin final : public Origin {
 
   std::string_view Scheme() const override { return inner_->Scheme(); }
 
+  // Ends the backoff waits at once and stops retrying; the inner origin aborts its requests.
+  void Cancel() override {
+    {
+      std::lock_guard lock(cancel_mu_);
+      cancelled_ = true;
+    }
+    cancel_cv_.notify_all();
+    inner_->Cancel();
+  }
+
   Result<ObjectInfo> Stat(std::string_view path) override {
     return Run<ObjectInfo>("stat", [&] { return inner_->Stat(path); });
   }
@@ -152,7 +162,11 @@ class RetryingOrigin final : public Origin {
                                 " ms reached after " + std::to_string(i + 1) +
                                 " attempt(s); last error: " + last.ToString());
       }
-      std::this_thread::sleep_for(wait);
+      std::unique_lock lock(cancel_mu_);
+      if (cancel_cv_.wait_for(lock, wait, [this] { return cancelled_; })) {
+        return Unavailable(std::string(op) +
+                           " cancelled: stopping; last error: " + last.ToString());
+      }
     }
     return last.WithContext(std::string(op) + " failed after " +
                             std::to_string(options_.max_attempts) + " attempts");
@@ -161,6 +175,9 @@ class RetryingOrigin final : public Origin {
   std::unique_ptr<Origin> inner_;
   const RetryOptions options_;
   DeadlineSemaphore slots_;
+  std::mutex cancel_mu_;
+  std::condition_variable cancel_cv_;
+  bool cancelled_ = false;  // guarded by cancel_mu_
 };
 
 }  // namespace

@@ -210,6 +210,27 @@ TEST(RetryingOriginTest, DeadlineStopsRetriesQuickly) {
   EXPECT_LT(Clock::now() - start, milliseconds(150));
 }
 
+TEST(RetryingOriginTest, CancelEndsABackoffWaitAtOnceAndStopsRetrying) {
+  RetryOptions o = FastOptions();
+  o.max_attempts = 100;
+  o.call_deadline = milliseconds(60000);
+  o.max_retry_after = milliseconds(60000);
+  auto origin =
+      WrapWithRetries(std::make_unique<FlakyOrigin>(
+                          100, Unavailable("HTTP 503").WithRetryAfter(milliseconds(30000))),
+                      o);
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(milliseconds(100));
+    origin->Cancel();
+  });
+  auto start = Clock::now();
+  auto r = origin->Stat("obj");
+  canceller.join();
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(r.status().message().find("cancelled"), std::string::npos) << r.status().ToString();
+  EXPECT_LT(Clock::now() - start, milliseconds(5000));  // not the 30 s the origin asked for
+}
+
 TEST(RetryingOriginTest, BoundsConcurrentRequests) {
   auto flaky = std::make_unique<FlakyOrigin>(0, Status::Ok(), milliseconds(20));
   FlakyOrigin* raw = flaky.get();

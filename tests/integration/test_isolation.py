@@ -2,7 +2,7 @@
 and an S3 origin whose endpoint accepts connections and never answers. With 300 requests
 waiting on the hung origin, RAM hits, SSD hits and the healthy origin's cold reads are served at
 once and byte-exact; requests queued past --queue-deadline get 503 + Retry-After; the refusals
-are counted per executor."""
+are counted per executor; and stopping the node cancels the calls the hung origin holds."""
 import select
 import socket
 import time
@@ -109,8 +109,13 @@ def test_a_hung_origin_delays_only_its_own_requests(tmp_path, hung, monkeypatch)
         # Still healthy afterwards.
         _, status, _, body = read_timed(node, "data", "f5.bin")
         assert status == 200 and body == files["f5.bin"]
+
+        # Stopping cancels the calls the hung origin holds: the node exits promptly and cleanly.
+        t = time.monotonic()
+        node.stop()
+        assert node.proc.returncode == 0, node.proc.returncode
+        assert time.monotonic() - t < 10, f"stopping took {time.monotonic() - t:.1f} s"
     finally:
         for s in locals().get("flood", []):
             s.close()
-        hung.close()  # the hung requests fail now, so the node stops promptly
         node.stop()

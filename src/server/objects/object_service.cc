@@ -135,6 +135,8 @@ ObjectService::ObjectService(ObjectServiceOptions options, BlockStore* store,
 ObjectService::~ObjectService() { Stop(); }
 
 void ObjectService::Stop() {
+  // A hung origin would hold its threads until its timeouts: its calls are cancelled first.
+  for (auto& [name, slot] : origins_) slot.origin->Cancel();
   for (auto& [name, slot] : origins_) slot.executor->Stop();
   peer_executor_->Stop();
   ssd_->Stop();

@@ -77,7 +77,8 @@ class ObjectService {
   // Stop()s.
   ~ObjectService();
 
-  // Refuses queued work and waits for the running work. Call once the event loops have stopped
+  // Cancels the origins' calls in flight (a hung origin must not hold the node up), refuses
+  // queued work and waits for the running work. Call once the event loops have stopped
   // (their coroutines are resumed by posting to them). Idempotent.
   void Stop();
 
