@@ -177,7 +177,7 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
       ->envname("UNICACHE_PREFAULT_RAM");
   AddSizeOption(*cmd, "--ssd", &n.ssd_bytes, "SSD tier size [10GiB]")->envname("UNICACHE_SSD");
   AddSizeOption(*cmd, "--max-upload", &n.max_upload_bytes,
-                "Largest PUT (write-through) body [1GiB]");
+                "Largest object upload (PUT, write-through; streamed to the origin) [5GiB]");
   AddSizeOption(*cmd, "--block-size", &n.block_size, "Block size [4MiB]")
       ->envname("UNICACHE_BLOCK_SIZE");
   auto* ttl = cmd->add_option("--metadata-ttl", flags->metadata_ttl,

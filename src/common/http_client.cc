@@ -33,7 +33,28 @@ struct Transfer {
   bool overflow = false;
   bool head_checked = false;  // req->check_head ran on this response
   int status = 0;             // of the response being received, from its status line
+  uint64_t sent = 0;          // body bytes pulled from req->body_source
 };
+
+// libcurl's read callback: pulls the next body bytes from the request's body_source.
+size_t OnUpload(char* buf, size_t size, size_t nitems, void* userdata) {
+  auto* t = static_cast<Transfer*>(userdata);
+  const uint64_t left = t->req->body_source_size - t->sent;
+  if (left == 0) return 0;
+  std::span<std::byte> dst(reinterpret_cast<std::byte*>(buf),
+                           static_cast<size_t>(std::min<uint64_t>(size * nitems, left)));
+  Result<size_t> n = t->req->body_source(dst);
+  if (n.ok() && *n == 0) {
+    n = InvalidArgument("the body ended after " + std::to_string(t->sent) + " of " +
+                        std::to_string(t->req->body_source_size) + " bytes");
+  }
+  if (!n.ok()) {
+    t->stream_error = n.status();
+    return CURL_READFUNC_ABORT;
+  }
+  t->sent += *n;
+  return *n;
+}
 
 // Runs the request's check_head on a 2xx response once; false when it refused the response.
 bool CheckHead(Transfer& t) {
@@ -256,7 +277,12 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& req) {
   } else if (req.method != "GET") {
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req.method.c_str());
   }
-  if (req.method == "PUT" || req.method == "POST" || !req.body.empty()) {
+  if (req.body_source) {
+    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, OnUpload);
+    curl_easy_setopt(curl, CURLOPT_READDATA, &transfer);
+    curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.body_source_size));
+  } else if (req.method == "PUT" || req.method == "POST" || !req.body.empty()) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req.body.data());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
   }

@@ -27,6 +27,12 @@ struct HttpRequest {
   std::string url;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;  // sent as is for PUT/POST
+  // When set (a PUT), the body is pulled from here instead: body_source_size bytes in pieces as
+  // libcurl sends them, never held whole. It returns how many bytes it put in the span (0: no
+  // more); an error it returns, or an end before body_source_size bytes, aborts the transfer and
+  // is what Send() returns.
+  std::function<Result<size_t>(std::span<std::byte> dst)> body_source;
+  uint64_t body_source_size = 0;
   std::chrono::milliseconds timeout{30000};
   std::chrono::milliseconds connect_timeout{5000};
   // When set, a 2xx response body is written here instead of HttpResponse::body (other

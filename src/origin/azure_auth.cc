@@ -152,7 +152,7 @@ Result<AzureCredentials> AzureCredentialsFromEnv(std::string_view account, const
 }
 
 std::string SharedKeyStringToSign(const AzureRequest& req, std::string_view account,
-                                  std::string_view url_path, size_t content_length) {
+                                  std::string_view url_path, uint64_t content_length) {
   std::string out = req.method + "\n";
   out += HeaderValue(req, "content-encoding") + "\n";
   out += HeaderValue(req, "content-language") + "\n";
@@ -208,7 +208,8 @@ Result<HttpRequest> BuildAzureHttpRequest(const AzureCredentials& creds, std::st
     case AzureAuthKind::kAnonymous:
       break;
     case AzureAuthKind::kSharedKey: {
-      std::string to_sign = SharedKeyStringToSign(req, creds.account, url_path, req.body.size());
+      const uint64_t length = req.body.empty() ? req.body_length : req.body.size();
+      std::string to_sign = SharedKeyStringToSign(req, creds.account, url_path, length);
       req.headers.emplace_back("Authorization", "SharedKey " + creds.account + ":" +
                                                     Base64Encode(HmacSha256(creds.key, to_sign)));
       break;

@@ -69,12 +69,15 @@ struct AzureRequest {
   std::vector<std::pair<std::string, std::string>> query;    // decoded names and values
   std::vector<std::pair<std::string, std::string>> headers;  // e.g. x-ms-range, If-Match
   std::string body;
+  // The length of a body the caller streams instead (HttpRequest::body_source); signed as the
+  // Content-Length when `body` is empty.
+  uint64_t body_length = 0;
 };
 
 // Returns the Shared Key string to sign for a request whose full URL path (endpoint path + path)
 // is `url_path` and whose body has `content_length` bytes (version 2015-02-21 and later).
 std::string SharedKeyStringToSign(const AzureRequest& req, std::string_view account,
-                                  std::string_view url_path, size_t content_length);
+                                  std::string_view url_path, uint64_t content_length);
 
 // Returns the RFC 1123 date ("Sun, 11 Oct 2009 21:49:13 GMT") for x-ms-date.
 std::string HttpDate(std::chrono::system_clock::time_point t);

@@ -47,12 +47,12 @@ class AzureBlobDialect final : public StoreDialect {
   std::string_view RangeHeader() const override { return "x-ms-range"; }
 
   Result<HttpRequest> ObjectRequest(std::string_view method, std::string_view path,
-                                    HeaderList headers, std::string body) const override {
+                                    HeaderList headers, uint64_t body_length) const override {
     AzureRequest req;
     req.method = std::string(method);
     req.path = "/" + uri_.container + "/" + PercentEncode(uri_.root + std::string(path), true);
     req.headers = std::move(headers);
-    req.body = std::move(body);
+    req.body_length = body_length;
     return BuildAzureHttpRequest(creds_, endpoint_, std::move(req),
                                  std::chrono::system_clock::now());
   }

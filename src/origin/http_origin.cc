@@ -21,13 +21,12 @@ class HttpDialect final : public StoreDialect {
   }
 
   Result<HttpRequest> ObjectRequest(std::string_view method, std::string_view path,
-                                    HeaderList headers, std::string body) const override {
+                                    HeaderList headers, uint64_t) const override {
     HttpRequest req;
     req.method = std::string(method);
     req.url = uri_.scheme + "://" + uri_.authority + uri_.base + PercentEncode(path, true) +
               (uri_.query.empty() ? "" : "?" + uri_.query);
     req.headers = std::move(headers);
-    req.body = std::move(body);
     return req;
   }
 

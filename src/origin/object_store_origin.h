@@ -33,9 +33,11 @@ class StoreDialect {
   // The header a ranged read states its range in.
   virtual std::string_view RangeHeader() const { return "Range"; }
 
-  // Builds the request `method` of the object `path` with `headers` and `body`, signed.
+  // Builds the request `method` of the object `path` with `headers`, signed. A request with a
+  // body (a PUT) names its length, `body_length`: the caller streams the body (body_source),
+  // so its signature cannot cover the bytes.
   virtual Result<HttpRequest> ObjectRequest(std::string_view method, std::string_view path,
-                                            HeaderList headers, std::string body) const = 0;
+                                            HeaderList headers, uint64_t body_length) const = 0;
   // Builds the request of one listing page. Unimplemented for a store that cannot list.
   virtual Result<HttpRequest> ListRequest(const ListOptions& options) const = 0;
   // Parses a listing answer's body into a page of paths relative to the root.

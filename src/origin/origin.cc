@@ -49,6 +49,17 @@ Result<std::unique_ptr<Origin>> OpenBackend(const OriginSpec& spec) {
 
 }  // namespace
 
+Result<ObjectInfo> Origin::Write(std::string_view path, std::span<const std::byte> data) {
+  size_t done = 0;
+  ByteSource source = [&](std::span<std::byte> dst) -> Result<size_t> {
+    size_t n = std::min(dst.size(), data.size() - done);
+    std::copy_n(data.data() + done, n, dst.data());
+    done += n;
+    return n;
+  };
+  return WriteStream(path, data.size(), source);
+}
+
 Result<uint64_t> Origin::ReadStream(std::string_view path, std::string_view version,
                                     uint64_t offset, uint64_t length, const ByteSink& sink) {
   constexpr uint64_t kPiece = 4ull << 20;

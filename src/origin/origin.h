@@ -24,6 +24,10 @@ using ByteSink = std::function<Status(std::span<const std::byte>)>;
 // returns ends the read with that error.
 using InfoSink = std::function<Status(const ObjectInfo&)>;
 
+// Supplies the next bytes of a body being written: fills the front of `dst` and returns how many
+// bytes it put there (0: no more). An error it returns ends the write with that error.
+using ByteSource = std::function<Result<size_t>(std::span<std::byte> dst)>;
+
 // ReadStream()'s length for "to the end of the object".
 inline constexpr uint64_t kToEnd = std::numeric_limits<uint64_t>::max();
 
@@ -66,9 +70,15 @@ class Origin {
   // Lists objects under options.prefix.
   virtual Result<ListPage> List(const ListOptions& options) = 0;
 
-  // Replaces the object at `path` with `data` (write-through saves). Returns the new info.
-  // Unimplemented for read-only backends.
-  virtual Result<ObjectInfo> Write(std::string_view path, std::span<const std::byte> data) = 0;
+  // Replaces the object at `path` with the `size` bytes `source` supplies, pulled in pieces and
+  // never held whole (write-through saves). Returns the new info. A source error, or a source
+  // that ends early, fails the write and leaves the object as it was. Unimplemented for
+  // read-only backends.
+  virtual Result<ObjectInfo> WriteStream(std::string_view path, uint64_t size,
+                                         const ByteSource& source) = 0;
+
+  // WriteStream() of `data`.
+  Result<ObjectInfo> Write(std::string_view path, std::span<const std::byte> data);
 
   // Makes calls in flight end soon, and later calls fail at once, with Unavailable: the node is
   // stopping, and a hung origin must not hold it up. Not undone. Backends that wait on the

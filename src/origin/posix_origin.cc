@@ -8,11 +8,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <vector>
 
 namespace unicache {
 namespace {
@@ -133,36 +135,52 @@ class PosixOrigin final : public Origin {
     return page;
   }
 
-  Result<ObjectInfo> Write(std::string_view path, std::span<const std::byte> data) override {
+  Result<ObjectInfo> WriteStream(std::string_view path, uint64_t size,
+                                 const ByteSource& source) override {
     std::string rel(path);
     size_t slash = rel.rfind('/');
     if (slash != std::string::npos) RETURN_IF_ERROR(MakeDirs(rel.substr(0, slash)));
+    static std::atomic<uint64_t> writes{0};
     std::string tmp = rel + ".unicache-tmp-" + std::to_string(::getpid()) + "-" +
-                      std::to_string(reinterpret_cast<uintptr_t>(&data) & 0xffff);
-    {
-      ASSIGN_OR_RETURN(Fd fd, OpenBeneath(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_EXCL, 0644));
-      size_t done = 0;
-      while (done < data.size()) {
-        ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
-        if (n < 0) {
-          if (errno == EINTR) continue;
-          Status err = ErrnoStatus("write " + rel, errno);
-          ::unlinkat(root_fd_.get(), tmp.c_str(), 0);
-          return err;
-        }
-        done += static_cast<size_t>(n);
-      }
-      if (::fsync(fd.get()) != 0) return ErrnoStatus("fsync " + rel, errno);
+                      std::to_string(writes.fetch_add(1));
+    Status written = WriteTemp(tmp, rel, size, source);
+    if (written.ok() &&
+        ::renameat(root_fd_.get(), tmp.c_str(), root_fd_.get(), rel.c_str()) != 0) {
+      written = ErrnoStatus("rename " + rel, errno);
     }
-    if (::renameat(root_fd_.get(), tmp.c_str(), root_fd_.get(), rel.c_str()) != 0) {
-      Status err = ErrnoStatus("rename " + rel, errno);
+    if (!written.ok()) {
       ::unlinkat(root_fd_.get(), tmp.c_str(), 0);
-      return err;
+      return written;
     }
     return Stat(path);
   }
 
  private:
+  // Writes the `size` bytes of `source` into the new file `tmp` (for `rel`) and syncs it.
+  Status WriteTemp(const std::string& tmp, const std::string& rel, uint64_t size,
+                   const ByteSource& source) {
+    ASSIGN_OR_RETURN(Fd fd, OpenBeneath(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_EXCL, 0644));
+    std::vector<std::byte> piece(std::min<uint64_t>(size, 1 << 20));
+    uint64_t done = 0;
+    while (done < size) {
+      const size_t want = static_cast<size_t>(std::min<uint64_t>(piece.size(), size - done));
+      ASSIGN_OR_RETURN(size_t n, source(std::span(piece.data(), want)));
+      if (n == 0) {
+        return InvalidArgument("the body of " + rel + " ended after " + std::to_string(done) +
+                               " of " + std::to_string(size) + " bytes");
+      }
+      for (size_t off = 0; off < n;) {
+        ssize_t w = ::write(fd.get(), piece.data() + off, n - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return ErrnoStatus("write " + rel, errno);
+        off += static_cast<size_t>(w);
+      }
+      done += n;
+    }
+    if (::fsync(fd.get()) != 0) return ErrnoStatus("fsync " + rel, errno);
+    return Status::Ok();
+  }
+
   static std::string LastKey(const ListPage& page) {
     std::string last;
     if (!page.objects.empty()) last = page.objects.back().path;

@@ -126,9 +126,23 @@ class RetryingOrigin final : public Origin {
     return Run<ListPage>("list", [&] { return inner_->List(options); });
   }
 
-  Result<ObjectInfo> Write(std::string_view path, std::span<const std::byte> data) override {
-    // Whole-object puts are idempotent, so they retry like reads.
-    return Run<ObjectInfo>("write", [&] { return inner_->Write(path, data); });
+  // Retried only while none of the body has been pulled: the source cannot be read again.
+  Result<ObjectInfo> WriteStream(std::string_view path, uint64_t size,
+                                 const ByteSource& source) override {
+    bool pulled = false;
+    ByteSource noted = [&](std::span<std::byte> dst) {
+      pulled = true;
+      return source(dst);
+    };
+    std::optional<Status> final_error;  // a failure once the body was pulled: not retried
+    Result<ObjectInfo> r = Run<ObjectInfo>("write", [&]() -> Result<ObjectInfo> {
+      Result<ObjectInfo> attempt = inner_->WriteStream(path, size, noted);
+      if (attempt.ok() || !pulled || !attempt.status().retryable()) return attempt;
+      final_error = attempt.status();
+      return Internal("stop retrying");
+    });
+    if (final_error) return *final_error;
+    return r;
   }
 
  private:

@@ -44,7 +44,7 @@ class FlakyOrigin final : public Origin {
     Leave();
     return ListPage{};
   }
-  Result<ObjectInfo> Write(std::string_view, std::span<const std::byte>) override {
+  Result<ObjectInfo> WriteStream(std::string_view, uint64_t, const ByteSource&) override {
     return Unimplemented("read-only");
   }
 
@@ -101,7 +101,7 @@ class CutStreamOrigin final : public Origin {
     return stop - offset;
   }
   Result<ListPage> List(const ListOptions&) override { return ListPage{}; }
-  Result<ObjectInfo> Write(std::string_view, std::span<const std::byte>) override {
+  Result<ObjectInfo> WriteStream(std::string_view, uint64_t, const ByteSource&) override {
     return Unimplemented("read-only");
   }
 

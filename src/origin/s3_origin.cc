@@ -38,9 +38,9 @@ class S3Dialect final : public StoreDialect {
   }
 
   Result<HttpRequest> ObjectRequest(std::string_view method, std::string_view path,
-                                    HeaderList headers, std::string body) const override {
+                                    HeaderList headers, uint64_t body_length) const override {
     return Build(std::string(method), "/" + PercentEncode(uri_.root + std::string(path), true), {},
-                 std::move(headers), std::move(body));
+                 std::move(headers), body_length > 0);
   }
 
   Result<HttpRequest> ListRequest(const ListOptions& options) const override {
@@ -50,7 +50,7 @@ class S3Dialect final : public StoreDialect {
     if (!options.delimiter.empty()) query.emplace_back("delimiter", options.delimiter);
     if (!options.token.empty()) query.emplace_back("continuation-token", options.token);
     query.emplace_back("max-keys", std::to_string(std::clamp<size_t>(options.max_keys, 1, 1000)));
-    return Build("GET", "/", std::move(query), {}, "");
+    return Build("GET", "/", std::move(query), {}, false);
   }
 
   Result<ListPage> ParseList(std::string_view body) const override {
@@ -63,15 +63,17 @@ class S3Dialect final : public StoreDialect {
   }
 
  private:
-  // Builds a signed request; `path` is relative to the bucket, already encoded.
+  // Builds a signed request; `path` is relative to the bucket, already encoded. A request with a
+  // `streamed_body` is signed with an UNSIGNED-PAYLOAD hash (the bytes are not in hand);
+  // others have an empty body.
   HttpRequest Build(std::string method, const std::string& path, HeaderList query,
-                    HeaderList headers, std::string body) const {
+                    HeaderList headers, bool streamed_body) const {
     std::string amz_date = AmzDate(std::chrono::system_clock::now());
     SigV4Request sig;
     sig.method = method;
     sig.canonical_uri = base_path_ + path;
     sig.query = std::move(query);
-    sig.payload_hash = Sha256Hex(body);
+    sig.payload_hash = streamed_body ? "UNSIGNED-PAYLOAD" : Sha256Hex("");
     sig.headers = std::move(headers);
     sig.headers.emplace_back("host", host_);
     sig.headers.emplace_back("x-amz-date", amz_date);
@@ -87,7 +89,6 @@ class S3Dialect final : public StoreDialect {
       http.headers.emplace_back("Authorization",
                                 SigV4Authorization(creds_, uri_.region, "s3", amz_date, sig));
     }
-    http.body = std::move(body);
     return http;
   }
 

@@ -136,7 +136,7 @@ struct Node::Impl {
     return ClusterInfoToJson(*router->view(), router->placement()->policy(), options.block_size,
                              router->self().id);
   }
-  asio::awaitable<void> Handle(const Request& req, ResponseWriter& writer);
+  asio::awaitable<void> Handle(const Request& req, RequestBody& body, ResponseWriter& writer);
   asio::awaitable<void> Admin(const RequestTarget& target, ResponseWriter& writer);
 };
 
@@ -150,7 +150,8 @@ asio::awaitable<void> Node::Impl::Admin(const RequestTarget& target, ResponseWri
   co_await writer.Send(200, MembersJson(), "application/json");
 }
 
-asio::awaitable<void> Node::Impl::Handle(const Request& req, ResponseWriter& writer) {
+asio::awaitable<void> Node::Impl::Handle(const Request& req, RequestBody& body,
+                                         ResponseWriter& writer) {
   Result<RequestTarget> target = ParseRequestTarget(req.target());
   if (!target.ok()) co_return co_await writer.SendError(400, target.status());
   const std::string& path = target->path;
@@ -174,7 +175,7 @@ asio::awaitable<void> Node::Impl::Handle(const Request& req, ResponseWriter& wri
   if (path.starts_with(kObjects)) {
     auto [origin, object] = split_origin(std::string_view(path).substr(kObjects.size()));
     if (req.method() == http::verb::put)
-      co_return co_await objects->PutObject(req, writer, origin, object);
+      co_return co_await objects->PutObject(req, body, writer, origin, object);
     if (!read)
       co_return co_await writer.SendError(405, InvalidArgument("use GET, HEAD or PUT"),
                                           Header("Allow", "GET, HEAD, PUT"));
@@ -265,6 +266,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   service_options.ssd_threads = options.ssd_threads;
   service_options.peer_threads = options.peer_threads;
   service_options.queue_deadline = options.queue_deadline;
+  service_options.upload_keep_bytes = std::max(options.block_size, options.ram_bytes / 4);
   service_options.block_size = options.block_size;
   service_options.fetch_run_bytes = options.fetch_run_bytes;
   service_options.metadata_ttl =
@@ -306,12 +308,21 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   http_options.port = host_port.second;
   http_options.threads = options.io_threads;
   http_options.max_connections = options.max_connections;
-  http_options.body_limit = options.max_upload_bytes;
+  // Object uploads stream to their origin; other bodies (KV values and batches) are read whole,
+  // within a budget for all connections.
+  http_options.stream_body = [](const Request& header) {
+    return header.method() == http::verb::put && header.target().starts_with("/v1/objects/");
+  };
+  http_options.stream_body_limit = options.max_upload_bytes;
+  http_options.body_limit = kBufferedBodyLimit;
+  http_options.buffered_body_budget = kBufferedBodyBudget;
   Impl* raw = impl.get();
   ASSIGN_OR_RETURN(impl->server,
                    HttpServer::Start(
                        http_options,
-                       [raw](const Request& req, ResponseWriter& w) { return raw->Handle(req, w); },
+                       [raw](const Request& req, RequestBody& body, ResponseWriter& w) {
+                         return raw->Handle(req, body, w);
+                       },
                        &impl->metrics));
   return std::unique_ptr<Node>(new Node(std::move(impl)));
 }

@@ -36,7 +36,9 @@ struct NodeOptions {
   uint64_t fetch_run_bytes =
       0;  // bytes of blocks one streamed origin request may fill; 0 = one block
   size_t max_connections = 4096;
-  uint64_t max_upload_bytes = 1ull << 30;  // largest PUT body (write-through uploads)
+  // Largest object upload. Uploads stream to the origin, so this bounds no memory: it is the
+  // largest single PUT the cloud stores take (S3: 5 GiB; Azure Put Blob: 5,000 MiB).
+  uint64_t max_upload_bytes = 5ull << 30;
 
   // Cluster. With neither peers nor discovery the node is a cluster of one.
   std::string peers;      // --peers HOST:PORT,... (static membership; include this node)
@@ -57,6 +59,12 @@ struct NodeOptions {
   // "off" = none.
   std::string kv_socket;
 };
+
+// Request bodies a node reads whole (KV values and batches; object uploads stream): at most this
+// much each, and this much for all connections at once (beyond it: 503 + Retry-After). Part of
+// the memory budget (docs/RELIABILITY.md).
+inline constexpr uint64_t kBufferedBodyLimit = 128ull << 20;
+inline constexpr uint64_t kBufferedBodyBudget = 256ull << 20;
 
 // Checks options for mistakes a user can fix (sizes, block size bounds, listen address, origin
 // specs); returns InvalidArgument saying what to change.

@@ -19,11 +19,14 @@
 #include <nlohmann/json.hpp>
 
 #include "common/http_answer.h"
+#include "common/text.h"
 
 namespace unicache {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
 
 namespace {
 // Bodies at least this large are read without the parser (see Serve()).
@@ -35,7 +38,101 @@ constexpr uint64_t kDirectBodyBytes = 256 * 1024;
 size_t TransferAllLarge(const boost::system::error_code& ec, size_t /*transferred*/) {
   return ec ? 0 : size_t{64} << 20;
 }
+
+// Bytes of request bodies read whole, counted against one budget for all connections while
+// their request is served.
+class BodyReservation {
+ public:
+  explicit BodyReservation(std::atomic<uint64_t>& total) : total_(total) {}
+  ~BodyReservation() { total_.fetch_sub(taken_); }
+  BodyReservation(const BodyReservation&) = delete;
+  BodyReservation& operator=(const BodyReservation&) = delete;
+
+  // Takes `bytes` more; false, taking nothing, when the total would pass `budget`.
+  bool Take(uint64_t bytes, uint64_t budget) {
+    if (total_.fetch_add(bytes) + bytes > budget) {
+      total_.fetch_sub(bytes);
+      return false;
+    }
+    taken_ += bytes;
+    return true;
+  }
+
+ private:
+  std::atomic<uint64_t>& total_;
+  uint64_t taken_ = 0;
+};
+// True when the request asks for "100 Continue" before it sends its body.
+bool ExpectsContinue(const Request& header) {
+  auto it = header.find(http::field::expect);
+  return it != header.end() && EqualsNoCase(TrimSpace(it->value()), "100-continue");
+}
 }  // namespace
+
+RequestBody::RequestBody(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                         std::unique_ptr<Parser> parser, std::chrono::seconds timeout)
+    : stream_(&stream), buffer_(&buffer), parser_(std::move(parser)), timeout_(timeout) {
+  if (!parser_->chunked()) left_ = parser_->content_length().value_or(0);
+}
+
+std::optional<uint64_t> RequestBody::length() const {
+  if (parser_ == nullptr) return std::nullopt;
+  auto n = parser_->content_length();
+  return n ? std::optional<uint64_t>(*n) : std::nullopt;
+}
+
+asio::awaitable<Result<size_t>> RequestBody::Read(std::span<std::byte> dst) {
+  if (!failed_.ok()) co_return failed_;
+  if (left_) {
+    dst = dst.first(static_cast<size_t>(std::min<uint64_t>(dst.size(), *left_)));
+    // First the bytes that came in with the header, then the socket.
+    size_t filled = asio::buffer_copy(asio::buffer(dst.data(), dst.size()), buffer_->data());
+    buffer_->consume(filled);
+    if (filled < dst.size()) {
+      boost::system::error_code ec;
+      stream_->expires_after(timeout_);
+      filled += co_await asio::async_read(
+          *stream_, asio::buffer(dst.data() + filled, dst.size() - filled), TransferAllLarge,
+          asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == beast::error::timeout) {
+        failed_ = DeadlineExceeded("the client sent too little of the body in " +
+                                   std::to_string(timeout_.count()) + " s");
+      } else if (ec) {
+        failed_ = Unavailable("the client closed the connection before the end of the body (" +
+                              ec.message() + ")");
+      }
+    }
+    *left_ -= filled;
+    if (!failed_.ok()) co_return failed_;
+    co_return filled;
+  }
+  size_t filled = 0;
+  while (parser_ != nullptr && !parser_->is_done() && filled < dst.size()) {
+    const size_t want = dst.size() - filled;
+    auto& b = parser_->get().body();
+    b.data = dst.data() + filled;
+    b.size = want;
+    boost::system::error_code ec;
+    stream_->expires_after(timeout_);
+    co_await http::async_read_some(*stream_, *buffer_, *parser_,
+                                   asio::redirect_error(asio::use_awaitable, ec));
+    filled += want - b.size;
+    if (!ec || ec == http::error::need_buffer) continue;
+    if (ec == beast::error::timeout) {
+      failed_ = DeadlineExceeded("the client sent no body bytes for " +
+                                 std::to_string(timeout_.count()) + " s");
+    } else if (ec == http::error::body_limit) {
+      failed_ = InvalidArgument("request body larger than the server's upload limit");
+    } else if (ec == asio::error::eof || ec == http::error::partial_message ||
+               ec == asio::error::connection_reset) {
+      failed_ = Unavailable("the client closed the connection before the end of the body");
+    } else {
+      failed_ = InvalidArgument("malformed request body: " + ec.message());
+    }
+    co_return failed_;
+  }
+  co_return filled;
+}
 namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
 
@@ -65,6 +162,8 @@ std::string_view ReasonPhrase(int status) {
       return "Conflict";
     case 412:
       return "Precondition Failed";
+    case 411:
+      return "Length Required";
     case 413:
       return "Content Too Large";
     case 416:
@@ -297,23 +396,53 @@ asio::awaitable<void> HttpServer::Serve(beast::tcp_stream stream) {
     bool direct = false;  // the body was read by hand into direct_body
     std::string direct_body;
     parser.header_limit(options_.header_limit);
-    parser.body_limit(options_.body_limit);
+    // Beast checks a Content-Length against the limit with the header, before the route is
+    // known: the larger limit here, the one that applies once the route is known.
+    parser.body_limit(std::max(options_.body_limit, options_.stream_body_limit));
     boost::system::error_code ec;
     stream.expires_after(options_.idle_timeout);
     co_await http::async_read_header(stream, buffer, parser,
                                      asio::redirect_error(asio::use_awaitable, ec));
+    std::unique_ptr<RequestBody::Parser> streamed;  // an upload the handler reads itself
+    BodyReservation reserved{buffered_body_bytes_};
+    Status refused;  // a body not read at all: refused with this, then the connection closed
     if (!ec && !parser.is_done()) {
       // Only uploads may carry large bodies; anything else gets a small limit, so a GET with a
       // huge body cannot make the node buffer it.
       auto method = parser.get().method();
       bool upload = method == http::verb::put || method == http::verb::post;
-      if (!upload) parser.body_limit(std::min<uint64_t>(options_.body_limit, 64 * 1024));
+      const bool streams = upload && options_.stream_body && options_.stream_body(parser.get());
+      const uint64_t limit =
+          streams ? options_.stream_body_limit
+                 : upload ? options_.body_limit : std::min<uint64_t>(options_.body_limit, 64 * 1024);
+      parser.body_limit(limit);
       auto length = parser.content_length();
-      if (upload && length && *length >= kDirectBodyBytes && *length <= options_.body_limit &&
-          !parser.chunked()) {
-        // Large bodies (KV values, uploads) are read straight into the request's string with
-        // reads as large as the socket gives: Beast's parser reads 64 KiB per event-loop turn,
-        // which made a 1 MiB PUT cost ~16 turns.
+      if (length && *length > limit) {
+        refused = InvalidArgument("request body of " + std::to_string(*length) +
+                                  " bytes; at most " + std::to_string(limit) +
+                                  (upload ? "" : " (only uploads may carry large bodies)"));
+      } else if (upload && ExpectsContinue(parser.get())) {
+        // The client waits for this before sending the body (curl does, for large uploads).
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        co_await asio::async_write(stream, asio::buffer(kContinue.data(), kContinue.size()),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+      }
+      if (ec || !refused.ok()) {
+        // answered below
+      } else if (streams) {
+        streamed = std::make_unique<RequestBody::Parser>(std::move(parser));
+        streamed->body_limit(limit);
+      } else if (upload && !reserved.Take(std::min(length.value_or(options_.body_limit),
+                                                   options_.body_limit),
+                                          options_.buffered_body_budget)) {
+        refused = ResourceExhausted("too many request bodies being received; retry shortly")
+                      .WithDetail(StatusDetail::kOverloaded)
+                      .WithRetryAfter(std::chrono::seconds(1));
+      } else if (upload && length && *length >= kDirectBodyBytes &&
+                 *length <= options_.body_limit && !parser.chunked()) {
+        // Large bodies (KV values) are read straight into the request's string with reads as
+        // large as the socket gives: Beast's parser reads 64 KiB per event-loop turn, which made
+        // a 1 MiB PUT cost ~16 turns.
         std::string body(*length, '\0');
         size_t have = std::min<size_t>(buffer.size(), *length);
         asio::buffer_copy(asio::buffer(body.data(), have), buffer.data());
@@ -334,25 +463,39 @@ asio::awaitable<void> HttpServer::Serve(beast::tcp_stream stream) {
       break;
     }
     auto start = std::chrono::steady_clock::now();
-    if (ec) {
+    if (ec || !refused.ok()) {
       int status = 400;
-      std::string why = "malformed HTTP request: " + ec.message();
-      if (ec == http::error::header_limit) {
+      Status why = InvalidArgument("malformed HTTP request: " + ec.message());
+      if (!refused.ok()) {
+        status = HttpStatusFor(refused);
+        why = refused;
+        if (refused.code() == StatusCode::kInvalidArgument) status = 413;
+      } else if (ec == http::error::header_limit) {
         status = 431;
-        why = "request headers larger than " + std::to_string(options_.header_limit) + " bytes";
+        why = InvalidArgument("request headers larger than " +
+                              std::to_string(options_.header_limit) + " bytes");
       } else if (ec == http::error::body_limit) {
         status = 413;
-        why = "request body too large (uploads: at most " + std::to_string(options_.body_limit) +
-              " bytes; other requests: 64 KiB)";
+        why = InvalidArgument("request body too large (streamed uploads: at most " +
+                              std::to_string(options_.stream_body_limit) +
+                              " bytes; other uploads: " + std::to_string(options_.body_limit) +
+                              "; other requests: 64 KiB)");
       }
       ResponseWriter writer(stream, false, false);
       writer.set_frontend("http");
-      co_await writer.SendError(status, InvalidArgument(why));
+      co_await writer.SendError(status, why);
       Record("http", status, 0, 0);
       break;
     }
-    Request req = parser.release();
-    if (direct) req.body() = std::move(direct_body);
+    Request req;
+    if (streamed) {
+      req.base() = streamed->get().base();
+    } else {
+      req = parser.release();
+      if (direct) req.body() = std::move(direct_body);
+    }
+    RequestBody body;
+    if (streamed) body = RequestBody(stream, buffer, std::move(streamed), options_.idle_timeout);
     ResponseWriter writer(stream, req.method() == http::verb::head,
                           req.keep_alive() && !over_limit);
     if (over_limit) {
@@ -360,14 +503,15 @@ asio::awaitable<void> HttpServer::Serve(beast::tcp_stream stream) {
                                     .WithDetail(StatusDetail::kOverloaded)
                                     .WithRetryAfter(std::chrono::seconds(1)));
     } else {
-      co_await handler_(req, writer);
+      co_await handler_(req, body, writer);
       if (!writer.started()) {
         co_await writer.SendError(500, Internal("handler sent no response"));
       }
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     Record(writer.frontend(), writer.status(), secs, writer.body_bytes());
-    if (!writer.keep_alive() || writer.failed()) break;
+    // A body not read to its end leaves the connection mid-request: it cannot carry another.
+    if (!writer.keep_alive() || writer.failed() || !body.done()) break;
   }
   boost::system::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);

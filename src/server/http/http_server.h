@@ -7,13 +7,17 @@
 
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -92,7 +96,46 @@ class ResponseWriter {
   std::string_view frontend_ = "native";
 };
 
-using Handler = std::function<boost::asio::awaitable<void>(const Request&, ResponseWriter&)>;
+// The body of an upload whose route streams it (HttpServerOptions::stream_body): the handler
+// reads it piece by piece, so it is never held whole. For other requests the body is in
+// Request::body() already and this reader is empty. Not thread-safe: used by the coroutine that
+// serves the request.
+class RequestBody {
+ public:
+  using Parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
+
+  RequestBody() = default;  // nothing streamed
+  RequestBody(boost::beast::tcp_stream& stream, boost::beast::flat_buffer& buffer,
+              std::unique_ptr<Parser> parser, std::chrono::seconds timeout);
+
+  bool streamed() const { return parser_ != nullptr; }
+  // The Content-Length the request stated, if any.
+  std::optional<uint64_t> length() const;
+  // True once the whole body was read (always, when nothing is streamed).
+  bool done() const {
+    return parser_ == nullptr || (left_ ? *left_ == 0 : parser_->is_done());
+  }
+
+  // Reads the next body bytes into `dst` until it is full or the body ends; returns how many (0
+  // at the end). A client that sends nothing for the timeout is DeadlineExceeded; a body larger
+  // than the limit or malformed, InvalidArgument; a connection lost, Unavailable. The connection
+  // is closed after the response when the body was not read to its end.
+  boost::asio::awaitable<Result<size_t>> Read(std::span<std::byte> dst);
+
+ private:
+  boost::beast::tcp_stream* stream_ = nullptr;
+  boost::beast::flat_buffer* buffer_ = nullptr;
+  std::unique_ptr<Parser> parser_;
+  // A body of stated length is read straight from the socket into the caller's buffer, in reads
+  // as large as the socket gives: this many bytes are left. Chunked bodies go through the
+  // parser (nullopt).
+  std::optional<uint64_t> left_;
+  std::chrono::seconds timeout_{0};
+  Status failed_;  // a read error: every later Read() returns it
+};
+
+using Handler =
+    std::function<boost::asio::awaitable<void>(const Request&, RequestBody&, ResponseWriter&)>;
 
 // Event loops when none are configured: half the cores, at least one. A node shares its host with
 // the jobs it serves (data loaders, FUSE readers, inference engines on the shared-memory path),
@@ -107,7 +150,17 @@ struct HttpServerOptions {
   size_t threads = 0;  // 0: DefaultEventLoops()
   size_t max_connections = 4096;
   uint32_t header_limit = 16 * 1024;  // larger headers get 431
-  uint64_t body_limit = 80ull << 20;  // larger bodies get 413
+  // Uploads (PUT/POST) for which this returns true (given the request's header) are streamed:
+  // the handler reads them with RequestBody, at most stream_body_limit bytes. Other uploads are
+  // read whole before the handler runs, at most body_limit bytes each and buffered_body_budget
+  // bytes for all connections at once (beyond it: 503 + Retry-After). Other requests' bodies:
+  // at most 64 KiB. Larger bodies get 413.
+  std::function<bool(const Request& header)> stream_body;
+  uint64_t stream_body_limit = 5ull << 30;
+  uint64_t body_limit = 80ull << 20;
+  uint64_t buffered_body_budget = 512ull << 20;
+  // A request's header, and each piece of its body, must arrive within this; so must the next
+  // request on an idle connection.
   std::chrono::seconds idle_timeout{60};
   std::chrono::seconds write_timeout{60};
 };
@@ -141,6 +194,7 @@ class HttpServer {
   std::vector<std::unique_ptr<Loop>> loops_;
   std::vector<std::thread> threads_;
   std::atomic<size_t> connections_{0};
+  std::atomic<uint64_t> buffered_body_bytes_{0};  // bodies being read whole, all connections
   std::atomic<bool> stopped_{false};
   uint16_t port_ = 0;
 };

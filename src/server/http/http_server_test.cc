@@ -111,7 +111,7 @@ std::string Get(const std::string& target, const std::string& extra = "") {
 }
 
 // Answers every request with its target as the body (and nothing for "/silent").
-boost::asio::awaitable<void> EchoTarget(const Request& req, ResponseWriter& w) {
+boost::asio::awaitable<void> EchoTarget(const Request& req, RequestBody&, ResponseWriter& w) {
   std::string target(req.target());
   if (target == "/silent") co_return;
   co_await w.Send(200, target, "text/plain", Header("X-Echo", "1"));

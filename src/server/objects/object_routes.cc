@@ -6,6 +6,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <cstring>
 #include <ctime>
 
 #include "common/http_answer.h"
@@ -262,15 +263,29 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
   co_await writer.Write(std::as_bytes(std::span(tail)));
 }
 
-asio::awaitable<void> ObjectRoutes::PutObject(const Request& req, ResponseWriter& writer,
-                                              const std::string& origin, const std::string& path) {
+asio::awaitable<void> ObjectRoutes::PutObject(const Request& req, RequestBody& body,
+                                              ResponseWriter& writer, const std::string& origin,
+                                              const std::string& path) {
   if (Status st = ValidateObjectPath(path); !st.ok()) co_return co_await writer.SendError(400, st);
   if (!service_->HasOrigin(origin)) {
     co_return co_await writer.SendError(404, NotFound("unknown origin '" + origin + "'"));
   }
-  const std::string& body = req.body();
-  Result<ObjectInfo> info =
-      co_await service_->Write(origin, path, std::as_bytes(std::span(body.data(), body.size())));
+  // The body streams to the origin as it arrives (a single origin PUT states its length first).
+  std::optional<uint64_t> size =
+      body.streamed() ? body.length() : std::optional<uint64_t>(req.body().size());
+  if (!size) {
+    co_return co_await writer.SendError(
+        411, InvalidArgument("an upload needs a Content-Length (chunked bodies are not taken)"));
+  }
+  size_t buffered = 0;  // bytes of req.body() handed on, when the body was read whole
+  const BodyRead read = [&](std::span<std::byte> dst) -> asio::awaitable<Result<size_t>> {
+    if (body.streamed()) co_return co_await body.Read(dst);
+    const size_t n = std::min(dst.size(), req.body().size() - buffered);
+    std::memcpy(dst.data(), req.body().data() + buffered, n);
+    buffered += n;
+    co_return n;
+  };
+  Result<ObjectInfo> info = co_await service_->Write(origin, path, *size, read);
   if (!info.ok()) {
     int status =
         info.status().code() == StatusCode::kUnimplemented ? 405 : HttpStatusFor(info.status());

@@ -27,9 +27,12 @@ class ObjectRoutes {
   boost::asio::awaitable<void> GetObject(const Request& req, ResponseWriter& writer,
                                          const std::string& origin, const std::string& path);
 
-  // Serves PUT of one object: write-through to the origin, blocks kept in the cache.
-  boost::asio::awaitable<void> PutObject(const Request& req, ResponseWriter& writer,
-                                         const std::string& origin, const std::string& path);
+  // Serves PUT of one object: write-through to the origin, the body streamed to it as it
+  // arrives (a Content-Length is required: 411 without), blocks kept in the cache within the
+  // service's budget.
+  boost::asio::awaitable<void> PutObject(const Request& req, RequestBody& body,
+                                         ResponseWriter& writer, const std::string& origin,
+                                         const std::string& path);
 
   // Serves one page of a listing as JSON. Query: delimiter, max-keys (1..10000), token.
   boost::asio::awaitable<void> List(const RequestTarget& target, ResponseWriter& writer,

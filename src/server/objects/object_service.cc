@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "server/objects/await_flight.h"
+#include "server/objects/upload_pipe.h"
 #include "server/work/run_on.h"
 
 namespace unicache {
@@ -479,34 +480,127 @@ bool ObjectService::HasBlock(const std::string& origin, const ObjectInfo& info,
   return store_->Contains(BlockKey(origin, info.path, info.version, index));
 }
 
+// The blocks of one upload, cut from its bytes as they pass to the origin and kept for the cache
+// until the write returns the version they belong to. An upload keeps its blocks only when its
+// whole size fits, at its start, in a budget shared by all uploads under way.
+class ObjectService::UploadBlocks {
+ public:
+  UploadBlocks(uint64_t block_size, uint64_t size, std::atomic<uint64_t>& held, uint64_t budget)
+      : block_size_(block_size), size_(size), held_(held) {
+    if (held_.fetch_add(size) + size <= budget) {
+      taken_ = size;
+      keeping_ = true;
+    } else {
+      held_.fetch_sub(size);
+    }
+  }
+  ~UploadBlocks() { Drop(); }
+
+  void Add(std::span<const std::byte> bytes) {
+    while (!bytes.empty() && keeping_) {
+      if (block_ == nullptr) {
+        const uint64_t length = std::min(block_size_, size_ - blocks_.size() * block_size_);
+        Result<std::shared_ptr<Block>> block = Block::Allocate(length);
+        if (!block.ok()) return Drop();  // out of block memory: the upload goes on uncached
+        block_ = std::move(block).value();
+        filled_ = 0;
+      }
+      const size_t n = std::min<size_t>(bytes.size(), block_->size() - filled_);
+      std::memcpy(block_->mutable_bytes().data() + filled_, bytes.data(), n);
+      filled_ += n;
+      bytes = bytes.subspan(n);
+      if (filled_ == block_->size()) blocks_.push_back(std::exchange(block_, nullptr));
+    }
+  }
+
+  // The kept blocks, in order; empty unless every block of the upload was kept.
+  std::vector<std::shared_ptr<Block>> Complete() const {
+    const uint64_t count = (size_ + block_size_ - 1) / block_size_;
+    return keeping_ && blocks_.size() == count ? blocks_ : std::vector<std::shared_ptr<Block>>();
+  }
+
+ private:
+  void Drop() {
+    keeping_ = false;
+    blocks_.clear();
+    block_ = nullptr;
+    held_.fetch_sub(std::exchange(taken_, 0));
+  }
+
+  const uint64_t block_size_;
+  const uint64_t size_;
+  std::atomic<uint64_t>& held_;
+  bool keeping_ = false;
+  uint64_t taken_ = 0;  // of the budget
+  std::vector<std::shared_ptr<Block>> blocks_;
+  std::shared_ptr<Block> block_;  // being filled
+  size_t filled_ = 0;
+};
+
 boost::asio::awaitable<Result<ObjectInfo>> ObjectService::Write(const std::string& origin_name,
                                                                 const std::string& path,
-                                                                std::span<const std::byte> data) {
+                                                                uint64_t size,
+                                                                const BodyRead& read) {
   Result<OriginSlot*> found = FindOrigin(origin_name);
   if (!found.ok()) co_return found.status();
   OriginSlot& slot = **found;
-  co_return co_await RunOn(*slot.executor, [this, &slot, &path, data]() -> Result<ObjectInfo> {
-    slot.requests->Inc();
-    metadata_.Invalidate(slot.name, path);
-    Result<ObjectInfo> info = slot.origin->Write(path, data);
-    if (!info.ok()) {
-      slot.errors->Inc();
-      return info;
-    }
-    metadata_.Put(slot.name, *info);
-    // Keep the blocks this node owns (all of them when alone), so the next load is a hit.
-    for (uint64_t index = 0; index < BlockCount(info->size); ++index) {
-      Key128 key = BlockKey(slot.name, info->path, info->version, index);
-      if (router_ != nullptr && !router_->Owns(key, slot.name, info->path)) continue;
-      uint64_t offset = index * options_.block_size;
-      uint64_t length = std::min<uint64_t>(options_.block_size, info->size - offset);
-      Result<std::shared_ptr<Block>> block = Block::Allocate(length);
-      if (!block.ok()) break;  // the write is through; the cache just keeps fewer of its blocks
-      std::copy_n(data.data() + offset, length, (*block)->mutable_bytes().data());
-      store_->Put(key, std::move(block).value());
-    }
-    return info;
+  auto pipe = std::make_shared<UploadPipe>();
+  // Closes the pipe once the origin write is over, or when its task is refused and dropped
+  // unrun: either way the reading below stops.
+  class CloseWhenDone {
+   public:
+    explicit CloseWhenDone(std::shared_ptr<UploadPipe> pipe) : pipe_(std::move(pipe)) {}
+    ~CloseWhenDone() { pipe_->Close(); }
+
+   private:
+    std::shared_ptr<UploadPipe> pipe_;
+  };
+  auto closer = std::make_shared<CloseWhenDone>(pipe);
+  auto written = StartOn(*slot.executor, [this, &slot, path, size, pipe, closer]() {
+    return WriteToOrigin(slot, path, size, *pipe);
   });
+  closer.reset();
+  uint64_t sent = 0;
+  while (sent < size) {
+    std::span<std::byte> piece = co_await pipe->NextFree();
+    if (piece.empty()) break;  // the write is over (failed, or refused): read no more
+    piece = piece.first(static_cast<size_t>(std::min<uint64_t>(piece.size(), size - sent)));
+    Result<size_t> n = co_await read(piece);
+    if (n.ok() && *n == 0) n = InvalidArgument("the body ended before its stated length");
+    if (!n.ok()) {
+      pipe->Fail(n.status());
+      break;
+    }
+    pipe->Publish(*n);
+    sent += *n;
+  }
+  co_return co_await written->Wait();
+}
+
+Result<ObjectInfo> ObjectService::WriteToOrigin(OriginSlot& slot, const std::string& path,
+                                                uint64_t size, UploadPipe& pipe) {
+  slot.requests->Inc();
+  metadata_.Invalidate(slot.name, path);
+  UploadBlocks kept(options_.block_size, size, upload_kept_bytes_, options_.upload_keep_bytes);
+  ByteSource source = [&](std::span<std::byte> dst) -> Result<size_t> {
+    ASSIGN_OR_RETURN(size_t n, pipe.Pull(dst));
+    kept.Add(dst.first(n));
+    return n;
+  };
+  Result<ObjectInfo> info = slot.origin->WriteStream(path, size, source);
+  if (!info.ok()) {
+    slot.errors->Inc();
+    return info;
+  }
+  metadata_.Put(slot.name, *info);
+  // Keep the blocks this node owns (all of them when alone), so the next load is a hit.
+  std::vector<std::shared_ptr<Block>> blocks = kept.Complete();
+  for (uint64_t index = 0; index < blocks.size(); ++index) {
+    Key128 key = BlockKey(slot.name, info->path, info->version, index);
+    if (router_ != nullptr && !router_->Owns(key, slot.name, info->path)) continue;
+    store_->Put(key, std::move(blocks[index]));
+  }
+  return info;
 }
 
 boost::asio::awaitable<Result<ListPage>> ObjectService::List(const std::string& origin_name,

@@ -22,6 +22,7 @@
 #include "origin/origin.h"
 #include "server/objects/metadata_cache.h"
 #include "server/objects/single_flight.h"
+#include "server/objects/upload_pipe.h"
 #include "server/work/bounded_executor.h"
 #include "store/block_store.h"
 
@@ -50,7 +51,14 @@ struct ObjectServiceOptions {
   size_t peer_threads = 32;  // threads fetching blocks from other members
   // Work that waits this long for a thread of its resource is refused with 503 + Retry-After.
   std::chrono::milliseconds queue_deadline{10000};
+  // Bytes of blocks that uploads under way may hold for the cache, all uploads together.
+  uint64_t upload_keep_bytes = 64ull << 20;
 };
+
+// Reads the next bytes of a request body into `dst`, until it is full or the body ends; returns
+// how many (0 at the end).
+using BodyRead =
+    std::function<boost::asio::awaitable<Result<size_t>>(std::span<std::byte> dst)>;
 
 // The length of each executor's queue: this many tasks per thread, at least 1024.
 size_t QueueLengthFor(size_t threads);
@@ -129,12 +137,16 @@ class ObjectService {
   // Returns true when the block is in either tier (no I/O, not counted).
   bool HasBlock(const std::string& origin, const ObjectInfo& info, uint64_t index) const;
 
-  // Writes `data` as the object origin/path (write-through: the origin has the bytes before this
-  // returns), then caches its blocks under the new version so the next read is a hit. Returns
-  // the new metadata. `data` must outlive the co_await.
+  // Writes the `size` bytes `read` supplies as the object origin/path, write-through (the origin
+  // has them before this returns). The body goes to the origin's executor through an
+  // UploadPipe while it is read: an upload holds 2 MiB, whatever its size. Its blocks are kept
+  // for the cache under the new version (the next read is a hit) while all uploads together
+  // hold at most upload_keep_bytes of them; an upload that would pass that keeps none, and its
+  // first read comes from the origin. Returns the new metadata. `read` must outlive the
+  // co_await.
   boost::asio::awaitable<Result<ObjectInfo>> Write(const std::string& origin,
-                                                   const std::string& path,
-                                                   std::span<const std::byte> data);
+                                                   const std::string& path, uint64_t size,
+                                                   const BodyRead& read);
 
   // Lists the origin.
   boost::asio::awaitable<Result<ListPage>> List(const std::string& origin,
@@ -176,6 +188,10 @@ class ObjectService {
   Result<BlockRef> FetchFromOrigin(OriginSlot& slot, const ObjectInfo& info, uint64_t index,
                                    const Key128& key);
 
+  // Writes the object with the bytes the pipe carries; caches its blocks as Write() says.
+  // Blocking.
+  Result<ObjectInfo> WriteToOrigin(OriginSlot& slot, const std::string& path, uint64_t size,
+                                   UploadPipe& pipe);
   // Stats `path` at the origin and caches the answer. Blocking.
   Result<ObjectInfo> StatFromOrigin(OriginSlot& slot, const std::string& path);
   // Queues StatFromOrigin on the origin's executor, finishing the claim with its answer.
@@ -215,6 +231,8 @@ class ObjectService {
   Counter* coalesced_;
 
   std::atomic<int> runs_active_{0};
+  class UploadBlocks;
+  std::atomic<uint64_t> upload_kept_bytes_{0};  // held by UploadBlocks, all uploads
   // The executors are declared last: stopped first, while everything their work uses exists.
   std::unique_ptr<BoundedExecutor> ssd_;
   std::unique_ptr<BoundedExecutor> peer_executor_;

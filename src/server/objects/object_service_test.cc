@@ -152,7 +152,7 @@ class CountingOrigin final : public Origin {
     return page;
   }
 
-  Result<ObjectInfo> Write(std::string_view, std::span<const std::byte>) override {
+  Result<ObjectInfo> WriteStream(std::string_view, uint64_t, const ByteSource&) override {
     return Unimplemented("read-only");
   }
 

@@ -13,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "server/work/bounded_executor.h"
@@ -47,6 +48,61 @@ auto RunOn(BoundedExecutor& executor, Fn fn) -> boost::asio::awaitable<decltype(
       },
       boost::asio::use_awaitable);
   co_return std::move(*result);
+}
+
+// Work started on an executor now and awaited later, while the caller does other work (an upload
+// whose origin write runs while the event loop reads the body). Thread-safe.
+template <typename T>
+class Started {
+ public:
+  // Resumes the caller, on its own executor, with the work's value (or its refusal).
+  boost::asio::awaitable<T> Wait() {
+    auto value = co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
+                                                      void(std::shared_ptr<T>)>(
+        [this](auto handler) {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          std::unique_lock lock(mu_);
+          if (value_ == nullptr) {
+            waiter_ = [h](std::shared_ptr<T> v) { ResumeWith(h, std::move(v)); };
+            return;
+          }
+          auto v = value_;
+          lock.unlock();
+          ResumeWith(h, std::move(v));
+        },
+        boost::asio::use_awaitable);
+    co_return std::move(*value);
+  }
+
+  // Called once, by the executor, with the value.
+  void Complete(std::shared_ptr<T> value) {
+    std::function<void(std::shared_ptr<T>)> waiter;
+    {
+      std::lock_guard lock(mu_);
+      value_ = value;
+      waiter = std::move(waiter_);
+    }
+    if (waiter) waiter(std::move(value));
+  }
+
+ private:
+  std::mutex mu_;
+  std::shared_ptr<T> value_;
+  std::function<void(std::shared_ptr<T>)> waiter_;
+};
+
+// Queues fn() on `executor` and returns at once; Wait() on the result for its value, or for the
+// Status that refused it (as RunOn). `fn` is copied to the executor; a refused task's copies are
+// destroyed without running.
+template <typename Fn>
+auto StartOn(BoundedExecutor& executor, Fn fn) -> std::shared_ptr<Started<decltype(fn())>> {
+  using T = decltype(fn());
+  auto started = std::make_shared<Started<T>>();
+  Status queued = executor.Post(
+      [started, fn]() { started->Complete(std::make_shared<T>(fn())); },
+      [started](const Status& refused) { started->Complete(std::make_shared<T>(refused)); });
+  if (!queued.ok()) started->Complete(std::make_shared<T>(queued));
+  return started;
 }
 
 // Runs every job on `executor`, all in parallel, and resumes the caller once each has run or been
