@@ -20,6 +20,7 @@
 #include "server/http/request_target.h"
 #include "server/kv/kv_local_server.h"
 #include "server/kv/kv_routes.h"
+#include "server/memory_budget.h"
 #include "server/objects/object_routes.h"
 #include "server/objects/object_service.h"
 #include "store/block_store.h"
@@ -120,6 +121,7 @@ struct Node::Impl {
   std::unique_ptr<PeerClient> peers;
   std::unique_ptr<ObjectService> service;
   Counter* peer_bytes_out = nullptr;
+  Gauge* resident = nullptr;
   std::unique_ptr<ObjectRoutes> objects;
   std::unique_ptr<KvStore> kv_store;
   std::unique_ptr<KvCluster> kv_cluster;
@@ -145,6 +147,7 @@ asio::awaitable<void> Node::Impl::Admin(const RequestTarget& target, ResponseWri
   if (target.path == "/healthz") co_return co_await writer.Send(200, "ok\n");
   if (target.path == "/readyz") co_return co_await writer.Send(200, "ready\n");
   if (target.path == "/metrics") {
+    resident->Set(static_cast<int64_t>(ResidentBytes()));
     co_return co_await writer.Send(200, metrics.Render(), "text/plain; version=0.0.4");
   }
   co_await writer.Send(200, MembersJson(), "application/json");
@@ -267,6 +270,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   service_options.peer_threads = options.peer_threads;
   service_options.queue_deadline = options.queue_deadline;
   service_options.upload_keep_bytes = std::max(options.block_size, options.ram_bytes / 4);
+  service_options.metadata_entries = MetadataEntriesFor(options.ram_bytes);
   service_options.block_size = options.block_size;
   service_options.fetch_run_bytes = options.fetch_run_bytes;
   service_options.metadata_ttl =
@@ -283,6 +287,19 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
     kv_options.namespaces.push_back(std::move(ns));
   }
   kv_options.ram_bytes = options.kv_ram_bytes;
+  uint64_t kv_bytes = kv_options.ram_bytes;
+  if (kv_bytes == 0) {
+    for (const KvNamespaceConfig& ns : kv_options.namespaces) kv_bytes += ns.quota_bytes;
+  }
+  for (const BudgetTerm& term : MemoryBudget(options, kv_bytes, options.origins.size())) {
+    impl->metrics
+        .GetGauge("unicache_memory_budget_bytes", {{"term", term.what}},
+                  "What the configuration bounds the node's memory to, by what holds it (sum "
+                  "them for the budget; docs/RELIABILITY.md).")
+        .Set(static_cast<int64_t>(term.bytes));
+  }
+  impl->resident = &impl->metrics.GetGauge("unicache_memory_resident_bytes", {},
+                                           "The node's resident memory (RSS) when scraped.");
   kv_options.metrics = &impl->metrics;
   ASSIGN_OR_RETURN(impl->kv_store, KvStore::Create(std::move(kv_options)));
   impl->kv_cluster = std::make_unique<KvCluster>(impl->router.get(), &impl->metrics);
@@ -314,8 +331,9 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
     return header.method() == http::verb::put && header.target().starts_with("/v1/objects/");
   };
   http_options.stream_body_limit = options.max_upload_bytes;
-  http_options.body_limit = kBufferedBodyLimit;
-  http_options.buffered_body_budget = kBufferedBodyBudget;
+  const BufferedBodies bodies = BufferedBodiesFor(!options.kv_namespaces.empty());
+  http_options.body_limit = bodies.limit;
+  http_options.buffered_body_budget = bodies.budget;
   Impl* raw = impl.get();
   ASSIGN_OR_RETURN(impl->server,
                    HttpServer::Start(

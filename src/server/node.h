@@ -60,12 +60,6 @@ struct NodeOptions {
   std::string kv_socket;
 };
 
-// Request bodies a node reads whole (KV values and batches; object uploads stream): at most this
-// much each, and this much for all connections at once (beyond it: 503 + Retry-After). Part of
-// the memory budget (docs/RELIABILITY.md).
-inline constexpr uint64_t kBufferedBodyLimit = 128ull << 20;
-inline constexpr uint64_t kBufferedBodyBudget = 256ull << 20;
-
 // Checks options for mistakes a user can fix (sizes, block size bounds, listen address, origin
 // specs); returns InvalidArgument saying what to change.
 Status ValidateNodeOptions(const NodeOptions& options);

@@ -582,6 +582,7 @@ Result<ObjectInfo> ObjectService::WriteToOrigin(OriginSlot& slot, const std::str
   slot.requests->Inc();
   metadata_.Invalidate(slot.name, path);
   UploadBlocks kept(options_.block_size, size, upload_kept_bytes_, options_.upload_keep_bytes);
+  pipe.Begin();
   ByteSource source = [&](std::span<std::byte> dst) -> Result<size_t> {
     ASSIGN_OR_RETURN(size_t n, pipe.Pull(dst));
     kept.Add(dst.first(n));

@@ -139,7 +139,8 @@ class ObjectService {
 
   // Writes the `size` bytes `read` supplies as the object origin/path, write-through (the origin
   // has them before this returns). The body goes to the origin's executor through an
-  // UploadPipe while it is read: an upload holds 2 MiB, whatever its size. Its blocks are kept
+  // UploadPipe while it is read: an upload being written holds 1 MiB, whatever its size, and
+  // one waiting for its origin's executor holds nothing and reads nothing yet. Its blocks are kept
   // for the cache under the new version (the next read is a hit) while all uploads together
   // hold at most upload_keep_bytes of them; an upload that would pass that keeps none, and its
   // first read comes from the origin. Returns the new metadata. `read` must outlive the

@@ -12,8 +12,15 @@ namespace unicache {
 
 namespace asio = boost::asio;
 
-UploadPipe::UploadPipe() : pieces_(kPieces, std::vector<std::byte>(kPieceBytes)) {
-  for (size_t i = 0; i < kPieces; ++i) free_.push_back(i);
+void UploadPipe::Begin() {
+  std::function<void()> resume;
+  {
+    std::lock_guard lock(mu_);
+    pieces_.assign(kPieces, std::vector<std::byte>(kPieceBytes));
+    for (size_t i = 0; i < kPieces; ++i) free_.push_back(i);
+    resume = std::exchange(producer_waiting_, nullptr);
+  }
+  if (resume) resume();
 }
 
 asio::awaitable<std::span<std::byte>> UploadPipe::NextFree() {
@@ -26,7 +33,7 @@ asio::awaitable<std::span<std::byte>> UploadPipe::NextFree() {
       co_return std::span(pieces_[filling_]);
     }
   }
-  // Both pieces are with the consumer: wait until it frees one (or closes).
+  // Not begun yet, or both pieces are with the consumer: wait until one is free (or closed).
   co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::shared_ptr<bool>)>(
       [this](auto handler) {
         auto h = std::make_shared<decltype(handler)>(std::move(handler));

@@ -18,22 +18,24 @@
 
 namespace unicache {
 
-// One producer coroutine (NextFree, Publish, Finish) and one consumer thread (Pull, Close).
+// One producer coroutine (NextFree, Publish, Fail) and one consumer thread (Begin, Pull, Close).
+// The pieces exist only from Begin() to Close(): an upload queued for its origin holds none.
 class UploadPipe {
  public:
-  static constexpr size_t kPieceBytes = 1 << 20;
+  static constexpr size_t kPieceBytes = 512 << 10;
   static constexpr size_t kPieces = 2;
 
-  UploadPipe();
-
-  // Producer. Returns a free piece to fill, awaiting one while both are full; an empty span
-  // once the consumer has closed the pipe (the write is over: read no more).
+  // Producer. Returns a free piece to fill, awaiting the consumer's Begin() and then a free
+  // piece while both are full; an empty span once the consumer has closed the pipe (the write
+  // is over: read no more).
   boost::asio::awaitable<std::span<std::byte>> NextFree();
   // Hands the consumer the first `n` bytes of the piece NextFree() returned last.
   void Publish(size_t n);
   // Ends the body: Pull() returns `error` once the published bytes are consumed.
   void Fail(Status error);
 
+  // Consumer. Allocates the pieces: the producer may start.
+  void Begin();
   // Consumer. Fills `dst` with the next published bytes, waiting for them; returns how many, or
   // the producer's error.
   Result<size_t> Pull(std::span<std::byte> dst);
@@ -44,7 +46,7 @@ class UploadPipe {
   std::mutex mu_;
   std::condition_variable published_;
   std::vector<std::vector<std::byte>> pieces_;
-  std::vector<size_t> free_;                      // pieces the producer may fill
+  std::vector<size_t> free_;                      // pieces the producer may fill (after Begin)
   std::deque<std::pair<size_t, size_t>> filled_;  // (piece, bytes) for the consumer, in order
   size_t filling_ = 0;                            // the piece NextFree() returned last
   size_t taken_ = 0;                              // bytes of filled_.front() already pulled
