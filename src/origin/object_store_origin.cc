@@ -146,8 +146,7 @@ class ObjectStoreOrigin final : public Origin {
   // Builds a body-less request of the object `path`, with the origin's timeouts.
   Result<HttpRequest> Object(std::string_view method, std::string_view path,
                              HeaderList headers) const {
-    ASSIGN_OR_RETURN(HttpRequest req,
-                     dialect_->ObjectRequest(method, path, std::move(headers), 0));
+    ASSIGN_OR_RETURN(HttpRequest req, dialect_->ObjectRequest(method, path, std::move(headers), 0));
     return Timed(std::move(req));
   }
 

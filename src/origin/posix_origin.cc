@@ -144,8 +144,7 @@ class PosixOrigin final : public Origin {
     std::string tmp = rel + ".unicache-tmp-" + std::to_string(::getpid()) + "-" +
                       std::to_string(writes.fetch_add(1));
     Status written = WriteTemp(tmp, rel, size, source);
-    if (written.ok() &&
-        ::renameat(root_fd_.get(), tmp.c_str(), root_fd_.get(), rel.c_str()) != 0) {
+    if (written.ok() && ::renameat(root_fd_.get(), tmp.c_str(), root_fd_.get(), rel.c_str()) != 0) {
       written = ErrnoStatus("rename " + rel, errno);
     }
     if (!written.ok()) {

@@ -335,13 +335,11 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   http_options.body_limit = bodies.limit;
   http_options.buffered_body_budget = bodies.budget;
   Impl* raw = impl.get();
-  ASSIGN_OR_RETURN(impl->server,
-                   HttpServer::Start(
-                       http_options,
-                       [raw](const Request& req, RequestBody& body, ResponseWriter& w) {
-                         return raw->Handle(req, body, w);
-                       },
-                       &impl->metrics));
+  ASSIGN_OR_RETURN(impl->server, HttpServer::Start(
+                                     http_options,
+                                     [raw](const Request& req, RequestBody& body,
+                                           ResponseWriter& w) { return raw->Handle(req, body, w); },
+                                     &impl->metrics));
   return std::unique_ptr<Node>(new Node(std::move(impl)));
 }
 

@@ -412,9 +412,9 @@ asio::awaitable<void> HttpServer::Serve(beast::tcp_stream stream) {
       auto method = parser.get().method();
       bool upload = method == http::verb::put || method == http::verb::post;
       const bool streams = upload && options_.stream_body && options_.stream_body(parser.get());
-      const uint64_t limit =
-          streams ? options_.stream_body_limit
-                 : upload ? options_.body_limit : std::min<uint64_t>(options_.body_limit, 64 * 1024);
+      const uint64_t limit = streams  ? options_.stream_body_limit
+                             : upload ? options_.body_limit
+                                      : std::min<uint64_t>(options_.body_limit, 64 * 1024);
       parser.body_limit(limit);
       auto length = parser.content_length();
       if (length && *length > limit) {
@@ -432,9 +432,9 @@ asio::awaitable<void> HttpServer::Serve(beast::tcp_stream stream) {
       } else if (streams) {
         streamed = std::make_unique<RequestBody::Parser>(std::move(parser));
         streamed->body_limit(limit);
-      } else if (upload && !reserved.Take(std::min(length.value_or(options_.body_limit),
-                                                   options_.body_limit),
-                                          options_.buffered_body_budget)) {
+      } else if (upload &&
+                 !reserved.Take(std::min(length.value_or(options_.body_limit), options_.body_limit),
+                                options_.buffered_body_budget)) {
         refused = ResourceExhausted("too many request bodies being received; retry shortly")
                       .WithDetail(StatusDetail::kOverloaded)
                       .WithRetryAfter(std::chrono::seconds(1));

@@ -112,9 +112,7 @@ class RequestBody {
   // The Content-Length the request stated, if any.
   std::optional<uint64_t> length() const;
   // True once the whole body was read (always, when nothing is streamed).
-  bool done() const {
-    return parser_ == nullptr || (left_ ? *left_ == 0 : parser_->is_done());
-  }
+  bool done() const { return parser_ == nullptr || (left_ ? *left_ == 0 : parser_->is_done()); }
 
   // Reads the next body bytes into `dst` until it is full or the body ends; returns how many (0
   // at the end). A client that sends nothing for the timeout is DeadlineExceeded; a body larger

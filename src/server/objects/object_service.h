@@ -57,8 +57,7 @@ struct ObjectServiceOptions {
 
 // Reads the next bytes of a request body into `dst`, until it is full or the body ends; returns
 // how many (0 at the end).
-using BodyRead =
-    std::function<boost::asio::awaitable<Result<size_t>>(std::span<std::byte> dst)>;
+using BodyRead = std::function<boost::asio::awaitable<Result<size_t>>(std::span<std::byte> dst)>;
 
 // The length of each executor's queue: this many tasks per thread, at least 1024.
 size_t QueueLengthFor(size_t threads);
