@@ -13,7 +13,7 @@ PACKAGES=(
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libxxhash-dev
   libfuse3-dev fuse3
   # real services and clients used by tests and benchmarks
-  curl aria2 nginx redis-server etcd-server etcd-client iperf3 rclone
+  curl aria2 nginx redis-server etcd-server etcd-client iperf3 rclone wrk
   python3-pytest python3-numpy python3-boto3 python3-requests
   procps psmisc
 )

@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include <unistd.h>
 
@@ -89,6 +90,21 @@ struct ServeFlags {
   bool prefault_ram = false;
 };
 
+// Raises the open-file limit to its hard maximum: every connection is a descriptor, and the
+// usual soft limit (1,024) is below --max-connections.
+void RaiseFileLimit(size_t max_connections) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < max_connections + 256) {
+    spdlog::warn(
+        "open files are limited to {}: fewer than --max-connections ({}) plus the "
+        "node's own; raise the hard limit (ulimit -Hn) or lower --max-connections",
+        limit.rlim_cur, max_connections);
+  }
+}
+
 int RunServe(ServeFlags& flags) {
   Result<std::chrono::milliseconds> ttl = ParseDuration(flags.metadata_ttl);
   if (!ttl.ok()) return Fail("serve", ttl.status().WithContext("--metadata-ttl"));
@@ -120,6 +136,7 @@ int RunServe(ServeFlags& flags) {
     spdlog::warn("--prefault-ram ignored: MALLOC_ARENA_MAX or GLIBC_TUNABLES is set");
   }
 
+  RaiseFileLimit(flags.node.max_connections);
   Result<std::unique_ptr<Node>> node = Node::Start(flags.node);
   if (!node.ok()) return Fail("serve", node.status());
   spdlog::info("unicache node serving on http://{} (ram {}, ssd {}, block {}, cache dir {})",

@@ -23,7 +23,6 @@ size_t MetadataEntriesFor(uint64_t ram_bytes) {
   return static_cast<size_t>(std::max<uint64_t>(65536, ram_bytes >> 10));
 }
 
-
 BufferedBodies BufferedBodiesFor(bool kv_enabled) {
   // Without KV namespaces no route takes a large body read whole (object uploads stream).
   if (!kv_enabled) return BufferedBodies{1 << 20, 16 << 20};
@@ -38,8 +37,7 @@ std::vector<BudgetTerm> MemoryBudget(const NodeOptions& o, uint64_t kv_bytes, si
       {"upload_blocks", std::max(o.block_size, o.ram_bytes / 4)},
       {"metadata", MetadataEntriesFor(o.ram_bytes) * kMetadataEntryBytes},
       {"request_bodies", bodies.budget},
-      {"upload_pipes",
-       UploadPipe::kPieces * UploadPipe::kPieceBytes * o.origin_threads * origins},
+      {"upload_pipes", UploadPipe::kPieces * UploadPipe::kPieceBytes * o.origin_threads * origins},
       {"connections", kConnectionBytes * o.max_connections},
       {"base", kBaseBytes},
   };

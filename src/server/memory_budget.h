@@ -20,8 +20,7 @@ struct BudgetTerm {
 // the RAM tier, the KV values, upload blocks kept for the cache, the metadata cache, request
 // bodies read whole, upload pipes, connection buffers, and a fixed base for the binary, its
 // threads and libraries.
-std::vector<BudgetTerm> MemoryBudget(const NodeOptions& options, uint64_t kv_bytes,
-                                     size_t origins);
+std::vector<BudgetTerm> MemoryBudget(const NodeOptions& options, uint64_t kv_bytes, size_t origins);
 
 // Metadata cache entries a node keeps: one per KiB of RAM tier, at least 65,536.
 size_t MetadataEntriesFor(uint64_t ram_bytes);

@@ -10,6 +10,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -348,25 +349,44 @@ void HttpServer::Stop() {
 }
 
 asio::awaitable<void> HttpServer::Accept(Loop& loop) {
+  bool accept_failing = false;
   for (;;) {
     boost::system::error_code ec;
     tcp::socket socket =
         co_await loop.acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (ec == asio::error::operation_aborted) co_return;
-      spdlog::warn("accept failed: {}", ec.message());
+      // Out of descriptors (or memory): retrying at once would spin. Wait a little; the
+      // connections waiting in the backlog are taken once some close.
+      if (!accept_failing) spdlog::warn("accept failed: {}; retrying every 50 ms", ec.message());
+      accept_failing = true;
+      asio::steady_timer pause(loop.io, std::chrono::milliseconds(50));
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    socket.set_option(tcp::no_delay(true), ec);
-    asio::co_spawn(loop.io, Serve(beast::tcp_stream(std::move(socket))), [](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        spdlog::error("connection ended by an exception: {}", ex.what());
-      }
-    });
+    accept_failing = false;
+    Spawn(loop, std::move(socket));
+    // Then every connection already waiting, without a loop turn each: under connection churn a
+    // busy loop otherwise takes one per turn, and clients wait seconds in the backlog.
+    loop.acceptor->non_blocking(true, ec);
+    for (int i = 0; i < 256 && !ec; ++i) {
+      tcp::socket next = loop.acceptor->accept(ec);
+      if (!ec) Spawn(loop, std::move(next));
+    }
   }
+}
+
+void HttpServer::Spawn(Loop& loop, tcp::socket socket) {
+  boost::system::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+  asio::co_spawn(loop.io, Serve(beast::tcp_stream(std::move(socket))), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::error("connection ended by an exception: {}", ex.what());
+    }
+  });
 }
 
 void HttpServer::Record(std::string_view frontend, int status, double seconds, uint64_t bytes) {

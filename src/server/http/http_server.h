@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
@@ -182,6 +183,8 @@ class HttpServer {
   struct Loop;
   HttpServer(HttpServerOptions options, Handler handler, MetricsRegistry* metrics);
   boost::asio::awaitable<void> Accept(Loop& loop);
+  // Serves a newly accepted connection on `loop`.
+  void Spawn(Loop& loop, boost::asio::ip::tcp::socket socket);
   boost::asio::awaitable<void> Serve(boost::beast::tcp_stream stream);
   void Record(std::string_view frontend, int status, double seconds, uint64_t bytes);
 
