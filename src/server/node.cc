@@ -259,7 +259,9 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
         "this node ({}) is not in --peers: it will forward every miss to the listed members",
         self.id);
   }
-  impl->peers = std::make_unique<PeerClient>(self.id, &impl->metrics);
+  // A peer may hold half the peer threads: a hung one leaves the other half to the others.
+  impl->peers = std::make_unique<PeerClient>(self.id, &impl->metrics, std::chrono::seconds(30),
+                                             std::max<size_t>(1, options.peer_threads / 2));
   impl->peer_bytes_out =
       &impl->metrics.GetCounter("unicache_peer_bytes_total", {{"direction", "out"}},
                                 "Block bytes exchanged with other nodes.");

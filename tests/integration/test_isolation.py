@@ -5,12 +5,13 @@ once and byte-exact; requests queued past --queue-deadline get 503 + Retry-After
 are counted per executor; and stopping the node cancels the calls the hung origin holds."""
 import select
 import socket
+import threading
 import time
 import urllib.parse
 
 import pytest
 
-from conftest import NodeProcess, http_get, metric, seeded_bytes
+from conftest import NodeProcess, free_port, http_get, metric, seeded_bytes
 from silent_server import SilentServer
 
 MiB = 1 << 20
@@ -118,4 +119,49 @@ def test_a_hung_origin_delays_only_its_own_requests(tmp_path, hung, monkeypatch)
     finally:
         for s in locals().get("flood", []):
             s.close()
+        node.stop()
+
+
+def test_a_hung_peer_holds_only_its_share_of_the_peer_threads(tmp_path, hung):
+    """A member that accepts connections and never answers owns about half the blocks. At most
+    half the peer threads wait on it (--peer-threads 8: 4); every other read, of the blocks this
+    node owns or of the hung member's beyond those 4, is served from the origin at once."""
+    data = tmp_path / "data"
+    data.mkdir()
+    files = {f"p{i}.bin": seeded_bytes(f"p{i}", MiB - 100 * i) for i in range(24)}
+    for name, content in files.items():
+        (data / name).write_bytes(content)
+    port = free_port()
+    node = NodeProcess(["--origin", f"data={data}"], str(tmp_path / "cache"),
+                       ["--block-size", "1MiB", "--immutable", "--peer-threads", "8",
+                        "--peers", f"127.0.0.1:{port},127.0.0.1:{hung.port}"], port=port).start()
+    try:
+        results = {}
+
+        def read(name):
+            try:
+                results[name] = read_timed(node, "data", name)
+            except OSError:
+                pass  # one of the reads the hung member held, cut when the node stops
+
+        threads = [threading.Thread(target=read, args=(n,), daemon=True) for n in files]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 20
+        while len(results) < len(files) - 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        done = dict(results)
+        assert len(done) >= len(files) - 4, f"{len(done)} of {len(files)} reads answered"
+        for name, (took, status, headers, body) in done.items():
+            assert status == 200 and body == files[name], name
+        assert any(h["x-unicache-cache"] == "peer" for _, _, h, _ in done.values()), \
+            "some answered blocks belong to the hung member"
+        assert executor_metric(node, "unicache_executor_running", "peers") <= 4
+
+        # Stopping cancels the transfers the hung member holds.
+        t = time.monotonic()
+        node.stop()
+        assert node.proc.returncode == 0, node.proc.returncode
+        assert time.monotonic() - t < 10, f"stopping took {time.monotonic() - t:.1f} s"
+    finally:
         node.stop()

@@ -136,8 +136,10 @@ ObjectService::ObjectService(ObjectServiceOptions options, BlockStore* store,
 ObjectService::~ObjectService() { Stop(); }
 
 void ObjectService::Stop() {
-  // A hung origin would hold its threads until its timeouts: its calls are cancelled first.
+  // A hung origin (or peer) would hold its threads until its timeouts: its calls are cancelled
+  // first.
   for (auto& [name, slot] : origins_) slot.origin->Cancel();
+  if (peers_ != nullptr) peers_->Cancel();
   for (auto& [name, slot] : origins_) slot.executor->Stop();
   peer_executor_->Stop();
   ssd_->Stop();
@@ -447,7 +449,8 @@ Result<BlockRef> ObjectService::FetchFromPeers(const std::string& origin_name,
                    Block::Allocate(std::min<uint64_t>(options_.block_size, info.size - offset)));
   for (const Member* peer : plan.candidates) {
     Status fetched = peers_->FetchBlock(*peer, origin_name, info, offset, block->mutable_bytes());
-    router_->health().Report(peer->id, fetched);
+    // A peer at its transfer cap was not asked: no news of its health.
+    if (fetched.detail() != StatusDetail::kOverloaded) router_->health().Report(peer->id, fetched);
     if (fetched.ok()) {
       if (plan.keep_copy) store_->Put(key, block);
       return BlockRef(std::move(block));
