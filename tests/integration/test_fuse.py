@@ -346,3 +346,50 @@ def test_bad_arguments(node, tmp_path):
     assert len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert "nosuchorigin" in p.stderr
     assert not is_mounted(str(empty))
+
+
+def test_a_stopped_origin_keeps_cached_files_and_listings(tmp_path, mounts, monkeypatch):
+    """Issue #14: an S3 origin (s3rver) stopped under a mount. Past both metadata TTLs the
+    listings the mount had and the files it read stay as they were (stale-if-error in the node
+    and in the mount); a file never read is EIO, not a hang."""
+    import cloud_servers as cs
+    from conftest import NodeProcess
+    if cs.missing_binaries():
+        pytest.skip(cs.missing_binaries())
+    s3 = cs.start_s3rver(str(tmp_path))
+    node = None
+    try:
+        client = cs.s3_client(s3.port)
+        client.create_bucket(Bucket="dataset")
+        rng = random.Random(14)
+        files = {"train/a.bin": rng.randbytes(600 << 10), "train/b.bin": rng.randbytes(70_000),
+                 "val/c.bin": rng.randbytes(3000), "never.bin": rng.randbytes(1000)}
+        for key, data in files.items():
+            client.put_object(Bucket="dataset", Key=key, Body=data)
+        for k, v in cs.s3_env().items():
+            monkeypatch.setenv(k, v)
+        node = NodeProcess(["--origin", f"s3={cs.s3_origin_uri('dataset', s3.port)}"],
+                           str(tmp_path / "cache"),
+                           ["--block-size", "256KiB", "--metadata-ttl", "1s"]).start()
+        m = mounts(node, tmp_path / "mnt", "--metadata-ttl", "1s", "--timeout", "10s", target="s3")
+        before = walk(m.mnt)
+        assert before == {"train/", "val/", "train/a.bin", "train/b.bin", "val/c.bin", "never.bin"}
+        for key in ("train/a.bin", "train/b.bin", "val/c.bin"):
+            with open(os.path.join(m.mnt, key), "rb") as f:
+                assert f.read() == files[key]
+
+        s3.stop()
+        time.sleep(2.5)  # past the node's and the mount's metadata TTL
+        assert walk(m.mnt) == before
+        for key in ("train/a.bin", "train/b.bin", "val/c.bin"):
+            with open(os.path.join(m.mnt, key), "rb") as f:
+                assert f.read() == files[key], key
+        with pytest.raises(OSError) as e:
+            with open(os.path.join(m.mnt, "never.bin"), "rb") as f:
+                f.read()
+        assert e.value.errno == errno.EIO
+        m.unmount()
+    finally:
+        s3.stop()
+        if node:
+            node.stop()
