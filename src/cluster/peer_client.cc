@@ -8,37 +8,20 @@ namespace unicache {
 
 PeerClient::PeerClient(std::string self_id, MetricsRegistry* metrics,
                        std::chrono::milliseconds timeout, size_t max_per_peer)
-    : self_id_(std::move(self_id)), timeout_(timeout), max_per_peer_(max_per_peer) {
+    : self_id_(std::move(self_id)), timeout_(timeout), per_peer_(max_per_peer) {
   bytes_in_ = &metrics->GetCounter("unicache_peer_bytes_total", {{"direction", "in"}},
                                    "Block bytes exchanged with other nodes.");
 }
 
-bool PeerClient::Acquire(const std::string& id) {
-  std::lock_guard lock(mu_);
-  size_t& n = in_flight_[id];
-  if (n >= max_per_peer_) return false;
-  ++n;
-  return true;
-}
-
-void PeerClient::Release(const std::string& id) {
-  std::lock_guard lock(mu_);
-  auto it = in_flight_.find(id);
-  if (--it->second == 0) in_flight_.erase(it);
-}
-
 Status PeerClient::FetchBlock(const Member& peer, const std::string& origin, const ObjectInfo& info,
                               uint64_t offset, std::span<std::byte> dst) {
-  if (!Acquire(peer.id)) {
-    return ResourceExhausted("peer " + peer.id + " has " + std::to_string(max_per_peer_) +
+  std::optional<InFlightLimit::Slot> slot = per_peer_.TryAcquire(peer.id);
+  if (!slot) {
+    return ResourceExhausted("peer " + peer.id + " has " +
+                             std::to_string(per_peer_.max_per_key()) +
                              " transfers in flight already")
         .WithDetail(StatusDetail::kOverloaded);
   }
-  struct Slot {
-    PeerClient* client;
-    const std::string& id;
-    ~Slot() { client->Release(id); }
-  } slot{this, peer.id};
   const uint64_t first = offset;
   const uint64_t length = dst.size();
   HttpRequest req;

@@ -4,13 +4,12 @@
 
 #include <chrono>
 #include <cstddef>
-#include <mutex>
 #include <span>
 #include <string>
-#include <unordered_map>
 
 #include "cluster/member.h"
 #include "common/http_client.h"
+#include "common/in_flight_limit.h"
 #include "common/metrics.h"
 #include "common/object_info.h"
 
@@ -39,15 +38,9 @@ class PeerClient {
   void Cancel() { http_.Cancel(); }
 
  private:
-  // Takes one of the peer's transfer slots; false when all are taken.
-  bool Acquire(const std::string& id);
-  void Release(const std::string& id);
-
   const std::string self_id_;
   const std::chrono::milliseconds timeout_;
-  const size_t max_per_peer_;
-  std::mutex mu_;
-  std::unordered_map<std::string, size_t> in_flight_;  // by peer id; guarded by mu_
+  InFlightLimit per_peer_;
   Counter* bytes_in_;
   HttpClient http_;
 };

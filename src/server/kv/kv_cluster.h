@@ -12,6 +12,7 @@
 
 #include "cluster/router.h"
 #include "common/http_client.h"
+#include "common/in_flight_limit.h"
 #include "common/metrics.h"
 
 namespace unicache {
@@ -32,7 +33,9 @@ struct KvPart {
 // Thread-safe. Borrows the router, which must outlive it.
 class KvCluster {
  public:
-  KvCluster(Router* router, MetricsRegistry* metrics);
+  // At most `max_per_peer` requests run to one peer at once, so a slow or hung peer holds only
+  // that many of the KV executor's threads.
+  KvCluster(Router* router, MetricsRegistry* metrics, size_t max_per_peer = 8);
 
   // Returns the placement this request should use (keeps Member pointers valid).
   std::shared_ptr<const Placement> placement() const { return router_->placement(); }
@@ -47,7 +50,9 @@ class KvCluster {
   const std::string& self_id() const { return router_->self().id; }
 
   // Sends `method` `target` (path + query) with `body` to `peer`, marked as forwarded. Blocking.
-  // Reports transport failures to the peer health tracker.
+  // Reports transport failures to the peer health tracker. ResourceExhausted (overloaded) at
+  // once, without asking, while max_per_peer requests to it are in flight: callers treat it as
+  // a member that is down.
   Result<HttpResponse> Send(const Member& peer, const std::string& method,
                             const std::string& target, std::string body);
 
@@ -56,6 +61,7 @@ class KvCluster {
 
  private:
   Router* const router_;
+  InFlightLimit per_peer_;
   Counter* peer_in_;
   Counter* peer_out_;
   HttpClient http_;
