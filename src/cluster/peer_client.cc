@@ -17,8 +17,7 @@ Status PeerClient::FetchBlock(const Member& peer, const std::string& origin, con
                               uint64_t offset, std::span<std::byte> dst) {
   std::optional<InFlightLimit::Slot> slot = per_peer_.TryAcquire(peer.id);
   if (!slot) {
-    return ResourceExhausted("peer " + peer.id + " has " +
-                             std::to_string(per_peer_.max_per_key()) +
+    return ResourceExhausted("peer " + peer.id + " has " + std::to_string(per_peer_.max_per_key()) +
                              " transfers in flight already")
         .WithDetail(StatusDetail::kOverloaded);
   }

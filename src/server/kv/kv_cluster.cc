@@ -47,8 +47,7 @@ Result<HttpResponse> KvCluster::Send(const Member& peer, const std::string& meth
                                      const std::string& target, std::string body) {
   std::optional<InFlightLimit::Slot> slot = per_peer_.TryAcquire(peer.id);
   if (!slot) {
-    return ResourceExhausted("peer " + peer.id + " has " +
-                             std::to_string(per_peer_.max_per_key()) +
+    return ResourceExhausted("peer " + peer.id + " has " + std::to_string(per_peer_.max_per_key()) +
                              " KV requests in flight already")
         .WithDetail(StatusDetail::kOverloaded);
   }
