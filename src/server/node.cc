@@ -365,6 +365,7 @@ void Node::Stop() {
   // The event loops are stopped but kept: work still running resumes its coroutines by posting
   // to them.
   impl_->service->Stop();
+  impl_->kv_cluster->Cancel();
   impl_->kv_executor->Stop();
   impl_->store->Flush();
   impl_->router.reset();  // leaves the cluster (etcd revokes the lease)

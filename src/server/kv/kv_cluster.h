@@ -56,6 +56,9 @@ class KvCluster {
   Result<HttpResponse> Send(const Member& peer, const std::string& method,
                             const std::string& target, std::string body);
 
+  // Aborts the requests in flight and refuses later ones: the node is stopping.
+  void Cancel() { http_.Cancel(); }
+
   // Returns every member of the current ring.
   std::vector<Member> Members() const;
 
