@@ -195,20 +195,28 @@ TEST(HttpClientTest, GetReturnsStatusBodyAndLowerCasedHeaders) {
   }
 }
 
-// A server that completes TCP handshakes (the kernel does, from the backlog) and never answers.
-TEST(HttpClientTest, CancelAbortsARequestInFlightAndRefusesLaterOnes) {
+// Returns a loopback TCP socket bound to a free port, listening when `listen` (the kernel then
+// completes handshakes from the backlog, and nobody answers), and its port.
+std::pair<int, uint16_t> BoundSocket(bool listen) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(fd, 0);
+  EXPECT_GE(fd, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(fd, 16), 0);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  if (listen) {
+    EXPECT_EQ(::listen(fd, 16), 0);
+  }
   socklen_t len = sizeof addr;
-  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  return {fd, ntohs(addr.sin_port)};
+}
+
+TEST(HttpClientTest, CancelAbortsARequestInFlightAndRefusesLaterOnes) {
+  auto [fd, port] = BoundSocket(/*listen=*/true);  // a server that never answers
   HttpClient client;
   HttpRequest req;
-  req.url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/x";
+  req.url = "http://127.0.0.1:" + std::to_string(port) + "/x";
   req.timeout = std::chrono::milliseconds(60000);
   std::thread canceller([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -450,17 +458,10 @@ TEST(HttpClientTest, BatchedReceivesNeverWaitPastTheBody) {
 
 TEST(HttpClientTest, ConnectionRefusedIsUnavailable) {
   // A bound socket that does not listen refuses connections, and holding it keeps the port ours.
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  auto [fd, port] = BoundSocket(/*listen=*/false);
   HttpClient client;
   HttpRequest req;
-  req.url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/x?sig=secret";
+  req.url = "http://127.0.0.1:" + std::to_string(port) + "/x?sig=secret";
   Result<HttpResponse> r = client.Send(req);
   ::close(fd);
   ASSERT_FALSE(r.ok());

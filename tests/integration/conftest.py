@@ -48,6 +48,15 @@ def raw_request(port, data, timeout=10):
         return b"".join(chunks)
 
 
+def rss(pid):
+    """The resident memory of process `pid` (VmRSS), in bytes."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def metric(text, series):
     """Returns the value of one Prometheus series (e.g. 'x{a="b"}') or 0."""
     for line in text.splitlines():

@@ -31,6 +31,34 @@ def executor_metric(node, series, executor):
     return metric(node.metrics(), f'{series}{{executor="{executor}"}}')
 
 
+def answered(fn, items, want, seconds=20):
+    """Calls fn(item) for every item at once, each in its own thread; once `want` calls have
+    returned (or after `seconds`), returns {item: value} of those that have. A call cut off when
+    the node stops (one a hung peer held) is left out."""
+    results = {}
+
+    def call(item):
+        try:
+            results[item] = fn(item)
+        except OSError:
+            pass
+
+    for item in items:
+        threading.Thread(target=call, args=(item,), daemon=True).start()
+    deadline = time.monotonic() + seconds
+    while len(results) < want and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return dict(results)
+
+
+def assert_stops_promptly(node):
+    """Stopping cancels the calls a hung origin or peer holds: the node exits 0 within 10 s."""
+    t = time.monotonic()
+    node.stop()
+    assert node.proc.returncode == 0, node.proc.returncode
+    assert time.monotonic() - t < 10, f"stopping took {time.monotonic() - t:.1f} s"
+
+
 @pytest.fixture
 def hung():
     server = SilentServer()
@@ -112,11 +140,7 @@ def test_a_hung_origin_delays_only_its_own_requests(tmp_path, hung, monkeypatch)
         _, status, _, body = read_timed(node, "data", "f5.bin")
         assert status == 200 and body == files["f5.bin"]
 
-        # Stopping cancels the calls the hung origin holds: the node exits promptly and cleanly.
-        t = time.monotonic()
-        node.stop()
-        assert node.proc.returncode == 0, node.proc.returncode
-        assert time.monotonic() - t < 10, f"stopping took {time.monotonic() - t:.1f} s"
+        assert_stops_promptly(node)
     finally:
         for s in locals().get("flood", []):
             s.close()
@@ -137,21 +161,7 @@ def test_a_hung_peer_holds_only_its_share_of_the_peer_threads(tmp_path, hung):
                        ["--block-size", "1MiB", "--immutable", "--peer-threads", "8",
                         "--peers", f"127.0.0.1:{port},127.0.0.1:{hung.port}"], port=port).start()
     try:
-        results = {}
-
-        def read(name):
-            try:
-                results[name] = read_timed(node, "data", name)
-            except OSError:
-                pass  # one of the reads the hung member held, cut when the node stops
-
-        threads = [threading.Thread(target=read, args=(n,), daemon=True) for n in files]
-        for t in threads:
-            t.start()
-        deadline = time.monotonic() + 20
-        while len(results) < len(files) - 4 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        done = dict(results)
+        done = answered(lambda name: read_timed(node, "data", name), files, len(files) - 4)
         assert len(done) >= len(files) - 4, f"{len(done)} of {len(files)} reads answered"
         for name, (took, status, headers, body) in done.items():
             assert status == 200 and body == files[name], name
@@ -159,11 +169,7 @@ def test_a_hung_peer_holds_only_its_share_of_the_peer_threads(tmp_path, hung):
             "some answered blocks belong to the hung member"
         assert executor_metric(node, "unicache_executor_running", "peers") <= 4
 
-        # Stopping cancels the transfers the hung member holds.
-        t = time.monotonic()
-        node.stop()
-        assert node.proc.returncode == 0, node.proc.returncode
-        assert time.monotonic() - t < 10, f"stopping took {time.monotonic() - t:.1f} s"
+        assert_stops_promptly(node)
     finally:
         node.stop()
 
@@ -180,33 +186,19 @@ def test_a_hung_peer_holds_only_its_share_of_the_kv_threads(tmp_path, hung):
                         "--peers", f"127.0.0.1:{port},127.0.0.1:{hung.port}"], port=port).start()
     try:
         keys = [f"key-{i}".encode() for i in range(24)]
-        results = {}
 
         def put(key):
-            try:
-                req = urllib.request.Request(f"{node.url}/v1/kv/m/{key.hex()}", data=key * 100,
-                                             method="PUT")
-                with urllib.request.urlopen(req, timeout=60) as r:
-                    results[key] = r.status
-            except OSError:
-                pass  # one of the puts the hung member held, cut when the node stops
+            req = urllib.request.Request(f"{node.url}/v1/kv/m/{key.hex()}", data=key * 100,
+                                         method="PUT")
+            with urllib.request.urlopen(req, timeout=60) as r:
+                return r.status
 
-        threads = [threading.Thread(target=put, args=(k,), daemon=True) for k in keys]
-        for t in threads:
-            t.start()
-        deadline = time.monotonic() + 20
-        while len(results) < len(keys) - 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        done = dict(results)
+        done = answered(put, keys, len(keys) - 2)
         assert len(done) >= len(keys) - 2, f"{len(done)} of {len(keys)} puts answered"
         assert all(status == 201 for status in done.values()), done
         for key in done:
             status, _, body = http_get(f"{node.url}/v1/kv/m/{key.hex()}", timeout=60)
             assert status == 200 and body == key * 100, key
-        # Stopping cancels the requests the hung member holds.
-        t = time.monotonic()
-        node.stop()
-        assert node.proc.returncode == 0, node.proc.returncode
-        assert time.monotonic() - t < 10, f"stopping took {time.monotonic() - t:.1f} s"
+        assert_stops_promptly(node)
     finally:
         node.stop()

@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 
-from conftest import NodeProcess, http_get, metric
+from conftest import NodeProcess, http_get, metric, rss
 
 MiB = 1 << 20
 UPLOADS = 6
@@ -23,14 +23,6 @@ def chunks(seed, size, piece=MiB):
     for i in range(0, size, piece):
         n = min(piece, size - i)
         yield i.to_bytes(8, "little") + block[8:n]
-
-
-def rss(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def sha_of(seed, size):

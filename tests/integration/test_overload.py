@@ -13,20 +13,12 @@ import time
 
 import pytest
 
-from conftest import NodeProcess, http_get, metric, seeded_bytes
+from conftest import NodeProcess, http_get, metric, rss, seeded_bytes
 
 CONNECTIONS = 2000
 LIMIT = 1500
 HELD = 500
 FLOOD_SECONDS = 60
-
-
-def rss(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def read_response(sock):
