@@ -304,9 +304,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
                                            "The node's resident memory (RSS) when scraped.");
   kv_options.metrics = &impl->metrics;
   ASSIGN_OR_RETURN(impl->kv_store, KvStore::Create(std::move(kv_options)));
-  // A peer may hold half the KV threads, as for block transfers.
-  impl->kv_cluster = std::make_unique<KvCluster>(impl->router.get(), &impl->metrics,
-                                                 std::max<size_t>(1, options.kv_threads / 2));
+  impl->kv_cluster = std::make_unique<KvCluster>(impl->router.get(), &impl->metrics);
   impl->kv_executor = std::make_unique<BoundedExecutor>(
       ExecutorOptions{"kv", options.kv_threads, QueueLengthFor(options.kv_threads),
                       options.queue_deadline},

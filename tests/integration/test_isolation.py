@@ -8,7 +8,6 @@ import socket
 import threading
 import time
 import urllib.parse
-import urllib.request
 
 import pytest
 
@@ -173,32 +172,3 @@ def test_a_hung_peer_holds_only_its_share_of_the_peer_threads(tmp_path, hung):
     finally:
         node.stop()
 
-
-def test_a_hung_peer_holds_only_its_share_of_the_kv_threads(tmp_path, hung):
-    """KV puts whose owner is a member that never answers: at most half the KV threads
-    (--kv-threads 4: 2) wait on it; the other puts place their copy on the next candidate (this
-    node) at once, and read back."""
-    data = tmp_path / "data"
-    data.mkdir()
-    port = free_port()
-    node = NodeProcess(["--origin", f"data={data}"], str(tmp_path / "cache"),
-                       ["--kv-namespace", "m=64MiB", "--kv-threads", "4", "--kv-socket", "off",
-                        "--peers", f"127.0.0.1:{port},127.0.0.1:{hung.port}"], port=port).start()
-    try:
-        keys = [f"key-{i}".encode() for i in range(24)]
-
-        def put(key):
-            req = urllib.request.Request(f"{node.url}/v1/kv/m/{key.hex()}", data=key * 100,
-                                         method="PUT")
-            with urllib.request.urlopen(req, timeout=60) as r:
-                return r.status
-
-        done = answered(put, keys, len(keys) - 2)
-        assert len(done) >= len(keys) - 2, f"{len(done)} of {len(keys)} puts answered"
-        assert all(status == 201 for status in done.values()), done
-        for key in done:
-            status, _, body = http_get(f"{node.url}/v1/kv/m/{key.hex()}", timeout=60)
-            assert status == 200 and body == key * 100, key
-        assert_stops_promptly(node)
-    finally:
-        node.stop()

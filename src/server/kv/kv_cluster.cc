@@ -6,8 +6,7 @@
 
 namespace unicache {
 
-KvCluster::KvCluster(Router* router, MetricsRegistry* metrics, size_t max_per_peer)
-    : router_(router), per_peer_(max_per_peer) {
+KvCluster::KvCluster(Router* router, MetricsRegistry* metrics) : router_(router) {
   peer_in_ = &metrics->GetCounter("unicache_peer_bytes_total", {{"direction", "in"}},
                                   "Block bytes exchanged with other nodes.");
   peer_out_ = &metrics->GetCounter("unicache_peer_bytes_total", {{"direction", "out"}},
@@ -45,12 +44,6 @@ std::vector<KvPart> KvCluster::Split(const std::vector<KvOwners>& owners,
 
 Result<HttpResponse> KvCluster::Send(const Member& peer, const std::string& method,
                                      const std::string& target, std::string body) {
-  std::optional<InFlightLimit::Slot> slot = per_peer_.TryAcquire(peer.id);
-  if (!slot) {
-    return ResourceExhausted("peer " + peer.id + " has " + std::to_string(per_peer_.max_per_key()) +
-                             " KV requests in flight already")
-        .WithDetail(StatusDetail::kOverloaded);
-  }
   HttpRequest req;
   req.method = method;
   req.url = "http://" + peer.address + target;

@@ -12,7 +12,6 @@
 
 #include "cluster/router.h"
 #include "common/http_client.h"
-#include "common/in_flight_limit.h"
 #include "common/metrics.h"
 
 namespace unicache {
@@ -33,9 +32,7 @@ struct KvPart {
 // Thread-safe. Borrows the router, which must outlive it.
 class KvCluster {
  public:
-  // At most `max_per_peer` requests run to one peer at once, so a slow or hung peer holds only
-  // that many of the KV executor's threads.
-  KvCluster(Router* router, MetricsRegistry* metrics, size_t max_per_peer = 8);
+  KvCluster(Router* router, MetricsRegistry* metrics);
 
   // Returns the placement this request should use (keeps Member pointers valid).
   std::shared_ptr<const Placement> placement() const { return router_->placement(); }
@@ -50,9 +47,7 @@ class KvCluster {
   const std::string& self_id() const { return router_->self().id; }
 
   // Sends `method` `target` (path + query) with `body` to `peer`, marked as forwarded. Blocking.
-  // Reports transport failures to the peer health tracker. ResourceExhausted (overloaded) at
-  // once, without asking, while max_per_peer requests to it are in flight: callers treat it as
-  // a member that is down.
+  // Reports transport failures to the peer health tracker.
   Result<HttpResponse> Send(const Member& peer, const std::string& method,
                             const std::string& target, std::string body);
 
@@ -64,7 +59,6 @@ class KvCluster {
 
  private:
   Router* const router_;
-  InFlightLimit per_peer_;
   Counter* peer_in_;
   Counter* peer_out_;
   HttpClient http_;
