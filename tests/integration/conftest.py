@@ -48,6 +48,17 @@ def raw_request(port, data, timeout=10):
         return b"".join(chunks)
 
 
+def stop_process(proc, timeout=20, sig=signal.SIGTERM):
+    """Sends `sig` to a child process still running, waits up to `timeout` s, then kills it."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def rss(pid):
     """The resident memory of process `pid` (VmRSS), in bytes."""
     with open(f"/proc/{pid}/status") as f:
@@ -99,13 +110,8 @@ class NodeProcess:
         return http_get(self.url + "/metrics")[2].decode()
 
     def stop(self, sig=signal.SIGTERM):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            stop_process(self.proc, sig=sig)
         if getattr(self, "log", None):
             self.log.close()
 
@@ -247,13 +253,7 @@ def spawn_serve(tmp_path):
 
     yield factory
     for p, log in procs:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_process(p)
         log.close()
 
 

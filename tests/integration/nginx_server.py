@@ -2,11 +2,10 @@
 by pid."""
 import os
 import shutil
-import signal
 import subprocess
 import time
 
-from conftest import free_port, http_get
+from conftest import free_port, http_get, stop_process
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
@@ -67,11 +66,5 @@ http {{
             return sum(1 for line in f if "ready.txt" not in line)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout=10)
         self.log.close()

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 import cloud_servers as cs
-from conftest import BIN, free_port, metric, seeded_bytes
+from conftest import BIN, free_port, metric, seeded_bytes, stop_process
 
 BLOCK = 256 << 10
 CONTAINER = "data"
@@ -135,13 +135,7 @@ class Node:
             return f.read().decode(errors="replace")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.log.close()
         self.http.close()
 

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import BIN, write_random
+from conftest import BIN, stop_process, write_random
 
 
 def _fuse_usable():
@@ -87,13 +87,7 @@ class Mount:
     def cleanup(self):
         if is_mounted(self.mnt):
             subprocess.run(["fusermount3", "-uz", self.mnt], timeout=30)
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout=10)
         if not self.log.closed:
             self.log.close()
 

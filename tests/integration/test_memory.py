@@ -4,7 +4,6 @@ its RSS (sampled from /proc) under 384 MiB and land byte-exact; an upload cut sh
 object as it was."""
 import hashlib
 import http.client
-import os
 import socket
 import threading
 import time

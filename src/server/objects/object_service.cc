@@ -212,11 +212,15 @@ Result<ObjectInfo> ObjectService::StatFromOrigin(OriginSlot& slot, const std::st
   return info;
 }
 
-bool ObjectService::TakeRunSlot() {
-  if (options_.fetch_run_bytes <= options_.block_size) return false;
-  if (runs_active_.fetch_add(1) < kMaxRuns) return true;
-  runs_active_.fetch_sub(1);
-  return false;
+std::shared_ptr<void> ObjectService::TakeRunSlot() {
+  if (options_.fetch_run_bytes <= options_.block_size) return nullptr;
+  if (runs_active_.fetch_add(1) >= kMaxRuns) {
+    runs_active_.fetch_sub(1);
+    return nullptr;
+  }
+  // Points at the counter (not null, so that it tests true); dropping the last copy gives the
+  // slot back.
+  return std::shared_ptr<void>(&runs_active_, [this](void*) { runs_active_.fetch_sub(1); });
 }
 
 boost::asio::awaitable<Result<ObjectInfo>> ObjectService::Open(const std::string& origin_name,
@@ -236,17 +240,14 @@ boost::asio::awaitable<Result<ObjectInfo>> ObjectService::Open(const std::string
   Result<ObjectInfo> info = co_await AwaitFlight(
       stat_flights_, origin_name + '\0' + path, Result<ObjectInfo>(Unavailable("open abandoned")),
       [&](StatFlights::Claim claim) {
-        if (!TakeRunSlot()) return PostStat(**slot, path, std::move(claim));
+        std::shared_ptr<void> run_slot = TakeRunSlot();
+        if (run_slot == nullptr) return PostStat(**slot, path, std::move(claim));
         opened = true;
-        auto on_refusal = [this](StatFlights::Claim& c, const Status& st) {
-          runs_active_.fetch_sub(1);
-          c.Finish(st);
-        };
-        auto c = std::make_shared<StatFlights::Claim>(std::move(claim));
-        Status queued = (*slot)->executor->Post(
-            [this, s = *slot, path, c] { OpenRun(*s, path, std::move(*c)); },
-            [c, on_refusal](const Status& st) { on_refusal(*c, st); });
-        if (!queued.ok()) on_refusal(*c, queued);
+        // The slot is given back when the task is done with, run or refused.
+        PostClaim(*(*slot)->executor, std::move(claim),
+                  [this, s = *slot, path, run_slot](StatFlights::Claim& c) {
+                    OpenRun(*s, path, std::move(c));
+                  });
       });
   if (note != nullptr) note->opened = opened;
   co_return StaleOnError(**slot, path, std::move(info), note);
@@ -276,7 +277,6 @@ void ObjectService::OpenRun(OriginSlot& slot, const std::string& path, StatFligh
   };
   Result<uint64_t> n =
       slot.origin->OpenStream(path, max_blocks * options_.block_size, on_info, sink);
-  runs_active_.fetch_sub(1);
   if (!info) {
     Status st = n.ok() ? Internal("origin read of " + path + " stated no metadata") : n.status();
     if (st.code() == StatusCode::kNotFound) {
@@ -336,7 +336,7 @@ std::vector<ObjectService::BlockFlights::Claim> ObjectService::ClaimBlocks(
 void ObjectService::PostOriginFetch(OriginSlot& slot, const ObjectInfo& info, uint64_t index,
                                     BlockFlights::Claim claim) {
   PostClaim(*slot.executor, std::move(claim), [this, &slot, info, index](BlockFlights::Claim& c) {
-    if (TakeRunSlot()) {
+    if (std::shared_ptr<void> run_slot = TakeRunSlot()) {  // held while the run streams
       const uint64_t max_blocks = options_.fetch_run_bytes / options_.block_size;
       std::vector<BlockFlights::Claim> after = ClaimBlocks(
           slot.name, info, index + 1, std::min(BlockCount(info.size), index + max_blocks));
@@ -347,7 +347,6 @@ void ObjectService::PostOriginFetch(OriginSlot& slot, const ObjectInfo& info, ui
         for (BlockFlights::Claim& claim : after) run.push_back(std::move(claim));
         return StreamRun(slot, info, index, std::move(run));
       }
-      runs_active_.fetch_sub(1);
     }
     c.Finish(FetchFromOrigin(slot, info, index, c.key()));
   });
@@ -364,7 +363,6 @@ void ObjectService::StreamRun(OriginSlot& slot, const ObjectInfo& info, uint64_t
   const bool to_end = fill.offset() + fill.length() == info.size;
   Result<uint64_t> n = slot.origin->ReadStream(info.path, info.version, fill.offset(),
                                                to_end ? kToEnd : fill.length(), sink);
-  runs_active_.fetch_sub(1);
   if (n.ok() && *n == fill.length()) return;
   Status st =
       n.ok() ? PreconditionFailed("object changed while reading: " + info.path) : n.status();
@@ -490,12 +488,8 @@ class ObjectService::UploadBlocks {
  public:
   UploadBlocks(uint64_t block_size, uint64_t size, std::atomic<uint64_t>& held, uint64_t budget)
       : block_size_(block_size), size_(size), held_(held) {
-    if (held_.fetch_add(size) + size <= budget) {
-      taken_ = size;
-      keeping_ = true;
-    } else {
-      held_.fetch_sub(size);
-    }
+    keeping_ = held_.fetch_add(size) + size <= budget;
+    if (!keeping_) held_.fetch_sub(size);
   }
   ~UploadBlocks() { Drop(); }
 
@@ -524,17 +518,16 @@ class ObjectService::UploadBlocks {
 
  private:
   void Drop() {
+    if (keeping_) held_.fetch_sub(size_);
     keeping_ = false;
     blocks_.clear();
     block_ = nullptr;
-    held_.fetch_sub(std::exchange(taken_, 0));
   }
 
   const uint64_t block_size_;
   const uint64_t size_;
   std::atomic<uint64_t>& held_;
-  bool keeping_ = false;
-  uint64_t taken_ = 0;  // of the budget
+  bool keeping_;  // the whole size is taken from the budget
   std::vector<std::shared_ptr<Block>> blocks_;
   std::shared_ptr<Block> block_;  // being filled
   size_t filled_ = 0;

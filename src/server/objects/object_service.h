@@ -204,17 +204,18 @@ class ObjectService {
   // not fetched from the origin by this node, is cached or is being fetched.
   std::vector<BlockFlights::Claim> ClaimBlocks(const std::string& origin_name,
                                                const ObjectInfo& info, uint64_t from, uint64_t end);
-  // Takes one of the run slots; false when runs are off or as many runs as allowed stream.
-  bool TakeRunSlot();
+  // Takes one of the run slots, given back when the last copy of the result is dropped; null
+  // when runs are off or as many runs as allowed stream.
+  std::shared_ptr<void> TakeRunSlot();
   struct Run;
   class RunFill;
   // Reads the run's blocks (the first is block `index`) with one streamed origin request,
   // publishing each block as it completes; a failure finishes every block not yet published
-  // with the error. Blocking; releases the run slot.
+  // with the error. Blocking; the caller holds a run slot.
   void StreamRun(OriginSlot& slot, const ObjectInfo& info, uint64_t index,
                  std::vector<BlockFlights::Claim> claims);
   // Opens the object with OpenStream, finishes `stated` with its metadata, and fills the blocks
-  // it claims from 0 on. Blocking; releases the run slot.
+  // it claims from 0 on. Blocking; the caller holds a run slot.
   void OpenRun(OriginSlot& slot, const std::string& path, StatFlights::Claim stated);
 
   const ObjectServiceOptions options_;

@@ -30,26 +30,6 @@ void ResumeWith(std::shared_ptr<Handler> handler, std::shared_ptr<T> value) {
   });
 }
 
-// Returns fn()'s value, run on `executor`, or, when the executor refused it (queue full, queue
-// deadline passed, stopping), that Status as the value. The value type (a Result or a Status)
-// must be constructible from a Status. `fn` is copied to the executor; anything it references
-// must outlive the co_await.
-template <typename Fn>
-auto RunOn(BoundedExecutor& executor, Fn fn) -> boost::asio::awaitable<decltype(fn())> {
-  using T = decltype(fn());
-  auto result = co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
-                                                     void(std::shared_ptr<T>)>(
-      [&executor, &fn](auto handler) {
-        auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        Status queued = executor.Post(
-            [h, fn]() { ResumeWith(h, std::make_shared<T>(fn())); },
-            [h](const Status& refused) { ResumeWith(h, std::make_shared<T>(refused)); });
-        if (!queued.ok()) ResumeWith(h, std::make_shared<T>(queued));
-      },
-      boost::asio::use_awaitable);
-  co_return std::move(*result);
-}
-
 // Work started on an executor now and awaited later, while the caller does other work (an upload
 // whose origin write runs while the event loop reads the body). Thread-safe.
 template <typename T>
@@ -103,6 +83,16 @@ auto StartOn(BoundedExecutor& executor, Fn fn) -> std::shared_ptr<Started<declty
       [started](const Status& refused) { started->Complete(std::make_shared<T>(refused)); });
   if (!queued.ok()) started->Complete(std::make_shared<T>(queued));
   return started;
+}
+
+// Returns fn()'s value, run on `executor`, or, when the executor refused it (queue full, queue
+// deadline passed, stopping), that Status as the value. The value type (a Result or a Status)
+// must be constructible from a Status. `fn` is copied to the executor; anything it references
+// must outlive the co_await.
+template <typename Fn>
+auto RunOn(BoundedExecutor& executor, Fn fn) -> boost::asio::awaitable<decltype(fn())> {
+  std::shared_ptr<Started<decltype(fn())>> started = StartOn(executor, std::move(fn));
+  co_return co_await started->Wait();
 }
 
 // Runs every job on `executor`, all in parallel, and resumes the caller once each has run or been
