@@ -106,7 +106,7 @@ int Run(const Flags& f) {
   size_t moved_join = 0;
   for (size_t b = 0; b < f.blocks; ++b) {
     auto pair = Place({ring->members()[first[b]], joined}, 1);
-    moved_join += pair->ring().Owner(BlockOf(b))->id == joined.id;
+    moved_join += pair->Owner(BlockOf(b))->id == joined.id;
   }
   std::printf("leave 1: %zu blocks moved (%.5f%%, ideal %.5f%%), all from the leaving member\n",
               moved_leave, 100.0 * static_cast<double>(moved_leave) / static_cast<double>(f.blocks),
@@ -127,9 +127,9 @@ int Run(const Flags& f) {
     size_t b = s * (f.blocks / std::max<size_t>(1, std::min(f.verify, f.blocks)));
     const Member& old_owner = ring->members()[first[b]];
     const Member& want_leave = ring->members()[first[b] == gone ? second[b] : first[b]];
-    mismatches += ring_without->ring().Owner(BlockOf(b))->id != want_leave.id;
+    mismatches += ring_without->Owner(BlockOf(b))->id != want_leave.id;
     auto pair = Place({old_owner, joined}, 1);
-    mismatches += ring_with->ring().Owner(BlockOf(b))->id != pair->ring().Owner(BlockOf(b))->id;
+    mismatches += ring_with->Owner(BlockOf(b))->id != pair->Owner(BlockOf(b))->id;
   }
   std::printf("verified %zu sampled blocks against full lookups: %zu mismatches\n",
               std::min(f.verify, f.blocks), mismatches);

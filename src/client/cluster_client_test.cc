@@ -130,7 +130,7 @@ TEST(ClusterClientTest, ReadsEveryBlockFromItsOwnerInParallel) {
   auto info = (*client)->info();
   std::multiset<std::string> want, got;
   for (uint64_t i = 0; i <= 10; ++i) {
-    want.insert(info->placement->ring().Owner(BlockKey("data", "f", "v1", i))->address);
+    want.insert(info->placement->Owner(BlockKey("data", "f", "v1", i))->address);
   }
   for (const std::string& a : cluster.transport->Calls()) got.insert(a);
   EXPECT_EQ(got, want);
@@ -142,7 +142,7 @@ TEST(ClusterClientTest, FailsOverToTheNextOwnerInRendezvousOrder) {
   ASSERT_TRUE(client.ok());
   auto stat = (*client)->Stat("data", "f");
   ASSERT_TRUE(stat.ok());
-  auto ranked = (*client)->info()->placement->ring().Owners(BlockKey("data", "f", "v1", 0), 3);
+  auto ranked = (*client)->info()->placement->Ranked(BlockKey("data", "f", "v1", 0), 3, 0);
   cluster.transport->SetDown(ranked[0]->address, true);
   cluster.transport->SetDown(ranked[1]->address, true);
   cluster.transport->ClearCalls();

@@ -13,7 +13,9 @@ namespace {
 using Json = nlohmann::json;
 
 Json ToJsonObject(const Member& m) {
-  return Json{{"id", m.id}, {"address", m.address}, {"weight", m.weight}, {"zone", m.zone}};
+  Json j{{"id", m.id}, {"address", m.address}, {"weight", m.weight}, {"zone", m.zone}};
+  if (!m.slots.empty()) j["slots"] = m.slots;
+  return j;
 }
 
 Result<Member> FromJsonObject(const Json& j) {
@@ -34,6 +36,16 @@ Result<Member> FromJsonObject(const Json& j) {
   if (auto z = j.find("zone"); z != j.end()) {
     if (!z->is_string()) return InvalidArgument("member \"zone\" must be a string");
     m.zone = z->get<std::string>();
+  }
+  if (auto s = j.find("slots"); s != j.end()) {
+    if (!s->is_array()) return InvalidArgument("member \"slots\" must be an array");
+    for (const Json& slot : *s) {
+      if (!slot.is_number_unsigned() || slot.get<uint64_t>() >= kMaxSlotNumber) {
+        return InvalidArgument("member \"slots\" must hold numbers below " +
+                               std::to_string(kMaxSlotNumber));
+      }
+      m.slots.push_back(slot.get<uint32_t>());
+    }
   }
   RETURN_IF_ERROR(ValidateMember(m));
   return m;
@@ -88,6 +100,20 @@ Status ValidateMember(const Member& m) {
   if (!hp.ok()) return hp.status().WithContext("member " + m.id);
   if (!std::isfinite(m.weight) || m.weight <= 0) {
     return InvalidArgument("member " + m.id + " needs a finite weight > 0");
+  }
+  if (m.slots.size() > kMaxMemberSlots) {
+    return InvalidArgument("member " + m.id + " holds more than " +
+                           std::to_string(kMaxMemberSlots) + " slots");
+  }
+  std::set<uint32_t> slots;
+  for (uint32_t s : m.slots) {
+    if (s >= kMaxSlotNumber) {
+      return InvalidArgument("member " + m.id + " holds slot " + std::to_string(s) + ", beyond " +
+                             std::to_string(kMaxSlotNumber - 1));
+    }
+    if (!slots.insert(s).second) {
+      return InvalidArgument("member " + m.id + " lists slot " + std::to_string(s) + " twice");
+    }
   }
   return Status::Ok();
 }

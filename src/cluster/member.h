@@ -1,6 +1,7 @@
 // Member and MemberView: who is in the cluster, and the JSON form served at GET /v1/members.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -10,12 +11,21 @@
 
 namespace unicache {
 
+// Limits on the placement slots a member holds (cluster/slot_table.h): a member holds at most
+// kMaxMemberSlots, each numbered below kMaxSlotNumber, so a table stays at most 64 MiB.
+inline constexpr size_t kMaxMemberSlots = 4096;
+inline constexpr uint32_t kMaxSlotNumber = 1u << 24;
+
 // One running `unicache serve`. Value type; thread-compatible.
 struct Member {
   std::string id;       // unique in the cluster; the static and DNS providers use the address
   std::string address;  // host:port, or [v6]:port
   double weight = 1.0;  // relative share of blocks; finite and > 0
   std::string zone;     // optional failure domain
+  // The placement slots it holds (SlotTable), claimed through the membership (etcd) or given
+  // by it (a static list); empty where no member can claim (DNS), and then the view is placed
+  // by rendezvous hashing. Distinct, each < kMaxSlotNumber, at most kMaxMemberSlots.
+  std::vector<uint32_t> slots;
 
   friend bool operator==(const Member&, const Member&) = default;
 };
@@ -42,10 +52,10 @@ Result<HostPort> ParseHostPort(std::string_view address);
 // Returns "host:port", bracketing hosts that contain ':' (IPv6).
 std::string FormatHostPort(std::string_view host, uint16_t port);
 
-// Checks the fields of `m`: non-empty id, a valid address, a finite weight > 0.
+// Checks the fields of `m`: non-empty id, a valid address, a finite weight > 0, valid slots.
 Status ValidateMember(const Member& m);
 
-// Returns `m` as a JSON object {"id","address","weight","zone"}.
+// Returns `m` as a JSON object {"id","address","weight","zone"}, plus "slots" when it holds any.
 std::string MemberToJson(const Member& m);
 // Parses and validates what MemberToJson writes; "weight" defaults to 1 and "zone" to "".
 Result<Member> MemberFromJson(std::string_view json);

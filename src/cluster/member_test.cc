@@ -33,6 +33,23 @@ TEST(MemberTest, ViewJsonRoundTrips) {
                   R"({"address":"[fd00::2]:7070","id":"b","weight":1.0,"zone":""}],"version":12})");
 }
 
+TEST(MemberTest, SlotsRoundTripAndAreChecked) {
+  Member m{.id = "a", .address = "h:1", .slots = {4, 9, 2}};
+  auto back = MemberFromJson(MemberToJson(m));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->slots, (std::vector<uint32_t>{4, 9, 2}));
+  for (const char* bad :
+       {R"({"id":"a","address":"h:1","slots":7})", R"({"id":"a","address":"h:1","slots":[-1]})",
+        R"({"id":"a","address":"h:1","slots":[1.5]})",
+        R"({"id":"a","address":"h:1","slots":[16777216]})",
+        R"({"id":"a","address":"h:1","slots":[3,3]})"}) {
+    EXPECT_EQ(MemberFromJson(bad).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+  m.slots.assign(kMaxMemberSlots + 1, 0);
+  for (uint32_t i = 0; i < m.slots.size(); ++i) m.slots[i] = i;
+  EXPECT_FALSE(ValidateMember(m).ok());
+}
+
 TEST(MemberTest, ViewJsonDefaultsAndSorts) {
   auto v = MemberViewFromJson(
       R"({"version":3,"members":[{"id":"b","address":"h:2"},{"id":"a","address":"h:1"}]})");

@@ -1,6 +1,7 @@
 #include "cluster/placement.h"
 
 #include <algorithm>
+#include <set>
 
 #include "common/object_path.h"
 #include "common/text.h"
@@ -64,8 +65,31 @@ Key128 KvPlacementKey(std::string_view ns, std::string_view key) { return HashFi
 
 Result<std::shared_ptr<const Placement>> Placement::Create(const MemberView& view,
                                                            ReplicaPolicy policy) {
-  ASSIGN_OR_RETURN(std::shared_ptr<const HashRing> ring, HashRing::FromView(view));
-  return std::shared_ptr<const Placement>(new Placement(std::move(ring), std::move(policy)));
+  std::set<std::string_view> ids;
+  for (const Member& m : view.members) {
+    RETURN_IF_ERROR(ValidateMember(m));
+    if (!ids.insert(m.id).second) return InvalidArgument("duplicate member id " + m.id);
+  }
+  return std::shared_ptr<const Placement>(new Placement(view, std::move(policy)));
+}
+
+Placement::Placement(MemberView view, ReplicaPolicy policy)
+    : members_(std::move(view.members)), version_(view.version), policy_(std::move(policy)) {
+  std::sort(members_.begin(), members_.end(),
+            [](const Member& a, const Member& b) { return a.id < b.id; });
+  const bool all_hold = std::all_of(members_.begin(), members_.end(),
+                                    [](const Member& m) { return !m.slots.empty(); });
+  if (all_hold && !members_.empty()) {
+    slots_ = std::make_unique<const SlotTable>(members_);
+  } else {
+    ring_ = HashRing::Create(members_, version_).value();  // validated above
+  }
+}
+
+const Member* Placement::Find(std::string_view id) const {
+  auto it = std::lower_bound(members_.begin(), members_.end(), id,
+                             [](const Member& m, std::string_view v) { return m.id < v; });
+  return it != members_.end() && it->id == id ? &*it : nullptr;
 }
 
 size_t Placement::OwnerCount(size_t replicas) const {
@@ -75,7 +99,23 @@ size_t Placement::OwnerCount(size_t replicas) const {
 std::vector<const Member*> Placement::Ranked(const Key128& key, size_t owners,
                                              size_t fallbacks) const {
   const size_t n = std::min(size(), owners + std::min(fallbacks, size()));
-  return ring_->Owners(key, n);
+  if (ring_) {
+    std::vector<const Member*> ranked = ring_->Owners(key, n);
+    for (const Member*& m : ranked) m = &members_[static_cast<size_t>(m - ring_->members().data())];
+    return ranked;
+  }
+  std::vector<const Member*> out;
+  if (n == 0) return out;
+  std::vector<uint32_t> index(n);
+  index.resize(slots_->Owners(key, n, index.data()));
+  out.reserve(index.size());
+  for (uint32_t i : index) out.push_back(&members_[i]);
+  return out;
+}
+
+const Member* Placement::Owner(const Key128& key) const {
+  std::vector<const Member*> first = Ranked(key, 1, 0);
+  return first.empty() ? nullptr : first.front();
 }
 
 std::vector<const Member*> Placement::ReaderOrder(const Key128& key, size_t owners,
@@ -93,7 +133,7 @@ std::vector<const Member*> Placement::ReaderOrder(const Key128& key, size_t owne
 
 bool Placement::IsOwner(const Key128& key, size_t owners, std::string_view id) const {
   if (empty()) return true;
-  for (const Member* m : ring_->Owners(key, owners)) {
+  for (const Member* m : Ranked(key, owners, 0)) {
     if (m->id == id) return true;
   }
   return false;

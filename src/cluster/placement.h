@@ -11,6 +11,7 @@
 
 #include "cluster/hash_ring.h"
 #include "cluster/member.h"
+#include "cluster/slot_table.h"
 #include "common/hash.h"
 #include "common/status.h"
 
@@ -47,21 +48,31 @@ struct ReplicaPolicy {
 // Returns the key a KV entry is placed by.
 Key128 KvPlacementKey(std::string_view ns, std::string_view key);
 
-// One membership view's placement: rendezvous hashing over its members, with the replica policy.
-// Immutable: thread-safe; share it as shared_ptr<const Placement> and swap the pointer when the
-// view changes. Member pointers it returns stay valid while it lives.
+// One membership view's placement, with the replica policy. When every member holds slots
+// (etcd claims them, a static list is given them) keys are placed by the SlotTable: O(log
+// slots) a lookup, whatever the member count. Otherwise (DNS discovery, where no member can
+// claim) by rendezvous hashing over every member (HashRing): O(members) a lookup, fine for the
+// few thousand members one DNS name can list. Both move only the keys of a member that leaves
+// or joins (docs/SCALE.md). Immutable: thread-safe; share it as shared_ptr<const Placement>
+// and swap the pointer when the view changes. Member pointers it returns stay valid while it
+// lives.
 class Placement {
  public:
+  // Validates the members (ValidateMember, distinct ids) and builds the placement.
   static Result<std::shared_ptr<const Placement>> Create(const MemberView& view,
                                                          ReplicaPolicy policy);
 
-  const HashRing& ring() const { return *ring_; }
   const ReplicaPolicy& policy() const { return policy_; }
-  uint64_t version() const { return ring_->version(); }
-  size_t size() const { return ring_->size(); }
-  bool empty() const { return ring_->empty(); }
-  const std::vector<Member>& members() const { return ring_->members(); }
-  const Member* Find(std::string_view id) const { return ring_->Find(id); }
+  uint64_t version() const { return version_; }
+  size_t size() const { return members_.size(); }
+  bool empty() const { return members_.empty(); }
+  const std::vector<Member>& members() const { return members_; }  // sorted by id
+  // Returns the member with `id`, or nullptr.
+  const Member* Find(std::string_view id) const;
+  // Returns whether keys are placed by the slot table (rather than rendezvous hashing).
+  bool by_slots() const { return slots_ != nullptr; }
+  // Bytes the lookup structure takes beyond the members themselves.
+  size_t MemoryBytes() const { return slots_ ? slots_->MemoryBytes() : 0; }
 
   // Returns how many members own a key kept in `replicas` copies: `replicas` capped to the
   // view's size (1 for an empty view).
@@ -74,6 +85,8 @@ class Placement {
   // Returns the `owners` owners of `key` best first, then up to `fallbacks` more members, all in
   // rendezvous order.
   std::vector<const Member*> Ranked(const Key128& key, size_t owners, size_t fallbacks) const;
+  // Returns the first owner of `key`, or nullptr for an empty view.
+  const Member* Owner(const Key128& key) const;
 
   // Returns the members a reader that is not an owner asks for `key`: its `owners` owners
   // rotated by a hash of `reader_id` and the key (so readers, and one reader's keys, spread over
@@ -86,11 +99,13 @@ class Placement {
   bool IsOwner(const Key128& key, size_t owners, std::string_view id) const;
 
  private:
-  Placement(std::shared_ptr<const HashRing> ring, ReplicaPolicy policy)
-      : ring_(std::move(ring)), policy_(std::move(policy)) {}
+  Placement(MemberView view, ReplicaPolicy policy);
 
-  std::shared_ptr<const HashRing> ring_;
+  std::vector<Member> members_;  // sorted by id
+  uint64_t version_ = 0;
   ReplicaPolicy policy_;
+  std::unique_ptr<const SlotTable> slots_;  // when every member holds slots
+  std::shared_ptr<const HashRing> ring_;    // otherwise
 };
 
 }  // namespace unicache

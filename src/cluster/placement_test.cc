@@ -73,9 +73,9 @@ TEST(PlacementTest, OneOwnerReadersAskThePrimaryThenEveryMemberInRendezvousOrder
   auto p = PlacementOf({"a:1", "b:2", "c:3", "d:4"});
   for (uint64_t i = 0; i < 50; ++i) {
     Key128 key = BlockKey("data", "f", "v1", i);
-    EXPECT_EQ(p->ReaderOrder(key, 1, "client", p->size()), p->ring().Owners(key, 4));
-    EXPECT_EQ(p->Ranked(key, 1, 2), p->ring().Owners(key, 3));
-    EXPECT_EQ(p->Ranked(key, 2, SIZE_MAX), p->ring().Owners(key, 4));
+    EXPECT_EQ(p->ReaderOrder(key, 1, "client", p->size()), p->Ranked(key, 4, 0));
+    EXPECT_EQ(p->Ranked(key, 1, 2), p->Ranked(key, 3, 0));
+    EXPECT_EQ(p->Ranked(key, 2, SIZE_MAX), p->Ranked(key, 4, 0));
   }
 }
 
@@ -84,7 +84,7 @@ TEST(PlacementTest, ReadersSpreadOverTheReplicasAndDownMembersGoLast) {
   std::map<std::string, int> first;
   for (uint64_t i = 0; i < 200; ++i) {
     Key128 key = BlockKey("data", "ckpt/x", "v1", i);
-    auto owners = p->ring().Owners(key, 2);
+    auto owners = p->Ranked(key, 2, 0);
     auto order = p->ReaderOrder(key, 2, "client", p->size());
     ASSERT_EQ(order.size(), 3u);
     EXPECT_EQ(Ids(order, 2), Ids(owners, 2));  // the owners first, in either order
@@ -95,10 +95,28 @@ TEST(PlacementTest, ReadersSpreadOverTheReplicasAndDownMembersGoLast) {
 
   PeerHealth health;
   Key128 key = BlockKey("data", "f", "v1", 0);
-  auto ranked = p->ring().Owners(key, 3);
+  auto ranked = p->Ranked(key, 3, 0);
   health.ReportFailure(ranked[0]->id);
   EXPECT_EQ(health.Order(p->ReaderOrder(key, 1, "client", p->size())),
             (std::vector<const Member*>{ranked[1], ranked[2], ranked[0]}));
+}
+
+TEST(PlacementTest, AStaticListIsPlacedBySlotsInIdOrderAndDnsStyleViewsByRendezvous) {
+  auto ms = StaticMembership::Create("c:3,a:1,b:2");
+  ASSERT_TRUE(ms.ok());
+  ASSERT_TRUE((*ms)->Start().ok());
+  auto view = (*ms)->Current();
+  ASSERT_EQ(view->members.size(), 3u);
+  EXPECT_EQ(view->members[0].slots, (std::vector<uint32_t>{0, 1, 2, 3}));
+  EXPECT_EQ(view->members[2].slots, (std::vector<uint32_t>{8, 9, 10, 11}));
+  auto by_slots = Placement::Create(*view, ReplicaPolicy{}).value();
+  EXPECT_TRUE(by_slots->by_slots());
+  EXPECT_GT(by_slots->MemoryBytes(), 0u);
+  auto by_hrw = PlacementOf({"a:1", "b:2", "c:3"});  // members without slots
+  EXPECT_FALSE(by_hrw->by_slots());
+  std::map<std::string, int> owned;
+  for (uint64_t i = 0; i < 3000; ++i) ++owned[by_slots->Owner(BlockKey("data", "f", "v", i))->id];
+  for (const auto& [id, n] : owned) EXPECT_NEAR(n, 1000, 120) << id;
 }
 
 TEST(ClusterInfoTest, RoundTripsTheViewAndThePolicy) {
@@ -166,7 +184,7 @@ TEST(PlacementTest, NodesAndClientsAgreeOnOwnersForTheSameView) {
         if (r->Owns(key, origin, path)) node_owners.insert(r->self().id);
         BlockPlan plan = r->Plan(key, origin, path);
         if (plan.fetch_from_origin) {
-          EXPECT_EQ(r->self().id, p.ring().Owner(key)->id) << origin << "/" << path;
+          EXPECT_EQ(r->self().id, p.Owner(key)->id) << origin << "/" << path;
         } else if (!r->Owns(key, origin, path)) {
           // A non-owner asks the owners first, as a client does.
           EXPECT_EQ(Ids(plan.candidates, n), client_owners) << origin << "/" << path;

@@ -1,8 +1,11 @@
 #include "cluster/static_membership.h"
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <utility>
+
+#include "cluster/slot_table.h"
 
 namespace unicache {
 
@@ -43,6 +46,15 @@ Result<std::unique_ptr<StaticMembership>> StaticMembership::FromMembers(
   for (const Member& m : members) {
     RETURN_IF_ERROR(ValidateMember(m));
     if (!ids.insert(m.id).second) return InvalidArgument("duplicate member id " + m.id);
+  }
+  // A static list never changes, so slots numbered in id order are the same on every node
+  // given the list, in any order.
+  std::sort(members.begin(), members.end(),
+            [](const Member& a, const Member& b) { return a.id < b.id; });
+  uint32_t next = 0;
+  for (Member& m : members) {
+    if (!m.slots.empty()) continue;
+    for (size_t k = SlotsForWeight(m.weight); k > 0; --k) m.slots.push_back(next++);
   }
   return std::unique_ptr<StaticMembership>(new StaticMembership(std::move(members)));
 }
