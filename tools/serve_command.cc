@@ -87,6 +87,7 @@ struct ServeFlags {
   std::string stale_if_error = "1h";
   std::string queue_deadline = "10s";
   std::string etcd_ttl = "10s";
+  std::string member_grace = "15s";
   bool prefault_ram = false;
 };
 
@@ -120,6 +121,9 @@ int RunServe(ServeFlags& flags) {
   Result<std::chrono::milliseconds> etcd_ttl = ParseDuration(flags.etcd_ttl);
   if (!etcd_ttl.ok()) return Fail("serve", etcd_ttl.status().WithContext("--etcd-ttl"));
   flags.node.etcd_ttl = *etcd_ttl;
+  Result<std::chrono::milliseconds> grace = ParseDuration(flags.member_grace);
+  if (!grace.ok()) return Fail("serve", grace.status().WithContext("--member-grace"));
+  flags.node.member_grace = *grace;
   if (Status st = ValidateNodeOptions(flags.node); !st.ok()) {
     return Fail("serve", st, "see `unicache serve --help`");
   }
@@ -267,6 +271,10 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
                   "none) [CACHE_DIR/kv.sock when KV namespaces are set]")
       ->envname("UNICACHE_KV_SOCKET");
   cmd->add_option("--etcd-ttl", flags->etcd_ttl, "Lease TTL of this node's etcd registration")
+      ->capture_default_str();
+  cmd->add_option("--member-grace", flags->member_grace,
+                  "How long a member that left stays in placement (DNS and etcd discovery): a "
+                  "restart or a flap within it moves no blocks")
       ->capture_default_str();
   cmd->callback([flags, exit_code] { *exit_code = RunServe(*flags); });
 }

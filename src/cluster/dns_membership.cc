@@ -79,7 +79,7 @@ Status DnsMembership::Refresh() {
     std::string address = FormatHostPort(ip, options_.target.port);
     members.push_back(Member{.id = address, .address = address});
   }
-  publisher_.Publish(std::move(members));
+  publisher_.Publish(grace_.Apply(std::move(members), GracePeriod::Clock::now()));
   return Status::Ok();
 }
 

@@ -33,12 +33,16 @@ Result<std::vector<std::string>> ResolveHost(const std::string& name);
 struct DnsMembershipOptions {
   DnsTarget target;
   std::chrono::milliseconds interval{5000};
+  // A member gone from the answers stays in the view this long (GracePeriod).
+  std::chrono::milliseconds grace{0};
   // Resolves a name to IP addresses; ResolveHost by default. Tests substitute their own.
   std::function<Result<std::vector<std::string>>(const std::string&)> resolver;
 };
 
 // Resolves the target on its own thread every `interval`; each address becomes a member with
-// id = address = "ip:port". A failed or empty resolution keeps the last good view. Thread-safe.
+// id = address = "ip:port". A failed or empty resolution keeps the last good view; an address
+// that drops out stays for `grace` (checked at each resolution). Members hold no slots (none
+// can claim one), so DNS views are placed by rendezvous hashing. Thread-safe.
 class DnsMembership : public Membership {
  public:
   static Result<std::unique_ptr<DnsMembership>> Create(DnsMembershipOptions options);
@@ -59,7 +63,8 @@ class DnsMembership : public Membership {
 
   const DnsMembershipOptions options_;
   ViewPublisher publisher_;
-  std::mutex mu_;  // guards stopping_, thread_
+  GracePeriod grace_{options_.grace};  // used by Refresh(), which runs on one thread at a time
+  std::mutex mu_;                      // guards stopping_, thread_
   std::condition_variable cv_;
   bool stopping_ = false;
   std::thread thread_;

@@ -156,6 +156,107 @@ Status EtcdClient::Put(std::string_view key, std::string_view value, int64_t lea
   return Call("/v3/kv/put", req.dump()).status();
 }
 
+Result<bool> EtcdClient::TxnIfModRevision(std::string_view key, int64_t mod_revision,
+                                          const char* op, Json op_body) {
+  Json compare{{"key", Base64Encode(key)},
+               {"target", "MOD"},
+               {"result", "EQUAL"},
+               {"mod_revision", std::to_string(mod_revision)}};
+  Json txn{{"compare", Json::array({compare})}, {"success", Json::array({Json{{op, op_body}}})}};
+  ASSIGN_OR_RETURN(std::string body, Call("/v3/kv/txn", txn.dump()));
+  ASSIGN_OR_RETURN(Json j, ParseJson(body));
+  auto ok = j.find("succeeded");
+  return ok != j.end() && ok->is_boolean() && ok->get<bool>();
+}
+
+Result<bool> EtcdClient::PutIf(std::string_view key, std::string_view value, int64_t lease,
+                               int64_t mod_revision) {
+  Json put{{"key", Base64Encode(key)}, {"value", Base64Encode(value)}};
+  if (lease != 0) put["lease"] = std::to_string(lease);
+  return TxnIfModRevision(key, mod_revision, "request_put", std::move(put));
+}
+
+Result<bool> EtcdClient::DeleteIf(std::string_view key, int64_t mod_revision) {
+  return TxnIfModRevision(key, mod_revision, "request_delete_range",
+                          Json{{"key", Base64Encode(key)}});
+}
+
+Status EtcdClient::Watch(std::string_view prefix, int64_t start_revision,
+                         std::chrono::milliseconds timeout, const WatchCallback& on_events) {
+  Json create{{"key", Base64Encode(prefix)},
+              {"range_end", Base64Encode(PrefixRangeEnd(prefix))},
+              {"start_revision", std::to_string(start_revision)}};
+  HttpRequest req;
+  req.method = "POST";
+  const size_t endpoint = preferred_.load(std::memory_order_relaxed);
+  req.url = endpoints_[endpoint] + "/v3/watch";
+  req.headers = {{"Content-Type", "application/json"}};
+  req.body = Json{{"create_request", create}}.dump();
+  req.timeout = timeout;
+  req.connect_timeout = timeout_;
+  // The gateway streams one {"result":{...}} object a line.
+  std::string pending;
+  bool created = false;  // etcd answered: a timeout after this is the stream's normal end
+  auto on_line = [&](std::string_view line) -> Status {
+    ASSIGN_OR_RETURN(Json j, ParseJson(std::string(line)));
+    created = true;
+    auto result = j.find("result");
+    if (result == j.end() || !result->is_object()) {
+      return Unavailable("etcd watch: " + std::string(line.substr(0, 200)));
+    }
+    ASSIGN_OR_RETURN(int64_t compacted, Int64Field(*result, "compact_revision"));
+    if (compacted != 0) {
+      return OutOfRange("etcd compacted the watched revisions up to " + std::to_string(compacted));
+    }
+    if (result->value("canceled", false)) return Unavailable("etcd cancelled the watch");
+    int64_t revision = 0;
+    if (auto header = result->find("header"); header != result->end() && header->is_object()) {
+      ASSIGN_OR_RETURN(revision, Int64Field(*header, "revision"));
+    }
+    std::vector<WatchEvent> events;
+    if (auto list = result->find("events"); list != result->end() && list->is_array()) {
+      for (const Json& e : *list) {
+        auto kv = e.find("kv");
+        if (!e.is_object() || kv == e.end() || !kv->is_object()) {
+          return Internal("etcd watch sent an event without a kv");
+        }
+        WatchEvent event;
+        event.deleted = e.value("type", std::string()) == "DELETE";
+        ASSIGN_OR_RETURN(event.kv.key, Base64Decode(kv->value("key", "")));
+        ASSIGN_OR_RETURN(event.kv.value, Base64Decode(kv->value("value", "")));
+        ASSIGN_OR_RETURN(event.kv.lease, Int64Field(*kv, "lease"));
+        ASSIGN_OR_RETURN(event.kv.mod_revision, Int64Field(*kv, "mod_revision"));
+        events.push_back(std::move(event));
+      }
+    }
+    return on_events(revision, std::move(events));
+  };
+  req.body_stream = [&](const HttpResponse&, std::span<const std::byte> piece) -> Status {
+    pending.append(reinterpret_cast<const char*>(piece.data()), piece.size());
+    size_t start = 0;
+    for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
+      if (nl > start) RETURN_IF_ERROR(on_line(std::string_view(pending).substr(start, nl - start)));
+    }
+    pending.erase(0, start);
+    return Status::Ok();
+  };
+  Result<HttpResponse> resp = http_.Send(req);
+  if (!resp.ok()) {
+    if (resp.status().code() == StatusCode::kDeadlineExceeded && created) return Status::Ok();
+    if (resp.status().code() == StatusCode::kUnavailable ||
+        resp.status().code() == StatusCode::kDeadlineExceeded) {
+      // Watch the next endpoint next time.
+      preferred_.store((endpoint + 1) % endpoints_.size(), std::memory_order_relaxed);
+      return resp.status().WithContext("etcd watch");
+    }
+    return resp.status();
+  }
+  if (resp->status != 200) {
+    return Unavailable("etcd watch returned HTTP " + std::to_string(resp->status));
+  }
+  return Unavailable("etcd ended the watch stream");
+}
+
 Result<EtcdClient::RangeResult> EtcdClient::RangePrefix(std::string_view prefix) {
   Json req{{"key", Base64Encode(prefix)}, {"range_end", Base64Encode(PrefixRangeEnd(prefix))}};
   ASSIGN_OR_RETURN(std::string body, Call("/v3/kv/range", req.dump()));
@@ -171,6 +272,7 @@ Result<EtcdClient::RangeResult> EtcdClient::RangePrefix(std::string_view prefix)
       ASSIGN_OR_RETURN(item.key, Base64Decode(kv.value("key", "")));
       ASSIGN_OR_RETURN(item.value, Base64Decode(kv.value("value", "")));
       ASSIGN_OR_RETURN(item.lease, Int64Field(kv, "lease"));
+      ASSIGN_OR_RETURN(item.mod_revision, Int64Field(kv, "mod_revision"));
       out.kvs.push_back(std::move(item));
     }
   }

@@ -5,10 +5,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "common/crypto.h"
 #include "common/http_client.h"  // Base64Encode/Decode for etcd's JSON gateway
@@ -35,7 +38,17 @@ class EtcdClient {
     std::string key;
     std::string value;
     int64_t lease = 0;
+    int64_t mod_revision = 0;  // the revision of its last change
   };
+  // One change seen by Watch(): a put (kv holds the new value) or a delete (kv.key only).
+  struct WatchEvent {
+    bool deleted = false;
+    KeyValue kv;
+  };
+  // Receives each batch of changes and the store revision they bring the watcher to (first an
+  // empty batch: the revision the watch began at). An error it returns ends the watch with
+  // that error.
+  using WatchCallback = std::function<Status(int64_t revision, std::vector<WatchEvent> events)>;
   struct RangeResult {
     int64_t revision = 0;  // the store revision the range was read at
     std::vector<KeyValue> kvs;
@@ -55,12 +68,31 @@ class EtcdClient {
   Status Put(std::string_view key, std::string_view value, int64_t lease);
   // Returns every key starting with `prefix`, in key order.
   Result<RangeResult> RangePrefix(std::string_view prefix);
+  // Puts `key` = `value` (attached to `lease` when non-zero) if the key's last change is still
+  // at `mod_revision` (0: the key does not exist). Returns whether it did.
+  Result<bool> PutIf(std::string_view key, std::string_view value, int64_t lease,
+                     int64_t mod_revision);
+  // Deletes `key` if its last change is still at `mod_revision`. Returns whether it did.
+  Result<bool> DeleteIf(std::string_view key, int64_t mod_revision);
+  // Watches every key starting with `prefix` from `start_revision` on, handing changes to
+  // `on_events` as they come, until the stream ends: after `timeout` (OK: watch again from
+  // the last revision + 1), on a transport error (Unavailable), when `on_events` fails (its
+  // error), or when etcd has compacted `start_revision` away (OutOfRange: read the prefix
+  // again and watch from there). Blocks the calling thread; Cancel() ends it.
+  Status Watch(std::string_view prefix, int64_t start_revision, std::chrono::milliseconds timeout,
+               const WatchCallback& on_events);
+  // Aborts the calls in flight and refuses later ones (see HttpClient::Cancel).
+  void Cancel() { http_.Cancel(); }
 
  private:
   EtcdClient(std::vector<std::string> endpoints, std::chrono::milliseconds timeout)
       : endpoints_(std::move(endpoints)), timeout_(timeout) {}
   // POSTs `body` (JSON) to `path` and returns the 200 response body.
   Result<std::string> Call(std::string_view path, const std::string& body);
+  // Sends a transaction of one compare (the key's mod_revision) and one success operation
+  // (`op`: "request_put" or "request_delete_range" with its body); returns whether it succeeded.
+  Result<bool> TxnIfModRevision(std::string_view key, int64_t mod_revision, const char* op,
+                                nlohmann::json op_body);
 
   const std::vector<std::string> endpoints_;
   const std::chrono::milliseconds timeout_;

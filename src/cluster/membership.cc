@@ -58,6 +58,35 @@ void ViewPublisher::Unsubscribe(uint64_t id) {
   callbacks_.erase(id);
 }
 
+std::vector<Member> GracePeriod::Apply(std::vector<Member> present, Clock::time_point now) {
+  std::map<std::string, Member> next;
+  for (Member& m : present) {
+    departed_.erase(m.id);
+    next.emplace(m.id, m);
+  }
+  for (auto& [id, m] : present_) {
+    if (!next.contains(id)) departed_.emplace(id, std::make_pair(std::move(m), now + grace_));
+  }
+  present_ = std::move(next);
+  for (auto it = departed_.begin(); it != departed_.end();) {
+    if (it->second.second <= now) {
+      it = departed_.erase(it);
+    } else {
+      present.push_back(it->second.first);
+      ++it;
+    }
+  }
+  return present;
+}
+
+std::optional<GracePeriod::Clock::time_point> GracePeriod::NextExpiry() const {
+  std::optional<Clock::time_point> next;
+  for (const auto& [id, entry] : departed_) {
+    if (!next || entry.second < *next) next = entry.second;
+  }
+  return next;
+}
+
 Result<std::unique_ptr<Membership>> OpenMembership(const MembershipOptions& options) {
   if (!options.peers.empty() && !options.discovery.empty()) {
     return InvalidArgument("give --peers or --discovery, not both");
@@ -78,6 +107,7 @@ Result<std::unique_ptr<Membership>> OpenMembership(const MembershipOptions& opti
     }
     DnsMembershipOptions dns;
     dns.interval = options.dns_interval;
+    dns.grace = options.member_grace;
     ASSIGN_OR_RETURN(dns.target, ParseDnsTarget(d.substr(4), default_port));
     return AsMembership(DnsMembership::Create(std::move(dns)));
   }
@@ -87,7 +117,7 @@ Result<std::unique_ptr<Membership>> OpenMembership(const MembershipOptions& opti
     etcd.self = options.self;
     if (etcd.self.id.empty()) etcd.self.id = etcd.self.address;
     etcd.ttl = options.etcd_ttl;
-    etcd.poll_interval = options.etcd_poll_interval;
+    etcd.grace = options.member_grace;
     return AsMembership(EtcdMembership::Create(std::move(etcd)));
   }
   return InvalidArgument("--discovery \"" + options.discovery + "\" must start with dns: or etcd:");

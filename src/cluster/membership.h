@@ -64,6 +64,28 @@ class ViewPublisher {
   uint64_t next_id_ = 1;
 };
 
+// Keeps a member that left in the view for a grace period, so that a member restarting or
+// flapping moves no keys: placement changes only when it stays away longer. A member back
+// within the period comes back as it is now. Not thread-safe: a provider calls it under its
+// own lock.
+class GracePeriod {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  explicit GracePeriod(std::chrono::milliseconds grace) : grace_(grace) {}
+
+  // Returns `present` plus the members that left less than the grace period before `now`
+  // (each provider's answer at `now` is `present`).
+  std::vector<Member> Apply(std::vector<Member> present, Clock::time_point now);
+  // Returns when the next departed member's grace period ends, if one is running.
+  std::optional<Clock::time_point> NextExpiry() const;
+
+ private:
+  const std::chrono::milliseconds grace_;
+  std::map<std::string, Member> present_;  // by id, as of the last Apply()
+  std::map<std::string, std::pair<Member, Clock::time_point>> departed_;  // id -> (member, until)
+};
+
 // Settings for OpenMembership(). Value type.
 struct MembershipOptions {
   // --peers "host:port,host:port": a static list. Exclusive with `discovery`.
@@ -75,7 +97,8 @@ struct MembershipOptions {
   Member self;
   std::chrono::milliseconds dns_interval{5000};
   std::chrono::milliseconds etcd_ttl{10000};
-  std::chrono::milliseconds etcd_poll_interval{1000};
+  // How long a member that left stays in the view (GracePeriod); DNS and etcd.
+  std::chrono::milliseconds member_grace{15000};
 };
 
 // Creates (but does not start) the provider the options name. Returns InvalidArgument for a

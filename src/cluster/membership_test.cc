@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include "cluster/dns_membership.h"
@@ -226,6 +227,42 @@ TEST(EtcdClientTest, ParsesTarget) {
   auto d = ParseEtcdTarget("http://127.0.0.1:2379", &prefix);
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(prefix, "/unicache");
+}
+
+}  // namespace
+}  // namespace unicache
+
+namespace unicache {
+namespace {
+
+TEST(GracePeriodTest, ADepartedMemberStaysForTheGraceAndComesBackAsItIsNow) {
+  using namespace std::chrono_literals;
+  GracePeriod grace(10s);
+  const auto t0 = GracePeriod::Clock::now();
+  auto ids = [](const std::vector<Member>& members) {
+    std::set<std::string> out;
+    for (const Member& m : members) out.insert(m.id);
+    return out;
+  };
+  Member a{.id = "a", .address = "h:1"}, b{.id = "b", .address = "h:2"};
+  EXPECT_EQ(ids(grace.Apply({a, b}, t0)), (std::set<std::string>{"a", "b"}));
+  EXPECT_FALSE(grace.NextExpiry());
+  EXPECT_EQ(ids(grace.Apply({a}, t0 + 1s)), (std::set<std::string>{"a", "b"}));
+  EXPECT_EQ(grace.NextExpiry(), t0 + 11s);
+  // Back within the period, with new fields: as it is now, and no longer departing.
+  b.weight = 2;
+  std::vector<Member> back = grace.Apply({a, b}, t0 + 5s);
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[1].weight, 2);
+  EXPECT_FALSE(grace.NextExpiry());
+  // Gone for longer than the period: out.
+  EXPECT_EQ(ids(grace.Apply({a}, t0 + 6s)), (std::set<std::string>{"a", "b"}));
+  EXPECT_EQ(ids(grace.Apply({a}, t0 + 16s)), (std::set<std::string>{"a"}));
+  EXPECT_FALSE(grace.NextExpiry());
+  // No grace: gone at once.
+  GracePeriod none(0s);
+  none.Apply({a, b}, t0);
+  EXPECT_EQ(ids(none.Apply({a}, t0)), (std::set<std::string>{"a"}));
 }
 
 }  // namespace

@@ -247,6 +247,7 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   membership_options.discovery = options.discovery;
   membership_options.self = self;
   membership_options.etcd_ttl = options.etcd_ttl;
+  membership_options.member_grace = options.member_grace;
   ASSIGN_OR_RETURN(std::unique_ptr<Membership> membership, OpenMembership(membership_options));
   RouterOptions router_options;
   ASSIGN_OR_RETURN(router_options.replicas,

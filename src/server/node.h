@@ -51,6 +51,9 @@ struct NodeOptions {
   std::vector<std::string> replica_rules;  // ORIGIN[/PREFIX]=N
   uint32_t hot_threshold = 8;              // forwards/s of one block before a local copy is kept
   std::chrono::milliseconds etcd_ttl{10000};
+  // How long a member that left stays in the view (DNS and etcd discovery): a restart or a flap
+  // within it moves no blocks.
+  std::chrono::milliseconds member_grace{15000};
 
   // Inference KV cache (docs/KV.md).
   std::vector<std::string> kv_namespaces;  // NAME=QUOTA[,ttl=DURATION][,replicas=N]

@@ -143,7 +143,7 @@ def test_etcd_membership_kill_and_rejoin(tmp_path, make_cluster):
     try:
         origin = tmp_path / "origin"
         files = make_dataset(str(origin), count=6)
-        cluster = make_cluster(str(origin), extra=[*BLOCK, "--etcd-ttl", "2s"],
+        cluster = make_cluster(str(origin), extra=[*BLOCK, "--etcd-ttl", "2s", "--member-grace", "1s"],
                                discovery=f"etcd:{endpoint}")
         ids = lambda i: sorted(m["address"] for m in cluster.members(i)["members"])  # noqa: E731
         assert wait_for(lambda: all(len(ids(i)) == 3 for i in range(3)))

@@ -154,7 +154,8 @@ class EtcdMembershipTest : public ::testing::Test {
   }
 
   // Creates a started membership for node `i`, registered under `prefix`.
-  std::unique_ptr<EtcdMembership> StartNode(int i, const std::string& prefix = "/test") {
+  std::unique_ptr<EtcdMembership> StartNode(int i, const std::string& prefix = "/test",
+                                            std::chrono::milliseconds grace = 0ms) {
     EtcdMembershipOptions o;
     o.endpoints = {endpoint_};
     o.prefix = prefix;
@@ -163,7 +164,7 @@ class EtcdMembershipTest : public ::testing::Test {
               .weight = 1.0 + i,
               .zone = "z" + std::to_string(i % 2)};
     o.ttl = 2s;
-    o.poll_interval = 100ms;
+    o.grace = grace;
     auto m = EtcdMembership::Create(std::move(o));
     EXPECT_TRUE(m.ok()) << m.status().ToString();
     if (!m.ok()) return nullptr;
@@ -217,12 +218,107 @@ TEST_F(EtcdMembershipTest, MembersJoinCrashExpireAndRejoin) {
   for (auto& n : nodes) n->Stop();
 }
 
+TEST_F(EtcdMembershipTest, NodesClaimDistinctSlotsAndARestartWithinTheGraceMovesNothing) {
+  std::vector<std::unique_ptr<EtcdMembership>> nodes;
+  for (int i = 0; i < 3; ++i) nodes.push_back(StartNode(i, "/test", 2s));
+  for (auto& n : nodes) ASSERT_NE(n, nullptr);
+  // Weights 1, 2, 3: 4, 8 and 12 slots, numbered from 0 in the order the nodes came.
+  EXPECT_EQ(nodes[0]->SelfSlots(), (std::vector<uint32_t>{0, 1, 2, 3}));
+  EXPECT_EQ(nodes[1]->SelfSlots().size(), 8u);
+  EXPECT_EQ(nodes[2]->SelfSlots().size(), 12u);
+  EXPECT_EQ(nodes[2]->SelfSlots().back(), 23u);
+  ASSERT_TRUE(WaitFor([&] { return nodes[0]->Current()->members.size() == 3; }, 5s));
+  const auto before = nodes[0]->Current();
+  EXPECT_EQ(before->members[1].slots, nodes[1]->SelfSlots());
+
+  // node-1 restarts (a clean stop, then up again within the 2 s grace period): it takes its
+  // own slots back and the others' view never changes, not even its version.
+  std::vector<uint32_t> slots1 = nodes[1]->SelfSlots();
+  nodes[1]->Stop();
+  nodes[1] = StartNode(1, "/test", 2s);
+  ASSERT_NE(nodes[1], nullptr);
+  EXPECT_EQ(nodes[1]->SelfSlots(), slots1);
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_EQ(*nodes[0]->Current(), *before);
+
+  // node-2 crashes: it stays in the view for its TTL plus the grace period, then goes; its
+  // slots stay claimed as long, then a newcomer takes the lowest free numbers (its own).
+  auto crash = Clock::now();
+  nodes[2].reset();
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(nodes[0]->Current()->members.size(), 3u);
+  ASSERT_TRUE(WaitFor([&] { return nodes[0]->Current()->members.size() == 2; }, 10s));
+  const auto gone_after = Clock::now() - crash;
+  EXPECT_GE(gone_after, 3s);  // TTL 2 s + grace 2 s, give or take a keep-alive
+  std::printf("crashed member left the view after %lld ms (TTL 2 s + grace 2 s)\n",
+              static_cast<long long>(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(gone_after).count()));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto newcomer = StartNode(7, "/test", 2s);
+        bool reused = newcomer != nullptr && newcomer->SelfSlots().front() == 12u;
+        if (newcomer) newcomer->Stop();
+        return reused;
+      },
+      10s));
+  nodes[0]->Stop();
+  nodes[1]->Stop();
+}
+
+TEST_F(EtcdMembershipTest, AWatcherFollowsChangesInMillisecondsAndSurvivesCompaction) {
+  EtcdMembershipOptions o;
+  o.endpoints = {endpoint_};
+  o.prefix = "/test";
+  o.self = {.id = "watcher", .address = "127.0.0.1:17400"};
+  o.grace = 0ms;
+  o.watch_timeout = 1s;  // streams end and are renewed every second
+  auto watcher = EtcdMembership::Create(std::move(o));
+  ASSERT_TRUE(watcher.ok());
+  ASSERT_TRUE((*watcher)->Start().ok());
+  auto joined = Clock::now();
+  auto a = StartNode(1);
+  ASSERT_TRUE(WaitFor([&] { return (*watcher)->Current()->members.size() == 2; }, 5s));
+  const auto latency = Clock::now() - joined;
+  std::printf("a join reached the watcher in %lld ms\n",
+              static_cast<long long>(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(latency).count()));
+  EXPECT_LT(latency, 2s);
+
+  // Other writes move the store on, and etcd compacts them away while the watcher is between
+  // streams; it must still see the next join.
+  HttpClient http;
+  auto post = [&](const std::string& path, const std::string& body) {
+    HttpRequest req;
+    req.method = "POST";
+    req.url = endpoint_ + path;
+    req.body = body;
+    auto resp = http.Send(req);
+    EXPECT_TRUE(resp.ok() && resp->status == 200) << path << ": " << (resp.ok() ? resp->body : "");
+    return resp.ok() ? resp->body : "";
+  };
+  std::string revision;
+  for (int i = 0; i < 5; ++i) {
+    std::string body = post("/v3/kv/put", R"({"key":"b3RoZXI=","value":"eA=="})");
+    size_t at = body.find("\"revision\":\"");
+    ASSERT_NE(at, std::string::npos);
+    revision = body.substr(at + 12, body.find('"', at + 12) - at - 12);
+  }
+  post("/v3/kv/compaction", R"({"revision":")" + revision + R"("})");
+  std::this_thread::sleep_for(1500ms);
+  auto b = StartNode(2);
+  ASSERT_TRUE(WaitFor([&] { return (*watcher)->Current()->members.size() == 3; }, 5s));
+  a->Stop();
+  ASSERT_TRUE(WaitFor([&] { return (*watcher)->Current()->members.size() == 2; }, 5s));
+  b->Stop();
+  (*watcher)->Stop();
+}
+
 TEST_F(EtcdMembershipTest, SubscribersSeeChangesAndFactoryParsesPrefix) {
   MembershipOptions o;
   o.discovery = "etcd:" + endpoint_ + "/factory";
   o.self = {.id = "a", .address = "127.0.0.1:17100"};
   o.etcd_ttl = 2s;
-  o.etcd_poll_interval = 100ms;
+  o.member_grace = 0ms;
   auto a = OpenMembership(o);
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   std::atomic<size_t> last_size{0};
