@@ -5,7 +5,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 import urllib.request
 
@@ -255,6 +254,40 @@ def spawn_serve(tmp_path):
     for p, log in procs:
         stop_process(p)
         log.close()
+
+
+# ---- etcd (test_cluster.py, test_fleet.py) ----
+
+def start_etcd(tmp_path):
+    etcd = shutil.which("etcd")
+    if etcd is None:
+        pytest.skip("etcd is not on PATH (Debian package etcd-server)")
+    client, peer = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
+    log = open(tmp_path / "etcd.log", "wb")
+    proc = subprocess.Popen([etcd, "--name", "test", "--data-dir", str(tmp_path / "etcd"),
+                             "--listen-client-urls", client, "--advertise-client-urls", client,
+                             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                             "--initial-cluster", f"test={peer}", "--logger", "zap"],
+                            stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            if http_get(client + "/health", timeout=1)[0] == 200:
+                return proc, client
+        except OSError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("etcd did not start")
+
+
+def wait_for(pred, timeout=15):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(0.2)
+    return False
 
 
 # ---- clusters of nodes (test_cluster.py, test_python_client.py) ----

@@ -1,14 +1,12 @@
 """Cluster tests (issue #4): 3 real nodes, the direct read path (CLI, Python module), single
 origin fetch across the cluster, failover on SIGKILL, etcd membership, replicas, status/warm."""
 import os
-import shutil
 import subprocess
 import threading
 import time
 
-import pytest
-
-from conftest import (BIN, http_get, metric, python_client_module, sha256, write_random)
+from conftest import (BIN, http_get, metric, python_client_module, sha256, start_etcd, wait_for,
+                      write_random)
 
 MiB = 1 << 20
 BLOCK = ["--block-size", "1MiB"]
@@ -105,39 +103,6 @@ def test_reads_survive_sigkill_of_a_node_and_it_rejoins(tmp_path, make_cluster):
         time.sleep(0.5)
 
 
-def start_etcd(tmp_path):
-    etcd = shutil.which("etcd")
-    if etcd is None:
-        pytest.skip("etcd is not on PATH (Debian package etcd-server)")
-    from conftest import free_port
-    client, peer = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
-    log = open(tmp_path / "etcd.log", "wb")
-    proc = subprocess.Popen([etcd, "--name", "test", "--data-dir", str(tmp_path / "etcd"),
-                             "--listen-client-urls", client, "--advertise-client-urls", client,
-                             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                             "--initial-cluster", f"test={peer}", "--logger", "zap"],
-                            stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        try:
-            if http_get(client + "/health", timeout=1)[0] == 200:
-                return proc, client
-        except OSError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("etcd did not start")
-
-
-def wait_for(pred, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def test_etcd_membership_kill_and_rejoin(tmp_path, make_cluster):
     etcd, endpoint = start_etcd(tmp_path)
     try:
@@ -190,7 +155,7 @@ def test_status_and_warm_commands(tmp_path, make_cluster):
                        timeout=120)
     assert r.returncode == 0, r.stderr.decode()
     total = sum(len(d) for d in files.values())
-    assert f"warmed 9 objects" in r.stdout.decode() and f"({total} bytes)" in r.stdout.decode()
+    assert "warmed 9 objects" in r.stdout.decode() and f"({total} bytes)" in r.stdout.decode()
     assert origin_total(cluster) == total
     uc = python_client_module()
     with uc.Client(cluster.peers) as c:
