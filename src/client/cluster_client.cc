@@ -159,26 +159,38 @@ Result<std::vector<std::string>> ClusterClient::SeedAddresses() {
 }
 
 Status ClusterClient::RefreshMembership() {
-  std::vector<std::string> candidates;
-  // Known members first: they are the freshest source, and the seeds may be gone.
-  if (auto current = info()) {
-    for (const Member* m : health_.Order([&] {
-           std::vector<const Member*> all;
-           for (const Member& m : current->placement->members()) all.push_back(&m);
-           return all;
-         }())) {
-      candidates.push_back(m->address);
-    }
-  }
-  Result<std::vector<std::string>> seeds = SeedAddresses();
-  if (seeds.ok()) candidates.insert(candidates.end(), seeds->begin(), seeds->end());
-  if (candidates.empty()) {
-    return seeds.ok() ? Unavailable("no cluster members found") : seeds.status();
+  // Known members first, asked for the changes since the view held: an unchanged view costs a
+  // few hundred bytes whatever the cluster's size. The seeds (the listed peers, etcd, DNS) only
+  // when no known member answers: polling etcd from every client would cost it O(clients x
+  // members).
+  std::shared_ptr<const ClusterInfo> current = info();
+  std::vector<std::string> known;
+  MemberView base;
+  if (current) {
+    base = ViewOf(*current);
+    std::vector<const Member*> all;
+    for (const Member& m : current->placement->members()) all.push_back(&m);
+    for (const Member* m : health_.Order(all)) known.push_back(m->address);
   }
   Status last = Unavailable("no node answered");
-  for (const std::string& address : candidates) {
+  if (Status st = RefreshFrom(known, current ? &base : nullptr); st.ok()) {
+    return st;
+  } else if (!known.empty()) {
+    last = st;
+  }
+  Result<std::vector<std::string>> seeds = SeedAddresses();
+  if (!seeds.ok()) return known.empty() ? seeds.status() : last;
+  if (seeds->empty()) return Unavailable("no cluster members found");
+  return RefreshFrom(*seeds, nullptr);
+}
+
+Status ClusterClient::RefreshFrom(const std::vector<std::string>& addresses,
+                                  const MemberView* base) {
+  Status last = Unavailable("no node answered");
+  for (const std::string& address : addresses) {
     HttpRequest req;
     req.url = "http://" + address + "/v1/members";
+    if (base != nullptr) req.url += "?since=" + std::to_string(base->version);
     req.timeout = std::min(options_.timeout, std::chrono::milliseconds(5000));
     req.connect_timeout = std::chrono::milliseconds(2000);
     Result<HttpResponse> resp = transport_->Send(req);
@@ -190,7 +202,7 @@ Status ClusterClient::RefreshMembership() {
       last = StatusFromAnswer(*resp, "members from " + address);
       continue;
     }
-    Result<std::shared_ptr<const ClusterInfo>> parsed = ParseClusterInfo(resp->body);
+    Result<std::shared_ptr<const ClusterInfo>> parsed = ParseClusterInfo(resp->body, base);
     if (!parsed.ok() || (*parsed)->placement->empty()) {
       last = parsed.ok() ? Unavailable("empty membership from " + address) : parsed.status();
       continue;

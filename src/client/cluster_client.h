@@ -51,8 +51,9 @@ class ClusterClient : public Client {
                            std::span<const std::byte> data) override;
   uint64_t block_size() const override;
 
-  // Re-reads the membership from the known members, the listed peers or the discovery
-  // service; keeps the old view when none answers.
+  // Re-reads the membership: the changes since the view held, from the known members; the
+  // whole view from the listed peers or the discovery service when none of them answers.
+  // Keeps the old view when nobody answers.
   Status RefreshMembership();
   // Returns the current cluster description; never null after Create().
   std::shared_ptr<const ClusterInfo> info() const;
@@ -63,6 +64,9 @@ class ClusterClient : public Client {
  private:
   ClusterClient(const ClientOptions& options, std::unique_ptr<Transport> transport,
                 std::string client_id);
+  // Asks `addresses` in turn for the members (the changes since `base` when given) and takes
+  // the first good answer as the view.
+  Status RefreshFrom(const std::vector<std::string>& addresses, const MemberView* base);
   // Returns the addresses to ask for the membership: seeds from --peers or discovery.
   Result<std::vector<std::string>> SeedAddresses();
   // Reads one block span into `dst`, trying members in OrderMembersForBlock order.

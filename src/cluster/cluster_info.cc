@@ -1,5 +1,6 @@
 #include "cluster/cluster_info.h"
 
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "common/json_read.h"
@@ -20,8 +21,30 @@ Result<uint64_t> UnsignedField(const nlohmann::json& body, const char* name, uin
 }  // namespace
 
 std::string ClusterInfoToJson(const MemberView& view, const ReplicaPolicy& policy,
-                              uint64_t block_size, std::string_view self) {
-  nlohmann::json body = nlohmann::json::parse(MemberViewToJson(view));
+                              uint64_t block_size, std::string_view self, const MemberView* since) {
+  nlohmann::json body;
+  if (since == nullptr) {
+    body = nlohmann::json::parse(MemberViewToJson(view));
+  } else {
+    // Both lists are sorted by id: one merge finds what changed.
+    nlohmann::json changed = nlohmann::json::array();
+    nlohmann::json removed = nlohmann::json::array();
+    auto old = since->members.begin();
+    for (const Member& m : view.members) {
+      while (old != since->members.end() && old->id < m.id) removed.push_back((old++)->id);
+      if (old != since->members.end() && old->id == m.id) {
+        if (!(*old == m)) changed.push_back(nlohmann::json::parse(MemberToJson(m)));
+        ++old;
+      } else {
+        changed.push_back(nlohmann::json::parse(MemberToJson(m)));
+      }
+    }
+    for (; old != since->members.end(); ++old) removed.push_back(old->id);
+    body = {{"version", view.version},
+            {"since", since->version},
+            {"changed", std::move(changed)},
+            {"removed", std::move(removed)}};
+  }
   body["block_size"] = block_size;
   body["self"] = self;
   body["replicas"] = policy.replicas;
@@ -31,11 +54,50 @@ std::string ClusterInfoToJson(const MemberView& view, const ReplicaPolicy& polic
   return body.dump() + "\n";
 }
 
-Result<std::shared_ptr<const ClusterInfo>> ParseClusterInfo(std::string_view json) {
-  ASSIGN_OR_RETURN(MemberView view, MemberViewFromJson(json));
+namespace {
+
+// Returns `base` with the changes of a delta answer applied.
+Result<MemberView> ApplyDelta(const nlohmann::json& body, const MemberView* base) {
+  ASSIGN_OR_RETURN(uint64_t since, UnsignedField(body, "since", 0));
+  if (base == nullptr || base->version != since) {
+    return InvalidArgument("members: changes since view " + std::to_string(since) +
+                           ", which this reader does not hold");
+  }
+  ASSIGN_OR_RETURN(uint64_t version, UnsignedField(body, "version", 0));
+  auto changed = body.find("changed");
+  auto removed = body.find("removed");
+  if (changed == body.end() || !changed->is_array() || removed == body.end() ||
+      !removed->is_array()) {
+    return InvalidArgument("members: a delta needs \"changed\" and \"removed\" arrays");
+  }
+  std::map<std::string, Member> members;
+  for (const Member& m : base->members) members.emplace(m.id, m);
+  for (const nlohmann::json& id : *removed) {
+    if (!id.is_string()) return InvalidArgument("members: \"removed\" holds a non-string");
+    members.erase(id.get<std::string>());
+  }
+  for (const nlohmann::json& item : *changed) {
+    ASSIGN_OR_RETURN(Member m, MemberFromJson(item.dump()));
+    members[m.id] = std::move(m);
+  }
+  MemberView view{.version = version};
+  for (auto& [id, m] : members) view.members.push_back(std::move(m));
+  return view;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const ClusterInfo>> ParseClusterInfo(std::string_view json,
+                                                            const MemberView* base) {
   return ReadJsonObject<std::shared_ptr<const ClusterInfo>>(
       json, "members",
       [&](const nlohmann::json& body) -> Result<std::shared_ptr<const ClusterInfo>> {
+        MemberView view;
+        if (body.contains("since")) {
+          ASSIGN_OR_RETURN(view, ApplyDelta(body, base));
+        } else {
+          ASSIGN_OR_RETURN(view, MemberViewFromJson(json));
+        }
         auto info = std::make_shared<ClusterInfo>();
         ASSIGN_OR_RETURN(info->block_size, UnsignedField(body, "block_size", info->block_size));
         if (info->block_size == 0) return InvalidArgument("members: block_size is 0");
@@ -46,6 +108,10 @@ Result<std::shared_ptr<const ClusterInfo>> ParseClusterInfo(std::string_view jso
         ASSIGN_OR_RETURN(info->placement, Placement::Create(view, std::move(policy)));
         return std::shared_ptr<const ClusterInfo>(std::move(info));
       });
+}
+
+MemberView ViewOf(const ClusterInfo& info) {
+  return MemberView{.version = info.placement->version(), .members = info.placement->members()};
 }
 
 }  // namespace unicache

@@ -22,13 +22,23 @@ struct ClusterInfo {
 };
 
 // Returns the /v1/members body: the view's members and version, "block_size", "self",
-// "replicas" and "replica_rules" (["ORIGIN/PREFIX=N", ...]).
+// "replicas" and "replica_rules" (["ORIGIN/PREFIX=N", ...]). With `since` (an earlier view the
+// asker holds, GET /v1/members?since=VERSION), the members are sent as changes from it instead:
+// "since": its version, "changed": the members added or changed, "removed": the ids gone. A
+// follower of the view then pays for what changed, not for the whole view.
 std::string ClusterInfoToJson(const MemberView& view, const ReplicaPolicy& policy,
-                              uint64_t block_size, std::string_view self);
+                              uint64_t block_size, std::string_view self,
+                              const MemberView* since = nullptr);
 
 // Parses what ClusterInfoToJson writes. "block_size", "replicas" and "replica_rules" are
 // optional and default to 4 MiB, 1 and none; present, they must be valid (a block size > 0,
 // replica counts in 1..kMaxReplicas, rules as `unicache serve --replicas-for` takes them).
-Result<std::shared_ptr<const ClusterInfo>> ParseClusterInfo(std::string_view json);
+// An answer with "since" is applied to `base`, which must be the view of that version
+// (InvalidArgument otherwise).
+Result<std::shared_ptr<const ClusterInfo>> ParseClusterInfo(std::string_view json,
+                                                            const MemberView* base = nullptr);
+
+// Returns the view `info` places by (its members and version), for a later ParseClusterInfo.
+MemberView ViewOf(const ClusterInfo& info);
 
 }  // namespace unicache

@@ -119,6 +119,33 @@ TEST(PlacementTest, AStaticListIsPlacedBySlotsInIdOrderAndDnsStyleViewsByRendezv
   for (const auto& [id, n] : owned) EXPECT_NEAR(n, 1000, 120) << id;
 }
 
+TEST(ClusterInfoTest, SendsChangesSinceAViewTheReaderHolds) {
+  ReplicaPolicy policy = ReplicaPolicy::Parse(2, {}).value();
+  MemberView before = ViewOf({"a:1", "b:2", "c:3"});
+  before.version = 10;
+  MemberView after = ViewOf({"a:1", "b:2", "d:4"});
+  after.version = 12;
+  after.members[1].weight = 3;
+  const std::string delta = ClusterInfoToJson(after, policy, 1024, "a:1", &before);
+  EXPECT_NE(delta.find(R"("since":10)"), std::string::npos) << delta;
+  EXPECT_NE(delta.find(R"("removed":["c:3"])"), std::string::npos) << delta;
+  EXPECT_EQ(delta.find(R"("id":"a:1")"), std::string::npos) << delta;  // unchanged: not sent
+  Result<std::shared_ptr<const ClusterInfo>> applied = ParseClusterInfo(delta, &before);
+  ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+  EXPECT_EQ(ViewOf(**applied), after);
+  EXPECT_EQ((*applied)->placement->policy().replicas, 2u);
+  // Nothing changed: a few fields, whatever the size of the view.
+  const std::string same = ClusterInfoToJson(after, policy, 1024, "a:1", &after);
+  EXPECT_NE(same.find(R"("changed":[],"removed":[])"), std::string::npos) << same;
+  // A delta against a view the reader does not hold is refused, never guessed at.
+  MemberView other = before;
+  other.version = 11;
+  EXPECT_EQ(ParseClusterInfo(delta, &other).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseClusterInfo(delta).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(
+      ParseClusterInfo(R"({"version":3,"since":10,"changed":{},"removed":[]})", &before).ok());
+}
+
 TEST(ClusterInfoTest, RoundTripsTheViewAndThePolicy) {
   ReplicaPolicy policy = ReplicaPolicy::Parse(2, {"data/ckpt/=3"}).value();
   std::string json = ClusterInfoToJson(ViewOf({"a:1", "b:2"}), policy, 1024, "a:1");

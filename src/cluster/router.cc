@@ -50,6 +50,16 @@ void Router::OnView(std::shared_ptr<const MemberView> view) {
   spdlog::info("membership view {}: {} members", (*placement)->version(), (*placement)->size());
   std::lock_guard lock(placement_mu_);
   placement_ = std::move(placement).value();
+  history_.push_back(std::move(view));
+  if (history_.size() > kViewHistory) history_.pop_front();
+}
+
+std::shared_ptr<const MemberView> Router::ViewAt(uint64_t version) const {
+  std::lock_guard lock(placement_mu_);
+  for (const auto& view : history_) {
+    if (view->version == version) return view;
+  }
+  return nullptr;
 }
 
 std::shared_ptr<const Placement> Router::placement() const {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -45,6 +46,10 @@ class Router {
   // The current view's placement (never null; empty until a view is known).
   std::shared_ptr<const Placement> placement() const;
   std::shared_ptr<const MemberView> view() const { return membership_->Current(); }
+  // Returns the view of `version` when it is one of the last kViewHistory this node followed
+  // (to answer GET /v1/members?since=VERSION with the changes since), or nullptr.
+  std::shared_ptr<const MemberView> ViewAt(uint64_t version) const;
+  static constexpr size_t kViewHistory = 64;
   PeerHealth& health() { return health_; }
 
   // Returns the plan for a block this node does not hold.
@@ -65,8 +70,9 @@ class Router {
   PeerHealth health_;
   uint64_t subscription_ = 0;
 
-  mutable std::mutex placement_mu_;  // guards placement_
+  mutable std::mutex placement_mu_;  // guards placement_, history_
   std::shared_ptr<const Placement> placement_;
+  std::deque<std::shared_ptr<const MemberView>> history_;  // oldest first
 
   std::mutex hot_mu_;  // guards the hot-block window
   std::unordered_map<Key128, uint32_t> forwards_;

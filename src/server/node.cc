@@ -133,10 +133,15 @@ struct Node::Impl {
   bool stopped = false;
 
   // Returns the /v1/members body: the membership view, plus what a client needs to compute
-  // block keys and owners itself.
-  std::string MembersJson() const {
+  // block keys and owners itself; with ?since=VERSION of a view this node still holds, only
+  // the changes since it.
+  std::string MembersJson(const RequestTarget& target) const {
+    std::shared_ptr<const MemberView> since;
+    if (std::optional<uint64_t> v = ParseDecimal<uint64_t>(target.Param("since"))) {
+      since = router->ViewAt(*v);
+    }
     return ClusterInfoToJson(*router->view(), router->placement()->policy(), options.block_size,
-                             router->self().id);
+                             router->self().id, since.get());
   }
   asio::awaitable<void> Handle(const Request& req, RequestBody& body, ResponseWriter& writer);
   asio::awaitable<void> Admin(const RequestTarget& target, ResponseWriter& writer);
@@ -150,7 +155,7 @@ asio::awaitable<void> Node::Impl::Admin(const RequestTarget& target, ResponseWri
     resident->Set(static_cast<int64_t>(ResidentBytes()));
     co_return co_await writer.Send(200, metrics.Render(), "text/plain; version=0.0.4");
   }
-  co_await writer.Send(200, MembersJson(), "application/json");
+  co_await writer.Send(200, MembersJson(target), "application/json");
 }
 
 asio::awaitable<void> Node::Impl::Handle(const Request& req, RequestBody& body,

@@ -102,6 +102,7 @@ def test_fleet_of_32_converges_survives_kills_and_keeps_etcd_quiet(tmp_path):
         assert rate_fleet < 2048
 
         # One more member: every other member lists it within 2 s of its answering.
+        version = json.loads(http_get(nodes[0].url + "/v1/members")[2])["version"]
         newcomer = start_nodes(tmp_path, origin, endpoint, FLEET, 1)[0]
         joined = time.time()
         assert wait_for(lambda: all(newcomer.url.split("//")[1] in
@@ -109,6 +110,16 @@ def test_fleet_of_32_converges_survives_kills_and_keeps_etcd_quiet(tmp_path):
         print(f"a join reached all {FLEET} members in {time.time() - joined:.2f} s")
         assert time.time() - joined < 2
         nodes.append(newcomer)
+
+        # A follower of the view asks for the changes since the version it holds.
+        full = http_get(nodes[0].url + "/v1/members")[2]
+        body = http_get(nodes[0].url + f"/v1/members?since={version}")[2]
+        delta = json.loads(body)
+        assert delta["since"] == version and delta["removed"] == []
+        assert [m["address"] for m in delta["changed"]] == [newcomer.url.split("//")[1]]
+        print(f"/v1/members at {FLEET + 1} members: {len(full)} bytes whole, {len(body)} bytes "
+              f"as the changes since the view before the join")
+        assert len(body) * 10 < len(full)
 
         # A file read through several members: each block comes from the origin once.
         a = write_random(str(origin / "a.bin"), 48 * MiB, seed=15)
