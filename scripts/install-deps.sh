@@ -14,6 +14,7 @@ PACKAGES=(
   libfuse3-dev fuse3
   # real services and clients used by tests and benchmarks
   curl aria2 nginx redis-server etcd-server etcd-client iperf3 rclone wrk
+  gnuplot-nox
   python3-pytest python3-numpy python3-boto3 python3-requests
   procps psmisc
 )

@@ -14,5 +14,6 @@ void AddKvCommand(CLI::App& app, int* exit_code);
 void AddWarmCommand(CLI::App& app, int* exit_code);
 void AddStatusCommand(CLI::App& app, int* exit_code);
 void AddMountCommand(CLI::App& app, int* exit_code);
+void AddSimCommand(CLI::App& app, int* exit_code);
 
 }  // namespace unicache::cli

@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   unicache::cli::AddWarmCommand(app, &exit_code);
   unicache::cli::AddStatusCommand(app, &exit_code);
   unicache::cli::AddMountCommand(app, &exit_code);
+  unicache::cli::AddSimCommand(app, &exit_code);
   app.parse_complete_callback([&] {
     if (auto st = unicache::InitLogging(log_level); !st.ok()) {
       throw CLI::ValidationError("--log-level", st.message());

@@ -274,3 +274,39 @@ def test_serve_env_vars(tmp_path, dataset, spawn_serve):
     port2 = free_port()
     spawn_serve(["--listen", f"127.0.0.1:{port2}", "--cache-dir", str(tmp_path / "envcache2")], port2, env=env)
     assert requests.get(f"http://127.0.0.1:{port2}/v1/objects/data/top.bin", timeout=30).content == files["top.bin"]
+
+
+def test_sim_quick_writes_tables_charts_and_json(tmp_path):
+    """`unicache sim --quick` runs every scenario on the real placement code, small."""
+    import json
+    r = subprocess.run([BIN, "sim", "--quick", "--json", "--out", str(tmp_path / "sim")],
+                       capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr.decode()
+    out = json.loads(r.stdout)
+    assert set(out) == {"balance", "churn", "storm", "membership"}
+    assert 0 < out["balance"]["lookup_ns_p50"] < 100_000
+    assert 1.0 < out["balance"]["max_over_mean"] < 2.0
+    churn = out["churn"]
+    assert 0.9 < churn["moved_fraction"] / churn["ideal_fraction"] < 1.1
+    assert churn["restart_moved_fraction"] == 0
+    designs = {d["design"]: d for d in out["storm"]["designs"]}
+    assert designs["unicache, 1 owner a block"]["origin_bytes"] == out["storm"]["checkpoint_bytes"]
+    assert designs["origin read directly"]["origin_bytes"] == (
+        out["storm"]["checkpoint_bytes"] * out["storm"]["hosts"])
+    assert out["membership"]["largest_members"]["etcd watched"] > 10 * (
+        out["membership"]["largest_members"]["etcd polled (before)"])
+    for name in ("balance", "churn", "storm", "membership"):
+        csv = (tmp_path / "sim" / f"{name}.csv").read_text().splitlines()
+        assert len(csv) >= 3, name
+        png = (tmp_path / "sim" / f"{name}.png").read_bytes()
+        assert png.startswith(b"\x89PNG"), name
+    # One scenario alone prints its own headline; bad input is refused plainly.
+    r = subprocess.run([BIN, "sim", "churn", "--members", "50", "--blocks", "20000", "--json",
+                        "--out", str(tmp_path / "one")], capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr.decode()
+    assert {"moved_fraction", "ideal_fraction"} <= set(json.loads(r.stdout))
+    r = subprocess.run([BIN, "sim", "churn", "--members", "5", "--leave", "5", "--out",
+                        str(tmp_path / "bad")], capture_output=True, timeout=60)
+    assert r.returncode != 0 and b"--leave" in r.stderr
+    r = subprocess.run([BIN, "sim"], capture_output=True, timeout=60)
+    assert r.returncode == 2 and b"--quick" in r.stderr
