@@ -68,57 +68,63 @@ double MaxOverFairShare(const std::vector<uint64_t>& load, const std::vector<dou
   return worst;
 }
 
+BalanceRow BalanceOf(const BalanceOptions& o, size_t n, bool mixed,
+                     const std::function<void(const std::string&)>& progress) {
+  BalanceRow row;
+  row.members = n;
+  row.mixed = mixed;
+  row.blocks = static_cast<uint64_t>(n) * o.blocks_per_member;
+  std::vector<Member> members = MakeFleet(n, o.seed, mixed);
+  std::vector<double> weights;
+  for (const Member& m : members) weights.push_back(m.weight);
+  std::shared_ptr<const Placement> placement =
+      Placement::Create(MemberView{1, members}, ReplicaPolicy{}).value();
+  const Member* base = placement->members().data();
+  // Placement sorts by id: weights in its order.
+  std::vector<double> sorted_weights;
+  for (const Member& m : placement->members()) sorted_weights.push_back(m.weight);
+  if (progress)
+    progress("balance: " + std::to_string(n) + " members, placing " + std::to_string(row.blocks) +
+             " blocks");
+  std::vector<uint64_t> load = Loads(n, row.blocks, o.seed, o.threads, [&](const Key128& k) {
+    return static_cast<size_t>(placement->Owner(k) - base);
+  });
+  row.max_over_mean = MaxOverFairShare(load, sorted_weights);
+  row.table_bytes = placement->MemoryBytes();
+  row.view_bytes = MemberBytes(placement->members()) + row.table_bytes;
+  std::vector<Key128> keys(o.lookups);
+  for (size_t i = 0; i < keys.size(); ++i) keys[i] = SimBlockKey(o.seed + 1, i);
+  row.lookup_ns_p50 =
+      LookupNs(keys.size(), [&](size_t i) { return placement->Ranked(keys[i], 1, 0).size(); });
+  row.lookup3_ns_p50 =
+      LookupNs(keys.size(), [&](size_t i) { return placement->Ranked(keys[i], 3, 0).size(); });
+
+  // Rendezvous hashing over the same members (without slots, as it places them).
+  for (Member& m : members) m.slots.clear();
+  std::shared_ptr<const HashRing> ring = HashRing::Create(members, 1).value();
+  const size_t ring_lookups = std::max<size_t>(64, std::min(o.lookups, 2'000'000'000 / n / 1000));
+  row.rendezvous_lookup_ns_p50 =
+      LookupNs(ring_lookups, [&](size_t i) { return ring->Owners(keys[i], 1).size(); });
+  row.rendezvous_lookup3_ns_p50 =
+      LookupNs(ring_lookups, [&](size_t i) { return ring->Owners(keys[i], 3).size(); });
+  if (n <= o.rendezvous_max_members) {
+    if (progress) progress("balance: the same blocks by rendezvous hashing");
+    const Member* ring_base = ring->members().data();
+    std::vector<uint64_t> ring_load = Loads(n, row.blocks, o.seed, o.threads, [&](const Key128& k) {
+      return static_cast<size_t>(ring->Owner(k) - ring_base);
+    });
+    std::vector<double> ring_weights;
+    for (const Member& m : ring->members()) ring_weights.push_back(m.weight);
+    row.rendezvous_max_over_mean = MaxOverFairShare(ring_load, ring_weights);
+  }
+  return row;
+}
+
 std::vector<BalanceRow> RunBalance(const BalanceOptions& o,
                                    const std::function<void(const std::string&)>& progress) {
   std::vector<BalanceRow> rows;
   for (size_t n : o.sizes) {
-    BalanceRow row;
-    row.members = n;
-    row.blocks = static_cast<uint64_t>(n) * o.blocks_per_member;
-    std::vector<Member> members = MakeFleet(n, o.seed, /*mixed=*/true);
-    std::vector<double> weights;
-    for (const Member& m : members) weights.push_back(m.weight);
-    std::shared_ptr<const Placement> placement =
-        Placement::Create(MemberView{1, members}, ReplicaPolicy{}).value();
-    const Member* base = placement->members().data();
-    // Placement sorts by id: weights in its order.
-    std::vector<double> sorted_weights;
-    for (const Member& m : placement->members()) sorted_weights.push_back(m.weight);
-    if (progress)
-      progress("balance: " + std::to_string(n) + " members, placing " + std::to_string(row.blocks) +
-               " blocks");
-    std::vector<uint64_t> load = Loads(n, row.blocks, o.seed, o.threads, [&](const Key128& k) {
-      return static_cast<size_t>(placement->Owner(k) - base);
-    });
-    row.max_over_mean = MaxOverFairShare(load, sorted_weights);
-    row.table_bytes = placement->MemoryBytes();
-    row.view_bytes = MemberBytes(placement->members()) + row.table_bytes;
-    std::vector<Key128> keys(o.lookups);
-    for (size_t i = 0; i < keys.size(); ++i) keys[i] = SimBlockKey(o.seed + 1, i);
-    row.lookup_ns_p50 =
-        LookupNs(keys.size(), [&](size_t i) { return placement->Ranked(keys[i], 1, 0).size(); });
-    row.lookup3_ns_p50 =
-        LookupNs(keys.size(), [&](size_t i) { return placement->Ranked(keys[i], 3, 0).size(); });
-
-    // Rendezvous hashing over the same members (without slots, as it places them).
-    for (Member& m : members) m.slots.clear();
-    std::shared_ptr<const HashRing> ring = HashRing::Create(members, 1).value();
-    const size_t ring_lookups = std::max<size_t>(64, std::min(o.lookups, 2'000'000'000 / n / 1000));
-    row.rendezvous_lookup_ns_p50 =
-        LookupNs(ring_lookups, [&](size_t i) { return ring->Owners(keys[i], 1).size(); });
-    row.rendezvous_lookup3_ns_p50 =
-        LookupNs(ring_lookups, [&](size_t i) { return ring->Owners(keys[i], 3).size(); });
-    if (n <= o.rendezvous_max_members) {
-      if (progress) progress("balance: the same blocks by rendezvous hashing");
-      const Member* ring_base = ring->members().data();
-      std::vector<uint64_t> ring_load =
-          Loads(n, row.blocks, o.seed, o.threads,
-                [&](const Key128& k) { return static_cast<size_t>(ring->Owner(k) - ring_base); });
-      std::vector<double> ring_weights;
-      for (const Member& m : ring->members()) ring_weights.push_back(m.weight);
-      row.rendezvous_max_over_mean = MaxOverFairShare(ring_load, ring_weights);
-    }
-    rows.push_back(row);
+    for (bool mixed : {false, true}) rows.push_back(BalanceOf(o, n, mixed, progress));
   }
   return rows;
 }

@@ -1,6 +1,6 @@
-// `unicache sim balance`: how evenly the real placement spreads blocks over a mixed-weight
-// fleet, what an owner lookup costs and what a view takes in memory, side by side with
-// rendezvous hashing over every member (HashRing).
+// `unicache sim balance`: how evenly the real placement spreads blocks over a fleet of one
+// weight and over a mixed-weight one, what an owner lookup costs and what a view takes in
+// memory, side by side with rendezvous hashing over every member (HashRing).
 #pragma once
 
 #include <cstddef>
@@ -24,6 +24,7 @@ struct BalanceOptions {
 
 struct BalanceRow {
   size_t members = 0;
+  bool mixed = false;  // weights 0.5, 1, 2 and 4 (kMixedWeights), or all 1
   uint64_t blocks = 0;
   double max_over_mean = 0;             // max over members of blocks / the weight's fair share
   double rendezvous_max_over_mean = 0;  // 0 where not measured
@@ -39,7 +40,12 @@ struct BalanceRow {
 // weight. REQUIRES: load.size() == weights.size().
 double MaxOverFairShare(const std::vector<uint64_t>& load, const std::vector<double>& weights);
 
-// Runs the scenario; `progress` (may be empty) hears each step.
+// Returns the row of `members` members, all of weight 1 or of mixed weights.
+BalanceRow BalanceOf(const BalanceOptions& options, size_t members, bool mixed,
+                     const std::function<void(const std::string&)>& progress);
+
+// Runs the scenario at each size, one weight and mixed weights; `progress` (may be empty) hears
+// each step.
 std::vector<BalanceRow> RunBalance(const BalanceOptions& options,
                                    const std::function<void(const std::string&)>& progress);
 

@@ -23,7 +23,8 @@ WireSizes MeasureWireSizes(size_t members) {
   }
   sizes.member_record /= std::max<size_t>(1, members);
   sizes.full_view = ClusterInfoToJson(view, ReplicaPolicy{}, 4 << 20, "node-0").size();
-  sizes.unchanged = ClusterInfoToJson(view, ReplicaPolicy{}, 4 << 20, "node-0", &view).size();
+  const ViewChanges none = DiffViews(view, view);
+  sizes.unchanged = ClusterInfoToJson(view, ReplicaPolicy{}, 4 << 20, "node-0", &none).size();
   return sizes;
 }
 

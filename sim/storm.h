@@ -18,7 +18,7 @@ struct StormOptions {
   size_t gpus_per_host = 8;
   uint64_t checkpoint_bytes = 1ull << 40;  // 1 TiB: 262,144 blocks of 4 MiB
   uint64_t block_size = 4ull << 20;
-  double nic_gbps = 100;     // each host's NIC, each direction
+  double nic_gbps = 80;      // each host's NIC, each direction
   double ssd_gbps = 50;      // each host's local NVMe, read
   double origin_gbps = 120;  // the storage account's egress
   std::vector<size_t> replicas = {1, 3, 16};

@@ -38,7 +38,7 @@ struct SimFlags {
   // storm
   size_t hosts = 50000;
   uint64_t checkpoint = 1ull << 40;
-  double nic_gbps = 100, ssd_gbps = 50, origin_gbps = 120;
+  double nic_gbps = 80, ssd_gbps = 50, origin_gbps = 120;
   std::vector<size_t> replicas = {1, 3, 16};
 };
 
@@ -83,18 +83,21 @@ Result<Json> Balance(const SimFlags& f, Output& out) {
   if (f.blocks != 0) o.blocks_per_member = std::max<uint64_t>(1, f.blocks / o.sizes.back());
   std::vector<sim::BalanceRow> rows =
       sim::RunBalance(o, [&](const std::string& s) { out.Progress(s); });
-  sim::Table t{"balance: mixed weights (0.5, 1, 2, 4), " + std::to_string(o.blocks_per_member) +
-                   " blocks per member; lookups: median ns",
-               {"members", "blocks", "max/mean slots", "max/mean rendezvous", "lookup 1",
+  sim::Table t{"balance: " + std::to_string(o.blocks_per_member) +
+                   " blocks per member, weights all 1 or mixed (0.5, 1, 2, 4); max/mean: the "
+                   "busiest member against its fair share; lookups: median ns",
+               {"members", "weights", "blocks", "max/mean slots", "max/mean rendezvous", "lookup 1",
                 "lookup 3", "rendezvous 1", "rendezvous 3", "table bytes", "view bytes"}};
   Json sizes = Json::array();
   for (const auto& r : rows) {
-    t.rows.push_back({std::to_string(r.members), std::to_string(r.blocks), Num(r.max_over_mean),
+    t.rows.push_back({std::to_string(r.members), r.mixed ? "mixed" : "1", std::to_string(r.blocks),
+                      Num(r.max_over_mean),
                       r.rendezvous_max_over_mean > 0 ? Num(r.rendezvous_max_over_mean) : "-",
                       Num(r.lookup_ns_p50), Num(r.lookup3_ns_p50), Num(r.rendezvous_lookup_ns_p50),
                       Num(r.rendezvous_lookup3_ns_p50), std::to_string(r.table_bytes),
                       std::to_string(r.view_bytes)});
     sizes.push_back({{"members", r.members},
+                     {"weights", r.mixed ? "mixed" : "1"},
                      {"blocks", r.blocks},
                      {"max_over_mean", r.max_over_mean},
                      {"rendezvous_max_over_mean", r.rendezvous_max_over_mean},

@@ -20,30 +20,36 @@ Result<uint64_t> UnsignedField(const nlohmann::json& body, const char* name, uin
 
 }  // namespace
 
+ViewChanges DiffViews(const MemberView& from, const MemberView& to) {
+  ViewChanges changes{.since = from.version};
+  auto old = from.members.begin();
+  for (const Member& m : to.members) {
+    while (old != from.members.end() && old->id < m.id) changes.removed.push_back((old++)->id);
+    if (old != from.members.end() && old->id == m.id) {
+      if (!(*old == m)) changes.changed.push_back(m);
+      ++old;
+    } else {
+      changes.changed.push_back(m);
+    }
+  }
+  for (; old != from.members.end(); ++old) changes.removed.push_back(old->id);
+  return changes;
+}
+
 std::string ClusterInfoToJson(const MemberView& view, const ReplicaPolicy& policy,
-                              uint64_t block_size, std::string_view self, const MemberView* since) {
+                              uint64_t block_size, std::string_view self,
+                              const ViewChanges* changes) {
   nlohmann::json body;
-  if (since == nullptr) {
+  if (changes == nullptr) {
     body = nlohmann::json::parse(MemberViewToJson(view));
   } else {
-    // Both lists are sorted by id: one merge finds what changed.
     nlohmann::json changed = nlohmann::json::array();
-    nlohmann::json removed = nlohmann::json::array();
-    auto old = since->members.begin();
-    for (const Member& m : view.members) {
-      while (old != since->members.end() && old->id < m.id) removed.push_back((old++)->id);
-      if (old != since->members.end() && old->id == m.id) {
-        if (!(*old == m)) changed.push_back(nlohmann::json::parse(MemberToJson(m)));
-        ++old;
-      } else {
-        changed.push_back(nlohmann::json::parse(MemberToJson(m)));
-      }
-    }
-    for (; old != since->members.end(); ++old) removed.push_back(old->id);
+    for (const Member& m : changes->changed)
+      changed.push_back(nlohmann::json::parse(MemberToJson(m)));
     body = {{"version", view.version},
-            {"since", since->version},
+            {"since", changes->since},
             {"changed", std::move(changed)},
-            {"removed", std::move(removed)}};
+            {"removed", changes->removed}};
   }
   body["block_size"] = block_size;
   body["self"] = self;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cluster/member.h"
 #include "cluster/placement.h"
@@ -21,14 +22,24 @@ struct ClusterInfo {
   std::string self;  // the id of the member that answered ("" when not given)
 };
 
+// What changed between two views: the members added or changed, and the ids removed. Value type.
+struct ViewChanges {
+  uint64_t since = 0;  // the version they apply to
+  std::vector<Member> changed;
+  std::vector<std::string> removed;
+};
+
+// Returns the changes that turn `from` into `to` (both sorted by id, as views are).
+ViewChanges DiffViews(const MemberView& from, const MemberView& to);
+
 // Returns the /v1/members body: the view's members and version, "block_size", "self",
-// "replicas" and "replica_rules" (["ORIGIN/PREFIX=N", ...]). With `since` (an earlier view the
-// asker holds, GET /v1/members?since=VERSION), the members are sent as changes from it instead:
-// "since": its version, "changed": the members added or changed, "removed": the ids gone. A
-// follower of the view then pays for what changed, not for the whole view.
+// "replicas" and "replica_rules" (["ORIGIN/PREFIX=N", ...]). With `changes` (since a view the
+// asker holds, GET /v1/members?since=VERSION), the members are sent as those changes instead:
+// "since", "changed" (the members added or changed) and "removed" (the ids gone). A follower of
+// the view then pays for what changed, not for the whole view.
 std::string ClusterInfoToJson(const MemberView& view, const ReplicaPolicy& policy,
                               uint64_t block_size, std::string_view self,
-                              const MemberView* since = nullptr);
+                              const ViewChanges* changes = nullptr);
 
 // Parses what ClusterInfoToJson writes. "block_size", "replicas" and "replica_rules" are
 // optional and default to 4 MiB, 1 and none; present, they must be valid (a block size > 0,

@@ -253,7 +253,8 @@ void EtcdMembership::LeaseLoop() {
       } else {
         // Try again in a second rather than a third of a TTL later.
         SPDLOG_WARN("etcd keepalive failed: {}", st.ToString());
-        next_member = std::min(next_member, now + milliseconds(1000));
+        if (now >= next_member) next_member = now + milliseconds(1000);
+        if (now >= next_slot) next_slot = now + milliseconds(1000);
       }
     }
     std::lock_guard lock(state_mu_);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 #include <set>
 
 #include "cluster/cluster_info.h"
@@ -126,7 +127,8 @@ TEST(ClusterInfoTest, SendsChangesSinceAViewTheReaderHolds) {
   MemberView after = ViewOf({"a:1", "b:2", "d:4"});
   after.version = 12;
   after.members[1].weight = 3;
-  const std::string delta = ClusterInfoToJson(after, policy, 1024, "a:1", &before);
+  const ViewChanges changes = DiffViews(before, after);
+  const std::string delta = ClusterInfoToJson(after, policy, 1024, "a:1", &changes);
   EXPECT_NE(delta.find(R"("since":10)"), std::string::npos) << delta;
   EXPECT_NE(delta.find(R"("removed":["c:3"])"), std::string::npos) << delta;
   EXPECT_EQ(delta.find(R"("id":"a:1")"), std::string::npos) << delta;  // unchanged: not sent
@@ -135,7 +137,8 @@ TEST(ClusterInfoTest, SendsChangesSinceAViewTheReaderHolds) {
   EXPECT_EQ(ViewOf(**applied), after);
   EXPECT_EQ((*applied)->placement->policy().replicas, 2u);
   // Nothing changed: a few fields, whatever the size of the view.
-  const std::string same = ClusterInfoToJson(after, policy, 1024, "a:1", &after);
+  const ViewChanges none = DiffViews(after, after);
+  const std::string same = ClusterInfoToJson(after, policy, 1024, "a:1", &none);
   EXPECT_NE(same.find(R"("changed":[],"removed":[])"), std::string::npos) << same;
   // A delta against a view the reader does not hold is refused, never guessed at.
   MemberView other = before;
@@ -220,6 +223,59 @@ TEST(PlacementTest, NodesAndClientsAgreeOnOwnersForTheSameView) {
       EXPECT_EQ(node_owners, client_owners) << origin << "/" << path << " block " << i;
     }
   }
+}
+
+}  // namespace
+}  // namespace unicache
+
+namespace unicache {
+namespace {
+
+// A membership whose views the test publishes.
+class ScriptedMembership : public Membership {
+ public:
+  Status Start() override { return Status::Ok(); }
+  void Stop() override {}
+  std::shared_ptr<const MemberView> Current() const override { return publisher.Current(); }
+  uint64_t Subscribe(Callback cb) override { return publisher.Subscribe(std::move(cb)); }
+  void Unsubscribe(uint64_t id) override { publisher.Unsubscribe(id); }
+  ViewPublisher publisher;
+};
+
+std::vector<Member> MembersOf(const std::vector<std::string>& addresses) {
+  return ViewOf(addresses).members;
+}
+
+TEST(RouterTest, AnswersTheChangesSinceAViewItFollowedFoldedIntoOne) {
+  auto owned = std::make_unique<ScriptedMembership>();
+  ScriptedMembership* m = owned.get();
+  m->publisher.Publish(MembersOf({"a:1", "b:2", "c:3"}));
+  MetricsRegistry metrics;
+  auto router = Router::Start(Member{"a:1", "a:1", 1.0, ""}, std::move(owned), {}, &metrics);
+  ASSERT_TRUE(router.ok());
+  const uint64_t v1 = (*router)->view()->version;
+  m->publisher.Publish(MembersOf({"a:1", "b:2", "c:3", "d:4"}));
+  m->publisher.Publish(MembersOf({"a:1", "c:3", "d:4"}));
+  m->publisher.Publish(MembersOf({"a:1", "c:3", "d:4", "e:5"}));
+  const uint64_t v4 = (*router)->view()->version;
+  ASSERT_EQ(v4, v1 + 3);
+
+  std::optional<ViewChanges> since1 = (*router)->ChangesSince(v1);
+  ASSERT_TRUE(since1);
+  EXPECT_EQ(since1->since, v1);
+  std::vector<std::string> changed;
+  for (const Member& c : since1->changed) changed.push_back(c.id);
+  EXPECT_EQ(changed, (std::vector<std::string>{"d:4", "e:5"}));
+  EXPECT_EQ(since1->removed, std::vector<std::string>{"b:2"});
+  // Applied to the view of v1, they give the current view.
+  MemberView old{v1, MembersOf({"a:1", "b:2", "c:3"})};
+  auto info = ParseClusterInfo(
+      ClusterInfoToJson(*(*router)->view(), ReplicaPolicy{}, 1024, "a:1", &*since1), &old);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(ViewOf(**info), *(*router)->view());
+
+  EXPECT_TRUE((*router)->ChangesSince(v4)->changed.empty());
+  EXPECT_FALSE((*router)->ChangesSince(v4 + 7));  // a version it never had
 }
 
 }  // namespace

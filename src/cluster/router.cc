@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 
 namespace unicache {
 
@@ -11,6 +12,7 @@ Router::Router(Member self, std::unique_ptr<Membership> membership, RouterOption
       membership_(std::move(membership)),
       options_(std::move(options)),
       placement_(Placement::Create(MemberView{}, options_.replicas).value()),
+      view_(std::make_shared<const MemberView>()),
       window_start_(std::chrono::steady_clock::now()) {}
 
 Result<std::unique_ptr<Router>> Router::Start(Member self, std::unique_ptr<Membership> membership,
@@ -50,16 +52,42 @@ void Router::OnView(std::shared_ptr<const MemberView> view) {
   spdlog::info("membership view {}: {} members", (*placement)->version(), (*placement)->size());
   std::lock_guard lock(placement_mu_);
   placement_ = std::move(placement).value();
-  history_.push_back(std::move(view));
-  if (history_.size() > kViewHistory) history_.pop_front();
+  ViewChanges changes = DiffViews(*view_, *view);
+  change_members_ += changes.changed.size() + changes.removed.size();
+  changes_.push_back(std::move(changes));
+  while (changes_.size() > kChangeLog || change_members_ > kChangeLogMembers) {
+    change_members_ -= changes_.front().changed.size() + changes_.front().removed.size();
+    changes_.pop_front();
+  }
+  view_ = std::move(view);
 }
 
-std::shared_ptr<const MemberView> Router::ViewAt(uint64_t version) const {
+std::shared_ptr<const MemberView> Router::view() const {
   std::lock_guard lock(placement_mu_);
-  for (const auto& view : history_) {
-    if (view->version == version) return view;
+  return view_;
+}
+
+std::optional<ViewChanges> Router::ChangesSince(uint64_t version) const {
+  std::lock_guard lock(placement_mu_);
+  if (version == view_->version) return ViewChanges{.since = version};
+  auto first = std::find_if(changes_.begin(), changes_.end(),
+                            [&](const ViewChanges& c) { return c.since == version; });
+  if (first == changes_.end()) return std::nullopt;
+  // Fold the changes from there on: the last word on each member wins.
+  std::map<std::string, const Member*> latest;  // nullptr: removed
+  for (auto it = first; it != changes_.end(); ++it) {
+    for (const std::string& id : it->removed) latest[id] = nullptr;
+    for (const Member& m : it->changed) latest[m.id] = &m;
   }
-  return nullptr;
+  ViewChanges out{.since = version};
+  for (const auto& [id, m] : latest) {
+    if (m != nullptr) {
+      out.changed.push_back(*m);
+    } else {
+      out.removed.push_back(id);
+    }
+  }
+  return out;
 }
 
 std::shared_ptr<const Placement> Router::placement() const {

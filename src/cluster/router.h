@@ -8,9 +8,11 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
+#include "cluster/cluster_info.h"
 #include "cluster/membership.h"
 #include "cluster/peer_health.h"
 #include "cluster/placement.h"
@@ -45,11 +47,14 @@ class Router {
   const Member& self() const { return self_; }
   // The current view's placement (never null; empty until a view is known).
   std::shared_ptr<const Placement> placement() const;
-  std::shared_ptr<const MemberView> view() const { return membership_->Current(); }
-  // Returns the view of `version` when it is one of the last kViewHistory this node followed
-  // (to answer GET /v1/members?since=VERSION with the changes since), or nullptr.
-  std::shared_ptr<const MemberView> ViewAt(uint64_t version) const;
-  static constexpr size_t kViewHistory = 64;
+  // The view the current placement was built from (never null).
+  std::shared_ptr<const MemberView> view() const;
+  // Returns the changes from the view of `version` to view() when this node followed that view
+  // recently (its last kChangeLog changes, at most kChangeLogMembers member records in all), to
+  // answer GET /v1/members?since=VERSION; nullopt otherwise.
+  std::optional<ViewChanges> ChangesSince(uint64_t version) const;
+  static constexpr size_t kChangeLog = 256;
+  static constexpr size_t kChangeLogMembers = 65536;
   PeerHealth& health() { return health_; }
 
   // Returns the plan for a block this node does not hold.
@@ -70,9 +75,11 @@ class Router {
   PeerHealth health_;
   uint64_t subscription_ = 0;
 
-  mutable std::mutex placement_mu_;  // guards placement_, history_
+  mutable std::mutex placement_mu_;  // guards placement_, view_, changes_, change_members_
   std::shared_ptr<const Placement> placement_;
-  std::deque<std::shared_ptr<const MemberView>> history_;  // oldest first
+  std::shared_ptr<const MemberView> view_;
+  std::deque<ViewChanges> changes_;  // oldest first; each leads to the next, the last to view_
+  size_t change_members_ = 0;        // member records and ids held in changes_
 
   std::mutex hot_mu_;  // guards the hot-block window
   std::unordered_map<Key128, uint32_t> forwards_;

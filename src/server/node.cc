@@ -136,12 +136,15 @@ struct Node::Impl {
   // block keys and owners itself; with ?since=VERSION of a view this node still holds, only
   // the changes since it.
   std::string MembersJson(const RequestTarget& target) const {
-    std::shared_ptr<const MemberView> since;
+    std::optional<ViewChanges> changes;
+    std::shared_ptr<const MemberView> view = router->view();
     if (std::optional<uint64_t> v = ParseDecimal<uint64_t>(target.Param("since"))) {
-      since = router->ViewAt(*v);
+      changes = router->ChangesSince(*v);
+      // A change may have landed between the two calls: then send the whole (older) view.
+      if (changes && router->view() != view) changes.reset();
     }
-    return ClusterInfoToJson(*router->view(), router->placement()->policy(), options.block_size,
-                             router->self().id, since.get());
+    return ClusterInfoToJson(*view, router->placement()->policy(), options.block_size,
+                             router->self().id, changes ? &*changes : nullptr);
   }
   asio::awaitable<void> Handle(const Request& req, RequestBody& body, ResponseWriter& writer);
   asio::awaitable<void> Admin(const RequestTarget& target, ResponseWriter& writer);
