@@ -54,7 +54,7 @@ TEST(SimAccountingTest, MembershipTrafficByHand) {
   o.client_refresh_s = 5;
   o.changes_per_member_day = 0;
   o.keepalive_bytes = 40;
-  const WireSizes w{.member_record = 100, .full_view = 10000, .unchanged = 200};
+  const WireSizes w{.member_record = 100, .slot_claims = 50, .full_view = 10000, .unchanged = 200};
   std::vector<MembershipTrafficRow> rows = Traffic(o, 10, w);
   ASSERT_EQ(rows.size(), 4u);
   // Polled: each of 10 members reads 10 records of 100 B a second.
@@ -68,6 +68,8 @@ TEST(SimAccountingTest, MembershipTrafficByHand) {
   EXPECT_DOUBLE_EQ(rows[2].per_client_bytes_per_s, 2000);
   EXPECT_DOUBLE_EQ(rows[3].per_client_bytes_per_s, 40);
   EXPECT_EQ(rows[0].breaks, "");
+  // All 10 start at once: each reads 10 member records and 10 members' slot claims.
+  EXPECT_DOUBLE_EQ(ColdStartBytes(10, w), 10 * 10 * 150);
 }
 
 TEST(SimAccountingTest, ChurnMovesAboutTheIdealAndARestartWithinTheGraceNothing) {

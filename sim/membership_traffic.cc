@@ -20,8 +20,12 @@ WireSizes MeasureWireSizes(size_t members) {
   WireSizes sizes;
   for (const Member& m : view.members) {
     sizes.member_record += MemberToJson(m).size() + ("/unicache/members/" + m.id).size();
+    for (uint32_t slot : m.slots) {
+      sizes.slot_claims += ("/unicache/slots/" + std::to_string(slot)).size() + m.id.size();
+    }
   }
   sizes.member_record /= std::max<size_t>(1, members);
+  sizes.slot_claims /= std::max<size_t>(1, members);
   sizes.full_view = ClusterInfoToJson(view, ReplicaPolicy{}, 4 << 20, "node-0").size();
   const ViewChanges none = DiffViews(view, view);
   sizes.unchanged = ClusterInfoToJson(view, ReplicaPolicy{}, 4 << 20, "node-0", &none).size();
@@ -62,6 +66,11 @@ std::vector<MembershipTrafficRow> Traffic(const MembershipTrafficOptions& o, siz
   rows.push_back({members, kDeltas, 0, 0, 0,
                   static_cast<double>(w.unchanged) / o.client_refresh_s + changes * record, ""});
   return rows;
+}
+
+double ColdStartBytes(size_t members, const WireSizes& w) {
+  const double n = static_cast<double>(members);
+  return n * n * static_cast<double>(w.member_record + w.slot_claims);
 }
 
 std::vector<std::pair<std::string, size_t>> BreakingSizes(const MembershipTrafficOptions& o) {

@@ -37,6 +37,7 @@ struct MembershipTrafficRow {
 // The sizes of the real encodings at `members` members (mixed weights, slots held).
 struct WireSizes {
   uint64_t member_record = 0;  // one etcd value (MemberToJson) with its key
+  uint64_t slot_claims = 0;    // one member's slot claims (keys and values), on average
   uint64_t full_view = 0;      // GET /v1/members whole
   uint64_t unchanged = 0;      // GET /v1/members?since=CURRENT
 };
@@ -45,6 +46,10 @@ WireSizes MeasureWireSizes(size_t members);
 // Returns the traffic of each design at `members` members with the wire sizes given.
 std::vector<MembershipTrafficRow> Traffic(const MembershipTrafficOptions& options, size_t members,
                                           const WireSizes& sizes);
+
+// Returns the bytes etcd sends when all `members` start at once: each reads the members prefix
+// and the slot claims once (EtcdMembership::Start).
+double ColdStartBytes(size_t members, const WireSizes& sizes);
 
 // Returns, for each design, the largest member count (to 10 million) before a limit breaks.
 std::vector<std::pair<std::string, size_t>> BreakingSizes(const MembershipTrafficOptions& options);

@@ -217,14 +217,24 @@ Result<Json> Membership(const SimFlags& f, Output& out) {
                      {"per_client_bytes_per_s", r.per_client_bytes_per_s},
                      {"breaks", r.breaks}});
   }
+  FILE* text = f.json ? stderr : stdout;
   Json breaks;
   for (const auto& [design, n] : sim::BreakingSizes(o)) {
-    std::fprintf(f.json ? stderr : stdout, "%s holds up to %zu members\n", design.c_str(), n);
+    std::fprintf(text, "%s holds up to %zu members\n", design.c_str(), n);
     breaks[design] = n;
   }
+  const size_t largest = o.sizes.back();
+  const double cold = sim::ColdStartBytes(largest, sim::MeasureWireSizes(largest));
+  const double cold_s = cold / (o.etcd_egress_gbps * 1e9 / 8);
+  std::fprintf(text, "all %zu members starting at once: etcd sends %s (%s s at %s Gb/s)\n", largest,
+               FormatSize(static_cast<uint64_t>(cold)).c_str(), Num(cold_s).c_str(),
+               Num(o.etcd_egress_gbps).c_str());
   RETURN_IF_ERROR(
       out.Emit("membership", t, {"Membership traffic (log scale)", "bytes/s", 1, {2, 4, 5}, true}));
-  return Json{{"sizes", std::move(sizes)}, {"largest_members", std::move(breaks)}};
+  return Json{{"sizes", std::move(sizes)},
+              {"largest_members", std::move(breaks)},
+              {"cold_start_etcd_bytes", cold},
+              {"cold_start_seconds", cold_s}};
 }
 
 using Scenario = Result<Json> (*)(const SimFlags&, Output&);

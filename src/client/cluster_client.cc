@@ -165,15 +165,13 @@ Status ClusterClient::RefreshMembership() {
   // members).
   std::shared_ptr<const ClusterInfo> current = info();
   std::vector<std::string> known;
-  MemberView base;
   if (current) {
-    base = ViewOf(*current);
     std::vector<const Member*> all;
     for (const Member& m : current->placement->members()) all.push_back(&m);
     for (const Member* m : health_.Order(all)) known.push_back(m->address);
   }
   Status last = Unavailable("no node answered");
-  if (Status st = RefreshFrom(known, current ? &base : nullptr); st.ok()) {
+  if (Status st = RefreshFrom(known, current); st.ok()) {
     return st;
   } else if (!known.empty()) {
     last = st;
@@ -185,12 +183,12 @@ Status ClusterClient::RefreshMembership() {
 }
 
 Status ClusterClient::RefreshFrom(const std::vector<std::string>& addresses,
-                                  const MemberView* base) {
+                                  const std::shared_ptr<const ClusterInfo>& base) {
   Status last = Unavailable("no node answered");
   for (const std::string& address : addresses) {
     HttpRequest req;
     req.url = "http://" + address + "/v1/members";
-    if (base != nullptr) req.url += "?since=" + std::to_string(base->version);
+    if (base != nullptr) req.url += "?since=" + std::to_string(base->placement->version());
     req.timeout = std::min(options_.timeout, std::chrono::milliseconds(5000));
     req.connect_timeout = std::chrono::milliseconds(2000);
     Result<HttpResponse> resp = transport_->Send(req);

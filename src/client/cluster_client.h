@@ -64,9 +64,10 @@ class ClusterClient : public Client {
  private:
   ClusterClient(const ClientOptions& options, std::unique_ptr<Transport> transport,
                 std::string client_id);
-  // Asks `addresses` in turn for the members (the changes since `base` when given) and takes
-  // the first good answer as the view.
-  Status RefreshFrom(const std::vector<std::string>& addresses, const MemberView* base);
+  // Asks `addresses` in turn for the members (the changes since `base`'s view when given) and
+  // takes the first good answer as the view.
+  Status RefreshFrom(const std::vector<std::string>& addresses,
+                     const std::shared_ptr<const ClusterInfo>& base);
   // Returns the addresses to ask for the membership: seeds from --peers or discovery.
   Result<std::vector<std::string>> SeedAddresses();
   // Reads one block span into `dst`, trying members in OrderMembersForBlock order.

@@ -63,26 +63,16 @@ std::string ClusterInfoToJson(const MemberView& view, const ReplicaPolicy& polic
 namespace {
 
 // Returns `base` with the changes of a delta answer applied.
-Result<MemberView> ApplyDelta(const nlohmann::json& body, const MemberView* base) {
-  ASSIGN_OR_RETURN(uint64_t since, UnsignedField(body, "since", 0));
-  if (base == nullptr || base->version != since) {
-    return InvalidArgument("members: changes since view " + std::to_string(since) +
-                           ", which this reader does not hold");
-  }
+Result<MemberView> ApplyDelta(const nlohmann::json& body, const nlohmann::json& changed,
+                              const nlohmann::json& removed, const ClusterInfo& base) {
   ASSIGN_OR_RETURN(uint64_t version, UnsignedField(body, "version", 0));
-  auto changed = body.find("changed");
-  auto removed = body.find("removed");
-  if (changed == body.end() || !changed->is_array() || removed == body.end() ||
-      !removed->is_array()) {
-    return InvalidArgument("members: a delta needs \"changed\" and \"removed\" arrays");
-  }
   std::map<std::string, Member> members;
-  for (const Member& m : base->members) members.emplace(m.id, m);
-  for (const nlohmann::json& id : *removed) {
+  for (const Member& m : base.placement->members()) members.emplace(m.id, m);
+  for (const nlohmann::json& id : removed) {
     if (!id.is_string()) return InvalidArgument("members: \"removed\" holds a non-string");
     members.erase(id.get<std::string>());
   }
-  for (const nlohmann::json& item : *changed) {
+  for (const nlohmann::json& item : changed) {
     ASSIGN_OR_RETURN(Member m, MemberFromJson(item.dump()));
     members[m.id] = std::move(m);
   }
@@ -91,19 +81,21 @@ Result<MemberView> ApplyDelta(const nlohmann::json& body, const MemberView* base
   return view;
 }
 
+bool SamePolicy(const ReplicaPolicy& a, const ReplicaPolicy& b) {
+  if (a.replicas != b.replicas || a.rules.size() != b.rules.size()) return false;
+  for (size_t i = 0; i < a.rules.size(); ++i) {
+    if (FormatReplicaRule(a.rules[i]) != FormatReplicaRule(b.rules[i])) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
-Result<std::shared_ptr<const ClusterInfo>> ParseClusterInfo(std::string_view json,
-                                                            const MemberView* base) {
+Result<std::shared_ptr<const ClusterInfo>> ParseClusterInfo(
+    std::string_view json, std::shared_ptr<const ClusterInfo> current) {
   return ReadJsonObject<std::shared_ptr<const ClusterInfo>>(
       json, "members",
       [&](const nlohmann::json& body) -> Result<std::shared_ptr<const ClusterInfo>> {
-        MemberView view;
-        if (body.contains("since")) {
-          ASSIGN_OR_RETURN(view, ApplyDelta(body, base));
-        } else {
-          ASSIGN_OR_RETURN(view, MemberViewFromJson(json));
-        }
         auto info = std::make_shared<ClusterInfo>();
         ASSIGN_OR_RETURN(info->block_size, UnsignedField(body, "block_size", info->block_size));
         if (info->block_size == 0) return InvalidArgument("members: block_size is 0");
@@ -111,6 +103,29 @@ Result<std::shared_ptr<const ClusterInfo>> ParseClusterInfo(std::string_view jso
         info->self = body.value("self", std::string());
         std::vector<std::string> rules = body.value("replica_rules", std::vector<std::string>());
         ASSIGN_OR_RETURN(ReplicaPolicy policy, ReplicaPolicy::Parse(replicas, rules));
+        MemberView view;
+        if (body.contains("since")) {
+          ASSIGN_OR_RETURN(uint64_t since, UnsignedField(body, "since", 0));
+          if (current == nullptr || current->placement->version() != since) {
+            return InvalidArgument("members: changes since view " + std::to_string(since) +
+                                   ", which this reader does not hold");
+          }
+          auto changed = body.find("changed");
+          auto removed = body.find("removed");
+          if (changed == body.end() || !changed->is_array() || removed == body.end() ||
+              !removed->is_array()) {
+            return InvalidArgument("members: a delta needs \"changed\" and \"removed\" arrays");
+          }
+          ASSIGN_OR_RETURN(uint64_t version, UnsignedField(body, "version", 0));
+          if (changed->empty() && removed->empty() && version == since &&
+              info->block_size == current->block_size && info->self == current->self &&
+              SamePolicy(policy, current->placement->policy())) {
+            return current;
+          }
+          ASSIGN_OR_RETURN(view, ApplyDelta(body, *changed, *removed, *current));
+        } else {
+          ASSIGN_OR_RETURN(view, MemberViewFromJson(json));
+        }
         ASSIGN_OR_RETURN(info->placement, Placement::Create(view, std::move(policy)));
         return std::shared_ptr<const ClusterInfo>(std::move(info));
       });

@@ -44,12 +44,13 @@ std::string ClusterInfoToJson(const MemberView& view, const ReplicaPolicy& polic
 // Parses what ClusterInfoToJson writes. "block_size", "replicas" and "replica_rules" are
 // optional and default to 4 MiB, 1 and none; present, they must be valid (a block size > 0,
 // replica counts in 1..kMaxReplicas, rules as `unicache serve --replicas-for` takes them).
-// An answer with "since" is applied to `base`, which must be the view of that version
-// (InvalidArgument otherwise).
-Result<std::shared_ptr<const ClusterInfo>> ParseClusterInfo(std::string_view json,
-                                                            const MemberView* base = nullptr);
+// An answer with "since" is applied to `current`'s view, which must be of that version
+// (InvalidArgument otherwise); an answer that changes nothing returns `current` itself, so a
+// follower of an unchanged view of 100k members builds nothing.
+Result<std::shared_ptr<const ClusterInfo>> ParseClusterInfo(
+    std::string_view json, std::shared_ptr<const ClusterInfo> current = nullptr);
 
-// Returns the view `info` places by (its members and version), for a later ParseClusterInfo.
+// Returns the view `info` places by (its members and version).
 MemberView ViewOf(const ClusterInfo& info);
 
 }  // namespace unicache

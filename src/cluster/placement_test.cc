@@ -127,26 +127,29 @@ TEST(ClusterInfoTest, SendsChangesSinceAViewTheReaderHolds) {
   MemberView after = ViewOf({"a:1", "b:2", "d:4"});
   after.version = 12;
   after.members[1].weight = 3;
+  auto held = ParseClusterInfo(ClusterInfoToJson(before, policy, 1024, "a:1")).value();
   const ViewChanges changes = DiffViews(before, after);
   const std::string delta = ClusterInfoToJson(after, policy, 1024, "a:1", &changes);
   EXPECT_NE(delta.find(R"("since":10)"), std::string::npos) << delta;
   EXPECT_NE(delta.find(R"("removed":["c:3"])"), std::string::npos) << delta;
   EXPECT_EQ(delta.find(R"("id":"a:1")"), std::string::npos) << delta;  // unchanged: not sent
-  Result<std::shared_ptr<const ClusterInfo>> applied = ParseClusterInfo(delta, &before);
+  Result<std::shared_ptr<const ClusterInfo>> applied = ParseClusterInfo(delta, held);
   ASSERT_TRUE(applied.ok()) << applied.status().ToString();
   EXPECT_EQ(ViewOf(**applied), after);
   EXPECT_EQ((*applied)->placement->policy().replicas, 2u);
-  // Nothing changed: a few fields, whatever the size of the view.
+  // Nothing changed: a few fields, whatever the size of the view, and nothing to rebuild.
   const ViewChanges none = DiffViews(after, after);
   const std::string same = ClusterInfoToJson(after, policy, 1024, "a:1", &none);
   EXPECT_NE(same.find(R"("changed":[],"removed":[])"), std::string::npos) << same;
+  EXPECT_EQ(ParseClusterInfo(same, *applied).value(), *applied);
+  // ... unless the settings changed.
+  const std::string resized = ClusterInfoToJson(after, policy, 2048, "a:1", &none);
+  EXPECT_EQ(ParseClusterInfo(resized, *applied).value()->block_size, 2048u);
   // A delta against a view the reader does not hold is refused, never guessed at.
-  MemberView other = before;
-  other.version = 11;
-  EXPECT_EQ(ParseClusterInfo(delta, &other).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseClusterInfo(delta, *applied).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseClusterInfo(delta).status().code(), StatusCode::kInvalidArgument);
   EXPECT_FALSE(
-      ParseClusterInfo(R"({"version":3,"since":10,"changed":{},"removed":[]})", &before).ok());
+      ParseClusterInfo(R"({"version":3,"since":10,"changed":{},"removed":[]})", held).ok());
 }
 
 TEST(ClusterInfoTest, RoundTripsTheViewAndThePolicy) {
@@ -268,9 +271,11 @@ TEST(RouterTest, AnswersTheChangesSinceAViewItFollowedFoldedIntoOne) {
   EXPECT_EQ(changed, (std::vector<std::string>{"d:4", "e:5"}));
   EXPECT_EQ(since1->removed, std::vector<std::string>{"b:2"});
   // Applied to the view of v1, they give the current view.
-  MemberView old{v1, MembersOf({"a:1", "b:2", "c:3"})};
+  auto old = ParseClusterInfo(ClusterInfoToJson(MemberView{v1, MembersOf({"a:1", "b:2", "c:3"})},
+                                                ReplicaPolicy{}, 1024, "a:1"))
+                 .value();
   auto info = ParseClusterInfo(
-      ClusterInfoToJson(*(*router)->view(), ReplicaPolicy{}, 1024, "a:1", &*since1), &old);
+      ClusterInfoToJson(*(*router)->view(), ReplicaPolicy{}, 1024, "a:1", &*since1), old);
   ASSERT_TRUE(info.ok()) << info.status().ToString();
   EXPECT_EQ(ViewOf(**info), *(*router)->view());
 

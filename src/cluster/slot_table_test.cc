@@ -14,8 +14,8 @@ std::vector<Member> Members(size_t count, size_t per) {
   std::vector<Member> members;
   uint32_t next = 0;
   for (size_t i = 0; i < count; ++i) {
-    char id[16];
-    std::snprintf(id, sizeof(id), "m%03zu", i);
+    std::string id = std::to_string(i);
+    id = "m" + std::string(id.size() < 3 ? 3 - id.size() : 0, '0') + id;  // m000, m001, ...
     Member m{.id = id, .address = "127.0.0.1:" + std::to_string(1000 + i)};
     for (size_t k = 0; k < per; ++k) m.slots.push_back(next++);
     members.push_back(std::move(m));
