@@ -281,10 +281,13 @@ Status ClusterClient::ReadSpan(const ClusterInfo& info, const std::string& origi
                                const ObjectStat& object, const BlockSpan& span,
                                std::span<std::byte> dst) {
   Key128 key = BlockKey(origin, object.path, object.version, span.index);
-  // Every member can serve a block (any node fetches it for us): the owners first.
+  // Every member can serve a block (any node fetches it for us): the owners first, then a few
+  // more in placement order (not every member: at 100k members ranking them all per block
+  // would cost more than the read).
+  constexpr size_t kFallbacks = 3;
   const Placement& p = *info.placement;
   std::vector<const Member*> order = health_.Order(
-      p.ReaderOrder(key, p.BlockOwnerCount(origin, object.path), client_id_, p.size()));
+      p.ReaderOrder(key, p.BlockOwnerCount(origin, object.path), client_id_, kFallbacks));
   Status last = Unavailable("no cluster member could serve block " + std::to_string(span.index));
   for (const Member* m : order) {
     HttpRequest req;
@@ -304,7 +307,7 @@ Status ClusterClient::ReadSpan(const ClusterInfo& info, const std::string& origi
       health_.Report(m->id, resp.status());
       last = resp.status().WithContext(m->address);
       if (!last.retryable()) return last;
-      continue;  // refused or timed out: the next member in rendezvous order
+      continue;  // refused or timed out: the next member in placement order
     }
     health_.ReportSuccess(m->id);
     if (resp->status == 200 || resp->status == 206) {

@@ -9,6 +9,8 @@ namespace {
 // Draws taken before a lookup falls back to walking the table (only a table that is mostly
 // tombstones gets there).
 constexpr size_t kDrawsPerOwner = 64;
+// Owner counts up to this check for repeats by scanning the owners found.
+constexpr size_t kScanOwners = 16;
 
 // SplitMix64's finalizer: a bijective mix of 64 bits.
 uint64_t Mix64(uint64_t x) {
@@ -45,7 +47,8 @@ uint32_t JumpConsistentHash(uint64_t key, uint32_t buckets) {
   return static_cast<uint32_t>(b);
 }
 
-SlotTable::SlotTable(const std::vector<Member>& members_by_id) {
+SlotTable::SlotTable(const std::vector<Member>& members_by_id)
+    : member_count_(members_by_id.size()) {
   uint32_t size = 0;
   for (const Member& m : members_by_id) {
     for (uint32_t s : m.slots) size = std::max(size, s + 1);
@@ -68,8 +71,17 @@ size_t SlotTable::Owners(const Key128& key, size_t n, uint32_t* out) const {
   if (n == 0) return 0;
   const uint32_t size = static_cast<uint32_t>(slots_.size());
   size_t found = 0;
+  // Few owners (the usual case): a scan of those found. Many: a bitmap, so asking for every
+  // member stays O(slots), not O(members²).
+  std::vector<bool> seen(n > kScanOwners ? member_count_ : 0);
   auto take = [&](uint32_t member) {
-    if (member == kTombstone || std::find(out, out + found, member) != out + found) return;
+    if (member == kTombstone) return;
+    if (n > kScanOwners) {
+      if (seen[member]) return;
+      seen[member] = true;
+    } else if (std::find(out, out + found, member) != out + found) {
+      return;
+    }
     out[found++] = member;
   };
   uint32_t slot = 0;

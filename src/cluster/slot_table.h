@@ -48,6 +48,7 @@ class SlotTable {
  private:
   static constexpr uint32_t kTombstone = UINT32_MAX;
 
+  size_t member_count_ = 0;
   std::vector<uint32_t> slots_;  // slot number -> member index, or kTombstone
   size_t held_ = 0;              // slots that are not tombstones
   size_t holders_ = 0;           // members holding at least one slot

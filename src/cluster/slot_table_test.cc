@@ -170,3 +170,28 @@ TEST(SlotTableTest, SlotsFollowTheWeight) {
 
 }  // namespace
 }  // namespace unicache
+
+namespace unicache {
+namespace {
+
+TEST(SlotTableTest, AskingForEveryMemberStaysCheap) {
+  std::vector<Member> members;
+  uint32_t next = 0;
+  for (size_t i = 0; i < 20000; ++i) {
+    Member m{.id = "n" + std::to_string(i), .address = "127.0.0.1:1"};
+    for (int k = 0; k < 4; ++k) m.slots.push_back(next++);
+    members.push_back(std::move(m));
+  }
+  SlotTable table(members);
+  std::vector<uint32_t> out(members.size());
+  ASSERT_EQ(table.Owners(KeyOf(1), out.size(), out.data()), members.size());
+  EXPECT_EQ(std::set<uint32_t>(out.begin(), out.end()).size(), members.size());
+  // The first owners are the same whether 3 or all are asked for.
+  uint32_t three[3];
+  ASSERT_EQ(table.Owners(KeyOf(1), 3, three), 3u);
+  EXPECT_EQ(std::vector<uint32_t>(three, three + 3),
+            std::vector<uint32_t>(out.begin(), out.begin() + 3));
+}
+
+}  // namespace
+}  // namespace unicache
