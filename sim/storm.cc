@@ -65,7 +65,7 @@ std::vector<StormRow> RunStorm(const StormOptions& o,
       progress("storm: placing " + std::to_string(blocks) + " blocks on " +
                std::to_string(o.hosts) + " hosts, " + std::to_string(r) + " owners each");
     }
-    ReplicaPolicy policy = ReplicaPolicy::Parse(std::min(r, kMaxReplicas), {}).value();
+    ReplicaPolicy policy = ReplicaPolicy::Parse(r, {}).value();
     auto placement = Placement::Create(MemberView{1, fleet}, policy).value();
     const Member* base = placement->members().data();
     std::vector<uint64_t> owned(o.hosts, 0);

@@ -41,6 +41,7 @@ struct StormRow {
 StormRow UnicacheStorm(const StormOptions& options, size_t replicas,
                        const std::vector<uint64_t>& blocks_owned);
 
+// Runs the scenario. REQUIRES: each of options.replicas in 1..min(kMaxReplicas, hosts).
 std::vector<StormRow> RunStorm(const StormOptions& options,
                                const std::function<void(const std::string&)>& progress);
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli_util.h"
+#include "cluster/placement.h"
 #include "commands.h"
 #include "common/units.h"
 #include "sim/balance.h"
@@ -169,7 +170,18 @@ Result<Json> Storm(const SimFlags& f, Output& out) {
   o.ssd_gbps = f.ssd_gbps;
   o.origin_gbps = f.origin_gbps;
   o.replicas = f.replicas;
-  if (o.hosts < 1 || o.checkpoint_bytes < 1) return InvalidArgument("storm needs hosts and bytes");
+  if (o.hosts < 1 || o.checkpoint_bytes < 1) {
+    return InvalidArgument("storm needs --hosts >= 1 and a --checkpoint of at least one byte");
+  }
+  for (size_t r : o.replicas) {
+    if (r < 1 || r > kMaxReplicas || r > o.hosts) {
+      return InvalidArgument("--replicas " + std::to_string(r) + ": each count must be 1.." +
+                             std::to_string(std::min(kMaxReplicas, o.hosts)));
+    }
+  }
+  if (o.nic_gbps <= 0 || o.ssd_gbps <= 0 || o.origin_gbps <= 0) {
+    return InvalidArgument("--nic-gbps, --ssd-gbps and --origin-gbps must be > 0");
+  }
   std::vector<sim::StormRow> rows =
       sim::RunStorm(o, [&](const std::string& s) { out.Progress(s); });
   sim::Table t{"storm: " + std::to_string(o.hosts * o.gpus_per_host) + " GPUs on " +

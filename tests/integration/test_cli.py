@@ -308,5 +308,8 @@ def test_sim_quick_writes_tables_charts_and_json(tmp_path):
     r = subprocess.run([BIN, "sim", "churn", "--members", "5", "--leave", "5", "--out",
                         str(tmp_path / "bad")], capture_output=True, timeout=60)
     assert r.returncode != 0 and b"--leave" in r.stderr
+    r = subprocess.run([BIN, "sim", "storm", "--replicas", "0", "--out", str(tmp_path / "bad")],
+                       capture_output=True, timeout=60)
+    assert r.returncode != 0 and b"--replicas 0" in r.stderr
     r = subprocess.run([BIN, "sim"], capture_output=True, timeout=60)
     assert r.returncode == 2 and b"--quick" in r.stderr
