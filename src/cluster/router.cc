@@ -51,6 +51,8 @@ void Router::OnView(std::shared_ptr<const MemberView> view) {
   if (members_gauge_) members_gauge_->Set(static_cast<int64_t>(view->members.size()));
   spdlog::info("membership view {}: {} members", (*placement)->version(), (*placement)->size());
   std::lock_guard lock(placement_mu_);
+  // Start()'s hand-over and the provider's thread may race: never go back to an older view.
+  if (view->version < view_->version) return;
   placement_ = std::move(placement).value();
   ViewChanges changes = DiffViews(*view_, *view);
   change_members_ += changes.changed.size() + changes.removed.size();
