@@ -598,6 +598,12 @@ TEST(HttpClientTest, CheckHeadIsNotRunOnErrorAnswers) {
 }
 
 TEST(HttpClientTest, AForkedChildNeverReusesItsParentsConnections) {
+#if defined(__SANITIZE_ADDRESS__)
+  // GCC 12's ASan allocator takes no lock around fork(): a child forked while the test server's
+  // thread allocates can wait forever on an allocator lock that thread held (seen in CI). glibc's
+  // malloc, which users run, is fork-safe; the release build runs this test.
+  GTEST_SKIP() << "ASan's allocator is not fork-safe while another thread allocates";
+#endif
   TestHttpServer server([](const SeenRequest& req) {
     size_t start = req.head.find('/');
     return Response(200, req.head.substr(start, req.head.find(' ', start) - start));
