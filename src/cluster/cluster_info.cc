@@ -63,9 +63,8 @@ std::string ClusterInfoToJson(const MemberView& view, const ReplicaPolicy& polic
 namespace {
 
 // Returns `base` with the changes of a delta answer applied.
-Result<MemberView> ApplyDelta(const nlohmann::json& body, const nlohmann::json& changed,
+Result<MemberView> ApplyDelta(uint64_t version, const nlohmann::json& changed,
                               const nlohmann::json& removed, const ClusterInfo& base) {
-  ASSIGN_OR_RETURN(uint64_t version, UnsignedField(body, "version", 0));
   std::map<std::string, Member> members;
   for (const Member& m : base.placement->members()) members.emplace(m.id, m);
   for (const nlohmann::json& id : removed) {
@@ -79,14 +78,6 @@ Result<MemberView> ApplyDelta(const nlohmann::json& body, const nlohmann::json& 
   MemberView view{.version = version};
   for (auto& [id, m] : members) view.members.push_back(std::move(m));
   return view;
-}
-
-bool SamePolicy(const ReplicaPolicy& a, const ReplicaPolicy& b) {
-  if (a.replicas != b.replicas || a.rules.size() != b.rules.size()) return false;
-  for (size_t i = 0; i < a.rules.size(); ++i) {
-    if (FormatReplicaRule(a.rules[i]) != FormatReplicaRule(b.rules[i])) return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -119,10 +110,10 @@ Result<std::shared_ptr<const ClusterInfo>> ParseClusterInfo(
           ASSIGN_OR_RETURN(uint64_t version, UnsignedField(body, "version", 0));
           if (changed->empty() && removed->empty() && version == since &&
               info->block_size == current->block_size && info->self == current->self &&
-              SamePolicy(policy, current->placement->policy())) {
+              policy == current->placement->policy()) {
             return current;
           }
-          ASSIGN_OR_RETURN(view, ApplyDelta(body, *changed, *removed, *current));
+          ASSIGN_OR_RETURN(view, ApplyDelta(version, *changed, *removed, *current));
         } else {
           ASSIGN_OR_RETURN(view, MemberViewFromJson(json));
         }

@@ -1,6 +1,7 @@
 #include "cluster/placement.h"
 
 #include <algorithm>
+#include <array>
 #include <set>
 
 #include "common/object_path.h"
@@ -106,10 +107,13 @@ std::vector<const Member*> Placement::Ranked(const Key128& key, size_t owners,
   }
   std::vector<const Member*> out;
   if (n == 0) return out;
-  std::vector<uint32_t> index(n);
-  index.resize(slots_->Owners(key, n, index.data()));
-  out.reserve(index.size());
-  for (uint32_t i : index) out.push_back(&members_[i]);
+  // The usual few owners need no second allocation on the lookup path.
+  std::array<uint32_t, 2 * kMaxReplicas> small;
+  std::vector<uint32_t> large(n > small.size() ? n : 0);
+  uint32_t* index = n > small.size() ? large.data() : small.data();
+  const size_t found = slots_->Owners(key, n, index);
+  out.reserve(found);
+  for (size_t i = 0; i < found; ++i) out.push_back(&members_[index[i]]);
   return out;
 }
 

@@ -25,6 +25,8 @@ struct ReplicaRule {
   std::string origin;
   std::string prefix;  // "" = the whole origin
   size_t replicas = 1;
+
+  friend bool operator==(const ReplicaRule&, const ReplicaRule&) = default;
 };
 
 // Parses "ORIGIN[/PREFIX]=N", N in 1..kMaxReplicas, as `unicache serve --replicas-for` takes it.
@@ -37,6 +39,8 @@ std::string FormatReplicaRule(const ReplicaRule& rule);
 struct ReplicaPolicy {
   size_t replicas = 1;
   std::vector<ReplicaRule> rules;
+
+  friend bool operator==(const ReplicaPolicy&, const ReplicaPolicy&) = default;
 
   // Builds a policy from a default count (1..kMaxReplicas) and rules in ParseReplicaRule's form.
   static Result<ReplicaPolicy> Parse(size_t replicas, const std::vector<std::string>& rules);

@@ -69,8 +69,10 @@ std::shared_ptr<const MemberView> Router::view() const {
   return view_;
 }
 
-std::optional<ViewChanges> Router::ChangesSince(uint64_t version) const {
+std::optional<ViewChanges> Router::ChangesSince(uint64_t version,
+                                                std::shared_ptr<const MemberView>* view) const {
   std::lock_guard lock(placement_mu_);
+  if (view != nullptr) *view = view_;
   if (version == view_->version) return ViewChanges{.since = version};
   auto first = std::find_if(changes_.begin(), changes_.end(),
                             [&](const ViewChanges& c) { return c.since == version; });

@@ -49,10 +49,12 @@ class Router {
   std::shared_ptr<const Placement> placement() const;
   // The view the current placement was built from (never null).
   std::shared_ptr<const MemberView> view() const;
-  // Returns the changes from the view of `version` to view() when this node followed that view
-  // recently (its last kChangeLog changes, at most kChangeLogMembers member records in all), to
-  // answer GET /v1/members?since=VERSION; nullopt otherwise.
-  std::optional<ViewChanges> ChangesSince(uint64_t version) const;
+  // Returns the changes from the view of `version` to the current view when this node followed
+  // that view recently (its last kChangeLog changes, at most kChangeLogMembers member records in
+  // all), to answer GET /v1/members?since=VERSION; nullopt otherwise. When `view` is given, it
+  // is set to the view the changes lead to, read under the same lock.
+  std::optional<ViewChanges> ChangesSince(uint64_t version,
+                                          std::shared_ptr<const MemberView>* view = nullptr) const;
   static constexpr size_t kChangeLog = 256;
   static constexpr size_t kChangeLogMembers = 65536;
   PeerHealth& health() { return health_; }

@@ -139,9 +139,7 @@ struct Node::Impl {
     std::optional<ViewChanges> changes;
     std::shared_ptr<const MemberView> view = router->view();
     if (std::optional<uint64_t> v = ParseDecimal<uint64_t>(target.Param("since"))) {
-      changes = router->ChangesSince(*v);
-      // A change may have landed between the two calls: then send the whole (older) view.
-      if (changes && router->view() != view) changes.reset();
+      changes = router->ChangesSince(*v, &view);
     }
     return ClusterInfoToJson(*view, router->placement()->policy(), options.block_size,
                              router->self().id, changes ? &*changes : nullptr);

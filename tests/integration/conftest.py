@@ -91,8 +91,16 @@ class NodeProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout=20):
+        return self.launch().wait_ready(timeout)
+
+    def launch(self):
+        """Starts the process without waiting (many nodes start at once; then wait_ready)."""
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)
+        return self
+
+    def wait_ready(self, timeout=20):
+        """Waits until the node answers /healthz; raises with its log if it exits first."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:

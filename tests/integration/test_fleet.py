@@ -3,11 +3,10 @@ view, lose 4 members and converge again, read byte-exact with each block fetched
 once, and cost etcd the same per member, idle, at 32 members as at 8 (the watch, not polling).
 Budget: about 90 s on 2 cores."""
 import json
-import subprocess
 import time
 
-from conftest import (BIN, NodeProcess, http_get, metric, start_etcd, stop_process, wait_for,
-                      write_random)
+from conftest import (BIN, NodeProcess, http_get, metric, origin_bytes, start_etcd, stop_process,
+                      wait_for, write_random)
 
 MiB = 1 << 20
 FLEET = 32
@@ -51,26 +50,15 @@ def idle_rate_per_member(endpoint, count):
 def start_nodes(tmp_path, origin, endpoint, first, count):
     """Starts nodes first..first+count-1 at once and waits until each answers /healthz."""
     nodes = [NodeProcess(["--origin", f"data={origin}"], str(tmp_path / f"cache{i}"),
-                         ["--discovery", f"etcd:{endpoint}", *NODE_FLAGS])
+                         ["--discovery", f"etcd:{endpoint}", *NODE_FLAGS]).launch()
              for i in range(first, first + count)]
     for n in nodes:
-        n.log = open(n.log_path, "ab")
-        n.proc = subprocess.Popen(n.args, stdout=n.log, stderr=subprocess.STDOUT)
-    for n in nodes:
-        assert wait_for(lambda: n.proc.poll() is not None or healthy(n), timeout=30)
-        assert n.proc.poll() is None, open(n.log_path).read()
+        n.wait_ready(timeout=30)
     return nodes
 
 
-def healthy(node):
-    try:
-        return http_get(node.url + "/healthz", timeout=1)[0] == 200
-    except OSError:
-        return False
-
-
-def origin_bytes(nodes):
-    return sum(metric(n.metrics(), 'unicache_origin_bytes_total{origin="data"}') for n in nodes)
+def fleet_origin_bytes(nodes):
+    return sum(origin_bytes(n) for n in nodes)
 
 
 def read_through(nodes, path, data):
@@ -124,7 +112,7 @@ def test_fleet_of_32_converges_survives_kills_and_keeps_etcd_quiet(tmp_path):
         # A file read through several members: each block comes from the origin once.
         a = write_random(str(origin / "a.bin"), 48 * MiB, seed=15)
         read_through(nodes[::7], "a.bin", a)
-        assert origin_bytes(nodes) == len(a)
+        assert fleet_origin_bytes(nodes) == len(a)
 
         # 4 members die; the rest converge once their leases and grace periods end, and reads
         # stay byte-exact throughout.
@@ -133,10 +121,10 @@ def test_fleet_of_32_converges_survives_kills_and_keeps_etcd_quiet(tmp_path):
         alive = nodes[:3] + nodes[7:]
         read_through(alive[::5], "a.bin", a)
         assert wait_for(lambda: converged(alive, len(alive)), timeout=20)
-        before = origin_bytes(alive)
+        before = fleet_origin_bytes(alive)
         b = write_random(str(origin / "b.bin"), 48 * MiB, seed=16)
         read_through(alive[::6], "b.bin", b)
-        assert origin_bytes(alive) - before == len(b)
+        assert fleet_origin_bytes(alive) - before == len(b)
     finally:
         for n in nodes:
             n.stop()
