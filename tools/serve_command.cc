@@ -147,6 +147,9 @@ int RunServe(ServeFlags& flags) {
                (*node)->address(), FormatSize(flags.node.ram_bytes),
                FormatSize(flags.node.ssd_bytes), FormatSize(flags.node.block_size),
                flags.node.cache_dir);
+  if ((*node)->s3_port() != 0) {
+    spdlog::info("S3 endpoint on port {} (buckets: the origins)", (*node)->s3_port());
+  }
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("signal {} received: stopping", sig);
@@ -270,6 +273,21 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
                   "Unix socket of the KV shared-memory path for clients on this host (\"off\": "
                   "none) [CACHE_DIR/kv.sock when KV namespaces are set]")
       ->envname("UNICACHE_KV_SOCKET");
+  cmd->add_option("--s3-listen", n.s3_listen,
+                  "HOST:PORT of the S3-compatible endpoint (buckets are the origins; docs/S3.md)")
+      ->envname("UNICACHE_S3_LISTEN");
+  cmd->add_option("--s3-keys", n.s3_keys,
+                  "File of S3 keys, one a line: ACCESS_KEY SECRET_KEY BUCKET[,BUCKET...] or * "
+                  "(chmod 600)")
+      ->envname("UNICACHE_S3_KEYS");
+  cmd->add_flag("--s3-anonymous", n.s3_anonymous,
+                "Let unsigned S3 requests read (GET/HEAD) every bucket")
+      ->envname("UNICACHE_S3_ANONYMOUS");
+  cmd->add_option("--s3-domain", n.s3_domain,
+                  "Also take virtual-hosted style requests: http://BUCKET.DOMAIN/KEY")
+      ->envname("UNICACHE_S3_DOMAIN");
+  cmd->add_option("--s3-region", n.s3_region, "The region the S3 endpoint names its buckets in")
+      ->capture_default_str();
   cmd->add_option("--etcd-ttl", flags->etcd_ttl, "Lease TTL of this node's etcd registration")
       ->capture_default_str();
   cmd->add_option("--member-grace", flags->member_grace,

@@ -64,4 +64,43 @@ Result<std::string> Base64Decode(std::string_view text) {
   return out;
 }
 
+namespace {
+
+const EVP_MD* DigestFor(Digest::Kind kind) {
+  switch (kind) {
+    case Digest::Kind::kSha256:
+      return EVP_sha256();
+    case Digest::Kind::kSha1:
+      return EVP_sha1();
+    case Digest::Kind::kMd5:
+      return EVP_md5();
+  }
+  return EVP_sha256();
+}
+
+}  // namespace
+
+struct Digest::Context {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  ~Context() { EVP_MD_CTX_free(ctx); }
+};
+
+Digest::Digest(Kind kind) : kind_(kind), context_(std::make_unique<Context>()) {
+  EVP_DigestInit_ex(context_->ctx, DigestFor(kind_), nullptr);
+}
+
+Digest::~Digest() = default;
+
+void Digest::Update(std::string_view bytes) {
+  EVP_DigestUpdate(context_->ctx, bytes.data(), bytes.size());
+}
+
+std::string Digest::Finish() {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(context_->ctx, out, &len);
+  EVP_DigestInit_ex(context_->ctx, DigestFor(kind_), nullptr);
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
 }  // namespace unicache

@@ -128,6 +128,15 @@ class ObjectStoreOrigin final : public Origin {
     return stated.ok() ? stated : info;
   }
 
+  Status Delete(std::string_view path) override {
+    RETURN_IF_ERROR(dialect_->WriteHeaders().status());  // read-only stores say so here
+    ASSIGN_OR_RETURN(HttpResponse resp, Send(Object("DELETE", path, {})));
+    if (resp.status == 200 || resp.status == 202 || resp.status == 204 || resp.status == 404) {
+      return Status::Ok();
+    }
+    return Error(resp, "DELETE", path);
+  }
+
  private:
   std::string Range() const { return std::string(dialect_->RangeHeader()); }
 

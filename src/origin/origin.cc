@@ -49,6 +49,11 @@ Result<std::unique_ptr<Origin>> OpenBackend(const OriginSpec& spec) {
 
 }  // namespace
 
+Status Origin::Delete(std::string_view path) {
+  return Unimplemented("the " + std::string(Scheme()) + " origin cannot delete " +
+                       std::string(path) + ": it is read-only");
+}
+
 Result<ObjectInfo> Origin::Write(std::string_view path, std::span<const std::byte> data) {
   size_t done = 0;
   ByteSource source = [&](std::span<std::byte> dst) -> Result<size_t> {

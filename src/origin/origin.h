@@ -77,6 +77,10 @@ class Origin {
   virtual Result<ObjectInfo> WriteStream(std::string_view path, uint64_t size,
                                          const ByteSource& source) = 0;
 
+  // Removes the object at `path`; OK when there was none. The default is Unimplemented, for
+  // read-only backends.
+  virtual Status Delete(std::string_view path);
+
   // WriteStream() of `data`.
   Result<ObjectInfo> Write(std::string_view path, std::span<const std::byte> data);
 

@@ -135,6 +135,23 @@ class PosixOrigin final : public Origin {
     return page;
   }
 
+  // Removes the file, then its directories that are left empty (an object store has no empty
+  // directories: a prefix exists while a key under it does).
+  Status Delete(std::string_view path) override {
+    std::string rel(path);
+    if (::unlinkat(root_fd_.get(), rel.c_str(), 0) != 0) {
+      if (errno == ENOENT) return Status::Ok();
+      if (errno == EISDIR || errno == EPERM) return NotFound(rel + " is a directory");
+      return ErrnoStatus("unlink " + rel, errno);
+    }
+    for (size_t slash = rel.rfind('/'); slash != std::string::npos && slash > 0;
+         slash = rel.rfind('/')) {
+      rel.resize(slash);
+      if (::unlinkat(root_fd_.get(), rel.c_str(), AT_REMOVEDIR) != 0) break;
+    }
+    return Status::Ok();
+  }
+
   Result<ObjectInfo> WriteStream(std::string_view path, uint64_t size,
                                  const ByteSource& source) override {
     std::string rel(path);

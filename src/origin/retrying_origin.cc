@@ -126,6 +126,15 @@ class RetryingOrigin final : public Origin {
     return Run<ListPage>("list", [&] { return inner_->List(options); });
   }
 
+  Status Delete(std::string_view path) override {
+    return Run<bool>("delete",
+                     [&]() -> Result<bool> {
+                       RETURN_IF_ERROR(inner_->Delete(path));
+                       return true;
+                     })
+        .status();
+  }
+
   // Retried only while none of the body has been pulled: the source cannot be read again.
   Result<ObjectInfo> WriteStream(std::string_view path, uint64_t size,
                                  const ByteSource& source) override {

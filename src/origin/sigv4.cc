@@ -88,18 +88,31 @@ std::string SigV4StringToSign(std::string_view amz_date, std::string_view scope,
          Sha256Hex(canonical_request);
 }
 
+std::string SigV4SigningKey(std::string_view secret_access_key, std::string_view date,
+                            std::string_view region, std::string_view service) {
+  std::string key = HmacSha256("AWS4" + std::string(secret_access_key), date);
+  key = HmacSha256(key, region);
+  key = HmacSha256(key, service);
+  return HmacSha256(key, "aws4_request");
+}
+
+std::string SigV4Scope(std::string_view date, std::string_view region, std::string_view service) {
+  return std::string(date) + "/" + std::string(region) + "/" + std::string(service) +
+         "/aws4_request";
+}
+
+std::string SigV4Signature(std::string_view signing_key, std::string_view string_to_sign) {
+  return HexOf(HmacSha256(signing_key, string_to_sign));
+}
+
 std::string SigV4Authorization(const AwsCredentials& creds, std::string_view region,
                                std::string_view service, std::string_view amz_date,
                                const SigV4Request& req) {
-  std::string date(amz_date.substr(0, 8));
-  std::string scope =
-      date + "/" + std::string(region) + "/" + std::string(service) + "/aws4_request";
-  std::string to_sign = SigV4StringToSign(amz_date, scope, CanonicalRequest(req));
-  std::string key = HmacSha256("AWS4" + creds.secret_access_key, date);
-  key = HmacSha256(key, region);
-  key = HmacSha256(key, service);
-  key = HmacSha256(key, "aws4_request");
-  std::string signature = HexOf(HmacSha256(key, to_sign));
+  const std::string_view date = amz_date.substr(0, 8);
+  const std::string scope = SigV4Scope(date, region, service);
+  const std::string signature =
+      SigV4Signature(SigV4SigningKey(creds.secret_access_key, date, region, service),
+                     SigV4StringToSign(amz_date, scope, CanonicalRequest(req)));
   return "AWS4-HMAC-SHA256 Credential=" + creds.access_key_id + "/" + scope +
          ", SignedHeaders=" + SignedHeaders(req.headers) + ", Signature=" + signature;
 }

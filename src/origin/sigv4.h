@@ -1,4 +1,5 @@
-// AWS Signature Version 4 for S3 requests (header form).
+// AWS Signature Version 4 for S3 requests: the S3 origin signs with it, the S3 endpoint
+// (server/s3) verifies with it, so both read one implementation.
 #pragma once
 
 #include <chrono>
@@ -44,6 +45,16 @@ std::string CanonicalRequest(const SigV4Request& req);
 // Returns the string to sign for `amz_date` (YYYYMMDDTHHMMSSZ) and the credential scope.
 std::string SigV4StringToSign(std::string_view amz_date, std::string_view scope,
                               std::string_view canonical_request);
+
+// Returns the signing key derived from the secret for `date` (YYYYMMDD), region and service.
+std::string SigV4SigningKey(std::string_view secret_access_key, std::string_view date,
+                            std::string_view region, std::string_view service);
+
+// Returns the credential scope "YYYYMMDD/region/service/aws4_request".
+std::string SigV4Scope(std::string_view date, std::string_view region, std::string_view service);
+
+// Returns the hex signature of `string_to_sign` under `signing_key`.
+std::string SigV4Signature(std::string_view signing_key, std::string_view string_to_sign);
 
 // Returns the Authorization header value for `req`. `amz_date` must equal req's x-amz-date.
 std::string SigV4Authorization(const AwsCredentials& creds, std::string_view region,

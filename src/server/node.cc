@@ -23,6 +23,8 @@
 #include "server/memory_budget.h"
 #include "server/objects/object_routes.h"
 #include "server/objects/object_service.h"
+#include "server/s3/s3_error.h"
+#include "server/s3/s3_routes.h"
 #include "store/block_store.h"
 
 namespace unicache {
@@ -130,6 +132,8 @@ struct Node::Impl {
   std::unique_ptr<KvRoutes> kv;
   std::unique_ptr<KvLocalServer> kv_local;
   std::unique_ptr<HttpServer> server;
+  std::unique_ptr<S3Routes> s3;
+  std::unique_ptr<HttpServer> s3_server;
   bool stopped = false;
 
   // Returns the /v1/members body: the membership view, plus what a client needs to compute
@@ -349,10 +353,48 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
                                      [raw](const Request& req, RequestBody& body,
                                            ResponseWriter& w) { return raw->Handle(req, body, w); },
                                      &impl->metrics));
+  if (!options.s3_listen.empty()) {
+    S3RoutesOptions s3_options;
+    if (!options.s3_keys.empty()) {
+      ASSIGN_OR_RETURN(s3_options.auth.keys, S3Keys::Load(options.s3_keys));
+    }
+    if (s3_options.auth.keys.empty() && !options.s3_anonymous) {
+      return InvalidArgument(
+          "--s3-listen needs --s3-keys FILE with at least one key, or --s3-anonymous for "
+          "unsigned reads");
+    }
+    s3_options.auth.anonymous_reads = options.s3_anonymous;
+    s3_options.domain = options.s3_domain;
+    s3_options.region = options.s3_region;
+    impl->s3 =
+        std::make_unique<S3Routes>(std::move(s3_options), impl->service.get(), impl->objects.get());
+    ASSIGN_OR_RETURN(auto s3_host_port, ParseListenAddress(options.s3_listen));
+    HttpServerOptions s3_http = http_options;
+    s3_http.host = s3_host_port.first;
+    s3_http.port = s3_host_port.second;
+    // Object and part uploads stream to the origin (aws-chunked framing adds a little);
+    // the bodies read whole are small XML documents (DeleteObjects, CompleteMultipartUpload).
+    s3_http.stream_body = [](const Request& header) { return header.method() == http::verb::put; };
+    s3_http.stream_body_limit =
+        options.max_upload_bytes + options.max_upload_bytes / 64 + (1 << 20);
+    s3_http.body_limit = 4 << 20;
+    s3_http.buffered_body_budget = 64 << 20;
+    s3_http.error_format = S3ErrorFormat();
+    S3Routes* s3 = impl->s3.get();
+    ASSIGN_OR_RETURN(impl->s3_server,
+                     HttpServer::Start(
+                         s3_http,
+                         [s3](const Request& req, RequestBody& body, ResponseWriter& w) {
+                           return s3->Handle(req, body, w);
+                         },
+                         &impl->metrics));
+  }
   return std::unique_ptr<Node>(new Node(std::move(impl)));
 }
 
 uint16_t Node::port() const { return impl_->server->port(); }
+
+uint16_t Node::s3_port() const { return impl_->s3_server ? impl_->s3_server->port() : 0; }
 
 std::string Node::address() const {
   std::string host = impl_->host;
@@ -366,6 +408,7 @@ void Node::Stop() {
   if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;
   if (impl_->kv_local) impl_->kv_local->Stop();
+  if (impl_->s3_server) impl_->s3_server->Stop();
   impl_->server->Stop();
   // The event loops are stopped but kept: work still running resumes its coroutines by posting
   // to them.

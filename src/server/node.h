@@ -55,6 +55,13 @@ struct NodeOptions {
   // within it moves no blocks.
   std::chrono::milliseconds member_grace{15000};
 
+  // S3-compatible endpoint (docs/S3.md); off when s3_listen is empty.
+  std::string s3_listen;                // HOST:PORT
+  std::string s3_domain;                // virtual-hosted style: BUCKET.DOMAIN
+  std::string s3_keys;                  // the keys file: ACCESS SECRET BUCKET[,BUCKET...]|*
+  bool s3_anonymous = false;            // unsigned requests may read
+  std::string s3_region = "us-east-1";  // what GetBucketLocation answers
+
   // Inference KV cache (docs/KV.md).
   std::vector<std::string> kv_namespaces;  // NAME=QUOTA[,ttl=DURATION][,replicas=N]
   uint64_t kv_ram_bytes = 0;               // cap on all KV values; 0 = sum of the quotas
@@ -78,6 +85,8 @@ class Node {
   ~Node();
 
   uint16_t port() const;
+  // The S3 endpoint's port; 0 without one.
+  uint16_t s3_port() const;
   // Returns "HOST:PORT" as clients should dial it.
   std::string address() const;
   MetricsRegistry& metrics();

@@ -253,6 +253,10 @@ asio::awaitable<void> ResponseWriter::Send(int status, std::string body,
   }
 }
 
+ErrorBodyText JsonErrorBody(int /*status*/, const Status& error) {
+  return {ErrorBody(error), "application/json"};
+}
+
 asio::awaitable<void> ResponseWriter::SendError(int status, const Status& error,
                                                 const HttpHeaders& headers) {
   HttpHeaders with_reason = headers;
@@ -260,8 +264,10 @@ asio::awaitable<void> ResponseWriter::SendError(int status, const Status& error,
     const int64_t seconds = (wait->count() + 999) / 1000;  // Retry-After counts whole seconds
     with_reason.emplace_back("Retry-After", std::to_string(std::max<int64_t>(1, seconds)));
   }
+  ErrorBodyText text =
+      error_format_ != nullptr ? (*error_format_)(status, error) : JsonErrorBody(status, error);
   if (!head_only_) {
-    co_return co_await Send(status, ErrorBody(error), "application/json", with_reason);
+    co_return co_await Send(status, std::move(text.body), text.content_type, with_reason);
   }
   // A HEAD answer has no body: the reason goes in a header, on one line.
   std::string reason = error.message().substr(0, 512);
@@ -269,7 +275,7 @@ asio::awaitable<void> ResponseWriter::SendError(int status, const Status& error,
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
   }
   with_reason.emplace_back(kErrorHeader, std::move(reason));
-  co_await Send(status, ErrorBody(error), "application/json", with_reason);
+  co_await Send(status, std::move(text.body), text.content_type, with_reason);
 }
 
 // ---- HttpServer ----
@@ -281,6 +287,7 @@ struct HttpServer::Loop {
 
 HttpServer::HttpServer(HttpServerOptions options, Handler handler, MetricsRegistry* metrics)
     : options_(std::move(options)), handler_(std::move(handler)), metrics_(metrics) {
+  if (!options_.error_format) options_.error_format = JsonErrorBody;
   served_bytes_ = &metrics_->GetCounter("unicache_served_bytes_total", {},
                                         "Response body bytes sent to clients.");
 }
@@ -501,7 +508,7 @@ asio::awaitable<void> HttpServer::Serve(beast::tcp_stream stream) {
                               " bytes; other uploads: " + std::to_string(options_.body_limit) +
                               "; other requests: 64 KiB)");
       }
-      ResponseWriter writer(stream, false, false);
+      ResponseWriter writer(stream, false, false, &options_.error_format);
       writer.set_frontend("http");
       co_await writer.SendError(status, why);
       Record("http", status, 0, 0);
@@ -516,8 +523,8 @@ asio::awaitable<void> HttpServer::Serve(beast::tcp_stream stream) {
     }
     RequestBody body;
     if (streamed) body = RequestBody(stream, buffer, std::move(streamed), options_.idle_timeout);
-    ResponseWriter writer(stream, req.method() == http::verb::head,
-                          req.keep_alive() && !over_limit);
+    ResponseWriter writer(stream, req.method() == http::verb::head, req.keep_alive() && !over_limit,
+                          &options_.error_format);
     if (over_limit) {
       co_await writer.SendError(ResourceExhausted("too many connections; retry shortly")
                                     .WithDetail(StatusDetail::kOverloaded)

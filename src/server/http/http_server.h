@@ -42,20 +42,36 @@ inline HttpHeaders Header(std::string name, std::string value) {
   return h;
 }
 
+// An error response's body and content type, rendered from its status and error. A front-end
+// with its own error vocabulary (the S3 endpoint's XML) gives its own.
+struct ErrorBodyText {
+  std::string body;
+  std::string content_type;
+};
+using ErrorFormat = std::function<ErrorBodyText(int status, const Status& error)>;
+
+// The default ErrorFormat: the JSON of common/status_http.h.
+ErrorBodyText JsonErrorBody(int status, const Status& error);
+
 // Writes one response on a connection, either whole (Send) or streamed (Start + Write + Finish).
 // Not thread-safe: used by the one coroutine that serves the request.
 class ResponseWriter {
  public:
-  ResponseWriter(boost::beast::tcp_stream& stream, bool head_only, bool keep_alive)
-      : stream_(stream), head_only_(head_only), keep_alive_(keep_alive) {}
+  // `error_format` (borrowed) renders SendError's bodies; null: JsonErrorBody.
+  ResponseWriter(boost::beast::tcp_stream& stream, bool head_only, bool keep_alive,
+                 const ErrorFormat* error_format = nullptr)
+      : stream_(stream),
+        head_only_(head_only),
+        keep_alive_(keep_alive),
+        error_format_(error_format) {}
 
   // Sends a complete response. A HEAD request gets the headers only.
   boost::asio::awaitable<void> Send(int status, std::string body,
                                     std::string_view content_type = "text/plain; charset=utf-8",
                                     const HttpHeaders& headers = {});
 
-  // Sends `error` as the JSON error body of common/status_http.h, with `status` (HttpStatusFor
-  // the error by default) and, when the error carries one, a Retry-After header.
+  // Sends `error` as an error body (the server's ErrorFormat: JSON by default), with `status`
+  // (HttpStatusFor the error by default) and, when the error carries one, a Retry-After header.
   boost::asio::awaitable<void> SendError(const Status& error, const HttpHeaders& headers = {}) {
     return SendError(HttpStatusFor(error), error, headers);
   }
@@ -88,6 +104,7 @@ class ResponseWriter {
   boost::beast::tcp_stream& stream_;
   bool head_only_;
   bool keep_alive_;
+  const ErrorFormat* error_format_;
   bool started_ = false;
   bool header_sent_ = false;
   bool failed_ = false;
@@ -162,6 +179,9 @@ struct HttpServerOptions {
   // request on an idle connection.
   std::chrono::seconds idle_timeout{60};
   std::chrono::seconds write_timeout{60};
+  // Renders error bodies, the server's own (400, 413, 431, 503) and the handler's SendError.
+  // Empty: JsonErrorBody.
+  ErrorFormat error_format;
 };
 
 // Thread-safe: Stop() may be called from any thread.

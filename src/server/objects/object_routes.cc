@@ -44,6 +44,16 @@ HttpHeaders ObjectHeaders(const ObjectInfo& info, const std::optional<ByteRange>
   return h;
 }
 
+// Replaces the headers of `h` named in `overrides` (case-insensitively) and adds the others.
+HttpHeaders WithOverrides(HttpHeaders h, const HttpHeaders& overrides) {
+  for (const auto& [name, value] : overrides) {
+    auto same = [&](const auto& header) { return AsciiLower(header.first) == AsciiLower(name); };
+    std::erase_if(h, same);
+    h.emplace_back(name, value);
+  }
+  return h;
+}
+
 // Returns the request's conditional headers.
 Conditions ConditionsOf(const Request& req) {
   auto value = [&req](http::field f) -> std::optional<std::string_view> {
@@ -137,7 +147,8 @@ asio::awaitable<bool> ObjectRoutes::WriteBytes(ResponseWriter& writer, const std
 }
 
 asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter& writer,
-                                              const std::string& origin, const std::string& path) {
+                                              const std::string& origin, const std::string& path,
+                                              const HttpHeaders& overrides) {
   if (Status st = ValidateObjectPath(path); !st.ok()) {
     co_return co_await writer.SendError(400, st);
   }
@@ -183,7 +194,7 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
             412, PreconditionFailed("object version does not match the request's conditions"),
             Header("ETag", QuoteEtag(info.version)));
       case Precondition::kNotModified:
-        writer.Start(304, 0, ObjectHeaders(info, std::nullopt, "hit"));
+        writer.Start(304, 0, WithOverrides(ObjectHeaders(info, std::nullopt, "hit"), overrides));
         co_await writer.Finish();
         co_return;
       case Precondition::kPass:
@@ -231,7 +242,8 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
     std::optional<ByteRange> range;
     if (partial) range = ranges[0];
     const uint64_t length = ranges.empty() ? 0 : ranges[0].length();
-    writer.Start(partial ? 206 : 200, length, ObjectHeaders(info, range, cache_status));
+    writer.Start(partial ? 206 : 200, length,
+                 WithOverrides(ObjectHeaders(info, range, cache_status), overrides));
     if (req.method() == http::verb::head || length == 0) {
       co_await writer.Finish();
       co_return;
@@ -243,8 +255,13 @@ asio::awaitable<void> ObjectRoutes::GetObject(const Request& req, ResponseWriter
 
   // Several ranges: one multipart/byteranges body (RFC 9110 section 14.6), parts in request order.
   const MultipartRanges multipart(ranges, info.size);
-  writer.Start(206, multipart.content_length(),
-               ObjectHeaders(info, std::nullopt, cache_status, multipart.content_type()));
+  HttpHeaders multipart_overrides = overrides;  // the parts' type is not the body's
+  std::erase_if(multipart_overrides,
+                [](const auto& h) { return AsciiLower(h.first) == "content-type"; });
+  writer.Start(
+      206, multipart.content_length(),
+      WithOverrides(ObjectHeaders(info, std::nullopt, cache_status, multipart.content_type()),
+                    multipart_overrides));
   if (req.method() == http::verb::head) {
     co_await writer.Finish();
     co_return;

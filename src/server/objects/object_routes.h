@@ -23,9 +23,11 @@ class ObjectRoutes {
 
   // Serves GET/HEAD of one object, or of byte ranges of it, under RFC 9110's conditional
   // requests: 304 and 412 from the version's ETag and Last-Modified, If-Range falling back to
-  // the whole object.
+  // the whole object. `overrides` replace the response headers of the same name (or are added):
+  // the S3 endpoint's response-content-* parameters.
   boost::asio::awaitable<void> GetObject(const Request& req, ResponseWriter& writer,
-                                         const std::string& origin, const std::string& path);
+                                         const std::string& origin, const std::string& path,
+                                         const HttpHeaders& overrides = {});
 
   // Serves PUT of one object: write-through to the origin, the body streamed to it as it
   // arrives (a Content-Length is required: 411 without), blocks kept in the cache within the

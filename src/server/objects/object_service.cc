@@ -600,6 +600,25 @@ Result<ObjectInfo> ObjectService::WriteToOrigin(OriginSlot& slot, const std::str
   return info;
 }
 
+boost::asio::awaitable<Status> ObjectService::Delete(const std::string& origin_name,
+                                                     const std::string& path) {
+  Result<OriginSlot*> found = FindOrigin(origin_name);
+  if (!found.ok()) co_return found.status();
+  OriginSlot& slot = **found;
+  Result<bool> deleted = co_await RunOn(*slot.executor, [this, &slot, &path]() -> Result<bool> {
+    slot.requests->Inc();
+    metadata_.Invalidate(slot.name, path);
+    Status st = slot.origin->Delete(path);
+    metadata_.Invalidate(slot.name, path);
+    if (!st.ok()) {
+      slot.errors->Inc();
+      return st;
+    }
+    return true;
+  });
+  co_return deleted.status();
+}
+
 boost::asio::awaitable<Result<ListPage>> ObjectService::List(const std::string& origin_name,
                                                              const ListOptions& options) {
   Result<OriginSlot*> found = FindOrigin(origin_name);

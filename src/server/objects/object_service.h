@@ -148,6 +148,10 @@ class ObjectService {
                                                    const std::string& path, uint64_t size,
                                                    const BodyRead& read);
 
+  // Removes the object origin/path at the origin (OK when there was none) and drops its cached
+  // metadata here; its blocks are keyed by version, so no read can get them again.
+  boost::asio::awaitable<Status> Delete(const std::string& origin, const std::string& path);
+
   // Lists the origin.
   boost::asio::awaitable<Result<ListPage>> List(const std::string& origin,
                                                 const ListOptions& options);
