@@ -366,8 +366,8 @@ Result<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
     s3_options.auth.anonymous_reads = options.s3_anonymous;
     s3_options.domain = options.s3_domain;
     s3_options.region = options.s3_region;
-    impl->s3 =
-        std::make_unique<S3Routes>(std::move(s3_options), impl->service.get(), impl->objects.get());
+    impl->s3 = std::make_unique<S3Routes>(std::move(s3_options), impl->service.get(),
+                                          impl->objects.get(), &impl->metrics);
     ASSIGN_OR_RETURN(auto s3_host_port, ParseListenAddress(options.s3_listen));
     HttpServerOptions s3_http = http_options;
     s3_http.host = s3_host_port.first;

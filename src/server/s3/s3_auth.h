@@ -46,11 +46,11 @@ class S3Keys {
 };
 
 // How a request's body is authenticated.
-enum class S3Payload {
-  kSha256,             // x-amz-content-sha256 is the body's SHA-256: checked as it streams
-  kUnsigned,           // UNSIGNED-PAYLOAD (or an anonymous request)
-  kStreamingSigned,    // aws-chunked with chunk signatures (STREAMING-AWS4-HMAC-SHA256-PAYLOAD*)
-  kStreamingUnsigned,  // aws-chunked without (STREAMING-UNSIGNED-PAYLOAD-TRAILER)
+enum class S3Payload {  // the order of S3Routes' counters
+  kSha256,              // x-amz-content-sha256 is the body's SHA-256: checked as it streams
+  kUnsigned,            // UNSIGNED-PAYLOAD (or an anonymous request)
+  kStreamingSigned,     // aws-chunked with chunk signatures (STREAMING-AWS4-HMAC-SHA256-PAYLOAD*)
+  kStreamingUnsigned,   // aws-chunked without (STREAMING-UNSIGNED-PAYLOAD-TRAILER)
 };
 
 // A verified request: who sent it and how its body is to be checked.

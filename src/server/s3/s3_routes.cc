@@ -105,7 +105,8 @@ struct S3Routes::Call {
   }
 };
 
-S3Routes::S3Routes(S3RoutesOptions options, ObjectService* service, ObjectRoutes* objects)
+S3Routes::S3Routes(S3RoutesOptions options, ObjectService* service, ObjectRoutes* objects,
+                   MetricsRegistry* metrics)
     : options_(std::move(options)),
       auth_(options_.auth),
       service_(service),
@@ -113,7 +114,15 @@ S3Routes::S3Routes(S3RoutesOptions options, ObjectService* service, ObjectRoutes
       uploads_(service),
       started_ms_(std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
-                      .count()) {}
+                      .count()) {
+  const char* const kPayloads[] = {"sha256", "unsigned", "aws-chunked-signed",
+                                   "aws-chunked-unsigned"};
+  for (int p = 0; p < 4; ++p) {
+    upload_bodies_[p] = &metrics->GetCounter(
+        "unicache_s3_upload_bodies_total", {{"payload", kPayloads[p]}},
+        "Upload bodies the S3 endpoint took, by how they were signed and framed.");
+  }
+}
 
 asio::awaitable<void> S3Routes::SendXml(Call& call, int status, std::string xml,
                                         const HttpHeaders& headers) {
@@ -233,6 +242,15 @@ asio::awaitable<void> S3Routes::Handle(const Request& req, RequestBody& body,
         call, 400, "InvalidArgument",
         "unicache keys are paths (no empty, '.' or '..' segments, no trailing '/'): " +
             st.message());
+  }
+  if (call.Has("tagging") && method == http::verb::get) {
+    // Objects carry no tags here; the AWS CLI asks before it copies an object in parts.
+    Result<ObjectInfo> info = co_await service_->Stat(call.bucket, call.key);
+    if (!info.ok()) co_return co_await SendStatus(call, info.status());
+    XmlWriter x("Tagging");
+    x.Open("TagSet");
+    x.Close("TagSet");
+    co_return co_await SendXml(call, 200, x.Finish());
   }
   if (UnbuiltSubresource(call.query, false)) {
     co_return co_await SendError(call, 501, "NotImplemented",
@@ -432,16 +450,30 @@ std::optional<S3Error> S3Routes::CheckSmallBody(const Call& call) const {
   return std::nullopt;
 }
 
-asio::awaitable<void> S3Routes::PutObject(Call& call) {
+asio::awaitable<std::optional<ObjectInfo>> S3Routes::WriteBody(Call& call,
+                                                               const std::string& path) {
   S3Body body(call.req, call.body);
-  if (std::optional<S3Error> e = body.Init(call.caller)) co_return co_await SendError(call, *e);
-  const BodyRead read = [&body](std::span<std::byte> dst) { return body.Read(dst); };
-  Result<ObjectInfo> info = co_await service_->Write(call.bucket, call.key, body.size(), read);
-  if (!info.ok()) {
-    if (body.failure()) co_return co_await SendError(call, *body.failure());
-    co_return co_await SendStatus(call, info.status());
+  if (std::optional<S3Error> e = body.Init(call.caller)) {
+    co_await SendError(call, *e);
+    co_return std::nullopt;
   }
-  co_await SendXml(call, 200, "", Header("ETag", QuoteEtag(info->version)));
+  upload_bodies_[static_cast<int>(call.caller.payload)]->Inc();
+  const BodyRead read = [&body](std::span<std::byte> dst) { return body.Read(dst); };
+  Result<ObjectInfo> info = co_await service_->Write(call.bucket, path, body.size(), read);
+  if (!info.ok()) {
+    if (body.failure()) {
+      co_await SendError(call, *body.failure());
+    } else {
+      co_await SendStatus(call, info.status());
+    }
+    co_return std::nullopt;
+  }
+  co_return std::move(info).value();
+}
+
+asio::awaitable<void> S3Routes::PutObject(Call& call) {
+  std::optional<ObjectInfo> info = co_await WriteBody(call, call.key);
+  if (info) co_await SendXml(call, 200, "", Header("ETag", QuoteEtag(info->version)));
 }
 
 asio::awaitable<void> S3Routes::CopyObject(Call& call, const std::string& copy_source) {
@@ -588,16 +620,9 @@ asio::awaitable<void> S3Routes::UploadPart(Call& call) {
   if (std::optional<std::string> copy_source = call.Header("x-amz-copy-source")) {
     co_return co_await CopyObject(call, *copy_source);
   }
-  S3Body body(call.req, call.body);
-  if (std::optional<S3Error> e = body.Init(call.caller)) co_return co_await SendError(call, *e);
-  const BodyRead read = [&body](std::span<std::byte> dst) { return body.Read(dst); };
-  Result<ObjectInfo> info = co_await service_->Write(
-      call.bucket, MultipartUploads::PartPath(id, *number), body.size(), read);
-  if (!info.ok()) {
-    if (body.failure()) co_return co_await SendError(call, *body.failure());
-    co_return co_await SendStatus(call, info.status());
-  }
-  co_await SendXml(call, 200, "", Header("ETag", QuoteEtag(info->version)));
+  std::optional<ObjectInfo> info =
+      co_await WriteBody(call, MultipartUploads::PartPath(id, *number));
+  if (info) co_await SendXml(call, 200, "", Header("ETag", QuoteEtag(info->version)));
 }
 
 asio::awaitable<void> S3Routes::CompleteUpload(Call& call) {

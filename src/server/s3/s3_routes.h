@@ -27,7 +27,9 @@ struct S3RoutesOptions {
 // Thread-safe; borrows the service and object routes, which must outlive it.
 class S3Routes {
  public:
-  S3Routes(S3RoutesOptions options, ObjectService* service, ObjectRoutes* objects);
+  // `metrics` (borrowed) gets unicache_s3_upload_bodies_total{payload}.
+  S3Routes(S3RoutesOptions options, ObjectService* service, ObjectRoutes* objects,
+           MetricsRegistry* metrics);
 
   boost::asio::awaitable<void> Handle(const Request& req, RequestBody& body,
                                       ResponseWriter& writer);
@@ -60,6 +62,9 @@ class S3Routes {
 
   // True when `id` is an upload of the call's key; otherwise sends NoSuchUpload.
   boost::asio::awaitable<bool> UploadExists(Call& call, const std::string& id);
+  // Streams an upload's body (checked and decoded, S3Body) into origin object `path`; sends
+  // the error and returns nullopt when that fails.
+  boost::asio::awaitable<std::optional<ObjectInfo>> WriteBody(Call& call, const std::string& path);
   // Checks a small buffered body (POST) against x-amz-content-sha256 and Content-MD5.
   std::optional<S3Error> CheckSmallBody(const Call& call) const;
 
@@ -68,7 +73,8 @@ class S3Routes {
   ObjectService* const service_;
   ObjectRoutes* const objects_;
   MultipartUploads uploads_;
-  const int64_t started_ms_;  // the buckets' CreationDate
+  const int64_t started_ms_;   // the buckets' CreationDate
+  Counter* upload_bodies_[4];  // by S3Payload
 };
 
 }  // namespace unicache
