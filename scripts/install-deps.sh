@@ -15,7 +15,7 @@ PACKAGES=(
   # real services and clients used by tests and benchmarks
   curl aria2 nginx redis-server etcd-server etcd-client iperf3 rclone wrk
   gnuplot-nox
-  python3-pytest python3-numpy python3-boto3 python3-requests
+  python3-pytest python3-numpy python3-boto3 python3-requests awscli s3cmd
   procps psmisc
 )
 # Node.js (for the Azurite and S3 test servers): Debian's packages only where no node/npm is

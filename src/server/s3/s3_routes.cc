@@ -80,6 +80,49 @@ bool UnbuiltSubresource(const std::map<std::string, std::string>& query, bool bu
   return false;
 }
 
+// Checks the parts a CompleteMultipartUpload body lists against the parts uploaded, in S3's
+// order (well-formed, ascending, then each part's ETag and size), and returns the segments to
+// join; or the error to answer.
+std::optional<S3Error> PartsToJoin(std::string_view body,
+                                   const std::vector<MultipartUploads::Part>& parts,
+                                   const std::string& bucket, std::vector<ObjectSegment>* out) {
+  Result<std::vector<XmlElement>> listed = XmlChildren(body, "Part");
+  if (!listed.ok() || listed->empty()) {
+    return S3Error{400, "MalformedXML",
+                   "the body must be a <CompleteMultipartUpload> listing one <Part> or more"};
+  }
+  std::vector<std::pair<int, std::string>> wanted;  // number, ETag
+  for (const XmlElement& part : *listed) {
+    Result<std::string> number_text = XmlText(part.inner, "PartNumber");
+    Result<std::string> etag = XmlText(part.inner, "ETag");
+    std::optional<int> number =
+        number_text.ok() ? ParseDecimal<int>(TrimSpace(*number_text)) : std::nullopt;
+    if (!number || !etag.ok()) return S3Error{400, "MalformedXML", "a <Part> is malformed"};
+    if (!wanted.empty() && *number <= wanted.back().first) {
+      return S3Error{400, "InvalidPartOrder", "The list of parts was not in ascending order."};
+    }
+    wanted.emplace_back(*number, StripQuotes(*etag));
+  }
+  std::map<int, const ObjectInfo*> uploaded;
+  for (const MultipartUploads::Part& p : parts) uploaded[p.number] = &p.info;
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    const auto& [number, etag] = wanted[i];
+    auto it = uploaded.find(number);
+    if (it == uploaded.end() || etag != it->second->version) {
+      return S3Error{
+          400, "InvalidPart",
+          "part " + std::to_string(number) + " was not uploaded, or its ETag is not the one given"};
+    }
+    if (i + 1 < wanted.size() && it->second->size < kMinPartBytes) {
+      return S3Error{400, "EntityTooSmall",
+                     "part " + std::to_string(number) +
+                         " is smaller than 5 MiB, the least for every part but the last"};
+    }
+    out->push_back(ObjectSegment{bucket, *it->second, 0, it->second->size});
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 struct S3Routes::Call {
@@ -629,45 +672,11 @@ asio::awaitable<void> S3Routes::CompleteUpload(Call& call) {
   const std::string id = call.Param("uploadId");
   if (!co_await UploadExists(call, id)) co_return;
   if (std::optional<S3Error> e = CheckSmallBody(call)) co_return co_await SendError(call, *e);
-  Result<std::vector<XmlElement>> listed = XmlChildren(call.req.body(), "Part");
-  if (!listed.ok() || listed->empty()) {
-    co_return co_await SendError(
-        call, 400, "MalformedXML",
-        "the body must be a <CompleteMultipartUpload> listing one <Part> or more");
-  }
   Result<std::vector<MultipartUploads::Part>> parts = co_await uploads_.Parts(call.bucket, id);
   if (!parts.ok()) co_return co_await SendStatus(call, parts.status());
-  std::map<int, const ObjectInfo*> uploaded;
-  for (const MultipartUploads::Part& p : *parts) uploaded[p.number] = &p.info;
-
   std::vector<ObjectSegment> segments;
-  int previous = 0;
-  for (size_t i = 0; i < listed->size(); ++i) {
-    Result<std::string> number_text = XmlText((*listed)[i].inner, "PartNumber");
-    Result<std::string> etag = XmlText((*listed)[i].inner, "ETag");
-    std::optional<int> number =
-        number_text.ok() ? ParseDecimal<int>(TrimSpace(*number_text)) : std::nullopt;
-    if (!number || !etag.ok()) {
-      co_return co_await SendError(call, 400, "MalformedXML", "a <Part> is malformed");
-    }
-    if (*number <= previous) {
-      co_return co_await SendError(call, 400, "InvalidPartOrder",
-                                   "The list of parts was not in ascending order.");
-    }
-    previous = *number;
-    auto it = uploaded.find(*number);
-    if (it == uploaded.end() || StripQuotes(*etag) != it->second->version) {
-      co_return co_await SendError(call, 400, "InvalidPart",
-                                   "part " + std::to_string(*number) +
-                                       " was not uploaded, or its ETag is not the one given");
-    }
-    if (i + 1 < listed->size() && it->second->size < kMinPartBytes) {
-      co_return co_await SendError(
-          call, 400, "EntityTooSmall",
-          "part " + std::to_string(*number) +
-              " is smaller than 5 MiB, the least for every part but the last");
-    }
-    segments.push_back(ObjectSegment{call.bucket, *it->second, 0, it->second->size});
+  if (std::optional<S3Error> e = PartsToJoin(call.req.body(), *parts, call.bucket, &segments)) {
+    co_return co_await SendError(call, *e);
   }
   ObjectSource reader(service_, std::move(segments));
   const BodyRead read = [&reader](std::span<std::byte> dst) { return reader.Read(dst); };
