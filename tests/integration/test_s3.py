@@ -17,6 +17,8 @@ import botocore
 import pytest
 from botocore.config import Config
 
+import cloud_servers as cs
+import requests
 from cloud_servers import NODE_BIN
 from conftest import NodeProcess, free_port, http_get, metric, object_url, seeded_bytes
 
@@ -442,3 +444,59 @@ def test_bad_keys_file_is_refused_at_start(tmp_path):
                         "--s3-listen", f"127.0.0.1:{free_port()}", "--s3-keys", str(keys)],
                        capture_output=True, timeout=30)
     assert r.returncode != 0 and b"chmod 600" in r.stderr
+
+
+def test_cloud_origins_through_the_s3_endpoint(tmp_path, monkeypatch):
+    """Buckets backed by an S3 store (s3rver) and an Azure container (Azurite): writes, a multipart
+    upload, a copy across them and deletes go through to the stores."""
+    reason = cs.missing_binaries()
+    if reason:
+        pytest.skip(reason)
+    az = cs.start_azurite(str(tmp_path))
+    s3srv = cs.start_s3rver(str(tmp_path))
+    node = None
+    try:
+        session = requests.Session()
+        cs.azure_create_container(session, az.port, "ctr")
+        direct = cs.s3_client(s3srv.port)
+        direct.create_bucket(Bucket="bkt")
+        for k, v in {**cs.s3_env(), **cs.azure_env(az.port)}.items():
+            monkeypatch.setenv(k, v)
+        keys = tmp_path / "keys"
+        keys.write_text(KEYS)
+        keys.chmod(0o600)
+        s3_port = free_port()
+        node = NodeProcess(["--origin", "s3b=" + cs.s3_origin_uri("bkt", s3srv.port),
+                            "--origin", "az=" + cs.azure_origin_uri("ctr", az.port)],
+                           str(tmp_path / "cache"),
+                           ["--s3-listen", f"127.0.0.1:{s3_port}", "--s3-keys", str(keys)]).start()
+        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{s3_port}", aws_access_key_id="AK1",
+                          aws_secret_access_key="SECRET1", region_name="us-east-1")
+        body = seeded_bytes(30, 1 << 20)
+        s3.put_object(Bucket="s3b", Key="p/one.bin", Body=body)
+        assert direct.get_object(Bucket="bkt", Key="p/one.bin")["Body"].read() == body
+        s3.put_object(Bucket="az", Key="p/one.bin", Body=body)
+        assert cs.azure_get_blob(session, az.port, "ctr", "p/one.bin").content == body
+        for bucket in ("s3b", "az"):
+            up = s3.create_multipart_upload(Bucket=bucket, Key="mp.bin")["UploadId"]
+            p1, p2 = seeded_bytes(31, 5 << 20), seeded_bytes(32, 1000)
+            e1 = s3.upload_part(Bucket=bucket, Key="mp.bin", UploadId=up, PartNumber=1, Body=p1)["ETag"]
+            e2 = s3.upload_part(Bucket=bucket, Key="mp.bin", UploadId=up, PartNumber=2, Body=p2)["ETag"]
+            s3.complete_multipart_upload(Bucket=bucket, Key="mp.bin", UploadId=up, MultipartUpload={
+                "Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]})
+            assert s3.get_object(Bucket=bucket, Key="mp.bin")["Body"].read() == p1 + p2
+            assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["mp.bin", "p/one.bin"]
+        assert direct.get_object(Bucket="bkt", Key="mp.bin")["Body"].read() == p1 + p2
+        s3.copy_object(Bucket="az", Key="copied.bin", CopySource={"Bucket": "s3b", "Key": "p/one.bin"})
+        assert cs.azure_get_blob(session, az.port, "ctr", "copied.bin").content == body
+        for bucket in ("s3b", "az"):
+            s3.delete_object(Bucket=bucket, Key="p/one.bin")
+            assert error_code(lambda: s3.head_object(Bucket=bucket, Key="p/one.bin"))[1] == 404
+        with pytest.raises(requests.HTTPError, match="404"):
+            cs.azure_get_blob(session, az.port, "ctr", "p/one.bin")
+        assert "Contents" not in direct.list_objects_v2(Bucket="bkt", Prefix="p/")
+    finally:
+        if node:
+            node.stop()
+        az.stop()
+        s3srv.stop()
