@@ -175,6 +175,12 @@ def test_boto3_writes_copy_delete_and_multipart(s3node):
     assert not (s3node.data / "w" / "small.bin").exists()
     assert error_code(lambda: s3.get_object(Bucket="data", Key="w/small.bin")) == ("NoSuchKey", 404)
     s3.delete_object(Bucket="data", Key="w/never-there")  # idempotent, as S3
+    # Directory markers (Hadoop's s3a mkdirs): taken, not stored.
+    assert s3.put_object(Bucket="data", Key="w/dir/", Body=b"")["ETag"] == '"d41d8cd98f00b204e9800998ecf8427e"'
+    assert error_code(lambda: s3.head_object(Bucket="data", Key="w/dir/"))[1] == 404
+    s3.delete_object(Bucket="data", Key="w/dir/")
+    assert error_code(lambda: s3.put_object(Bucket="data", Key="w/dir/", Body=b"data"))[0] == "InvalidArgument"
+    assert error_code(lambda: s3.put_object(Bucket="data", Key="a//b", Body=b"x"))[0] == "InvalidArgument"
     for i in range(3):
         s3.put_object(Bucket="data", Key=f"d/{i}", Body=b"%d" % i)
     gone = s3.delete_objects(Bucket="data", Delete={"Objects": [{"Key": f"d/{i}"} for i in range(3)]})

@@ -31,6 +31,8 @@ constexpr uint64_t kMinPartBytes = 5ull << 20;  // every part but the last
 constexpr size_t kMaxUploadsScanned = 10000;    // uploads under way ListMultipartUploads reads
 // A v1 listing's NextMarker when the origin pages with a token that is not a key.
 constexpr std::string_view kTokenMark = "unicache-token:";
+// The ETag S3 gives an empty object (the MD5 of nothing): a directory marker's.
+constexpr std::string_view kEmptyMd5Etag = "\"d41d8cd98f00b204e9800998ecf8427e\"";
 
 std::string RequestId() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -280,6 +282,7 @@ asio::awaitable<void> S3Routes::Handle(const Request& req, RequestBody& body,
                                  "this bucket operation is not supported");
   }
 
+  if (call.key.ends_with("/")) co_return co_await DirectoryMarker(call);
   if (Status st = ValidateObjectPath(call.key); !st.ok()) {
     co_return co_await SendError(
         call, 400, "InvalidArgument",
@@ -321,6 +324,31 @@ asio::awaitable<void> S3Routes::Handle(const Request& req, RequestBody& body,
   }
   co_await SendError(call, 405, "MethodNotAllowed",
                      "the specified method is not allowed against this resource");
+}
+
+asio::awaitable<void> S3Routes::DirectoryMarker(Call& call) {
+  const http::verb method = call.req.method();
+  const std::string prefix = call.key.substr(0, call.key.size() - 1);
+  if (Status st = ValidateObjectPath(prefix); !st.ok()) {
+    co_return co_await SendError(call, 400, "InvalidArgument", st.message());
+  }
+  if (method == http::verb::put && !call.Has("uploadId") &&
+      !call.Header("x-amz-copy-source").has_value()) {
+    S3Body body(call.req, call.body);
+    if (std::optional<S3Error> e = body.Init(call.caller)) co_return co_await SendError(call, *e);
+    if (body.size() == 0) {
+      // Directories are implicit in origins: a prefix exists while a key under it does.
+      co_return co_await SendXml(call, 200, "", Header("ETag", std::string(kEmptyMd5Etag)));
+    }
+  }
+  if (method == http::verb::delete_) co_return co_await SendXml(call, 204, "");
+  if (method == http::verb::get || method == http::verb::head) {
+    co_return co_await SendError(call, 404, "NoSuchKey",
+                                 "directory markers are not stored: a prefix exists while a key "
+                                 "under it does");
+  }
+  co_await SendError(call, 400, "InvalidArgument",
+                     "a key ending in '/' can only be an empty directory marker");
 }
 
 asio::awaitable<void> S3Routes::ListBuckets(Call& call) {

@@ -46,6 +46,9 @@ class S3Routes {
   // Sends the error of a failed call of the shared path (`error` as its HTTP status says).
   boost::asio::awaitable<void> SendStatus(Call& call, const Status& error);
 
+  // A key ending in '/': an empty PUT (a directory marker, as Hadoop's s3a makes) is taken and
+  // not stored, a DELETE of one is a no-op, reads answer NoSuchKey.
+  boost::asio::awaitable<void> DirectoryMarker(Call& call);
   boost::asio::awaitable<void> ListBuckets(Call& call);
   boost::asio::awaitable<void> ListObjects(Call& call, bool v2);
   boost::asio::awaitable<void> GetObject(Call& call);
