@@ -9,7 +9,7 @@ PACKAGES=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   clang-format
   # libraries (why each one: README.md, "Dependencies")
-  libboost-dev libboost-system-dev libcurl4-openssl-dev libssl-dev
+  libboost-dev libboost-system-dev libcurl4-openssl-dev libssl-dev zlib1g-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libxxhash-dev
   libfuse3-dev fuse3
   # real services and clients used by tests and benchmarks
