@@ -506,3 +506,46 @@ def test_cloud_origins_through_the_s3_endpoint(tmp_path, monkeypatch):
             node.stop()
         az.stop()
         s3srv.stop()
+
+
+def test_cluster_any_node_serves_and_takes_parts(tmp_path):
+    """Two nodes, each with an S3 endpoint: an object written through one is read through the
+    other (its blocks from their owner), and one multipart upload takes its parts on both nodes
+    and is completed on either."""
+    data = tmp_path / "data"
+    data.mkdir()
+    keys = tmp_path / "keys"
+    keys.write_text(KEYS)
+    keys.chmod(0o600)
+    ports = [free_port(), free_port()]
+    peers = ",".join(f"127.0.0.1:{p}" for p in ports)
+    s3_ports = [free_port(), free_port()]
+    nodes = [NodeProcess(["--origin", f"data={data}"], str(tmp_path / f"cache{i}"),
+                         ["--peers", peers, "--block-size", "1MiB", "--s3-listen",
+                          f"127.0.0.1:{s3_ports[i]}", "--s3-keys", str(keys)], ports[i])
+             for i in range(2)]
+    try:
+        for n in nodes:
+            n.start()
+        clients = [boto3.client("s3", endpoint_url=f"http://127.0.0.1:{p}", aws_access_key_id="AK1",
+                                aws_secret_access_key="SECRET1", region_name="us-east-1") for p in s3_ports]
+        body = seeded_bytes(40, 6 << 20)
+        clients[0].put_object(Bucket="data", Key="x.bin", Body=body)
+        assert clients[1].get_object(Bucket="data", Key="x.bin")["Body"].read() == body
+        assert clients[1].get_object(Bucket="data", Key="x.bin", Range="bytes=3000000-3000099")["Body"].read() == \
+            body[3000000:3000100]
+        up = clients[0].create_multipart_upload(Bucket="data", Key="joined.bin")["UploadId"]
+        parts = [seeded_bytes(41 + i, 5 << 20) for i in range(3)] + [b"end"]
+        etags = [clients[i % 2].upload_part(Bucket="data", Key="joined.bin", UploadId=up, PartNumber=i + 1,
+                                            Body=p)["ETag"] for i, p in enumerate(parts)]
+        listed = clients[1].list_parts(Bucket="data", Key="joined.bin", UploadId=up)["Parts"]
+        assert [p["ETag"] for p in listed] == etags
+        clients[1].complete_multipart_upload(Bucket="data", Key="joined.bin", UploadId=up, MultipartUpload={
+            "Parts": [{"PartNumber": i + 1, "ETag": e} for i, e in enumerate(etags)]})
+        whole = b"".join(parts)
+        for c in clients:
+            assert hashlib.sha256(c.get_object(Bucket="data", Key="joined.bin")["Body"].read()).digest() == \
+                hashlib.sha256(whole).digest()
+    finally:
+        for n in nodes:
+            n.stop()
