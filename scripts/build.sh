@@ -15,7 +15,7 @@ case "$kind" in
     cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DUNICACHE_SANITIZE=ON \
       -DUNICACHE_BUILD_BENCH=OFF >/dev/null
     # Unit-test binaries only: integration tests run against the release build.
-    targets=$(ninja -C build-asan -t targets all | sed -n 's/^\([a-z_]*_test\): phony$/\1/p' | sort -u)
+    targets=$(ninja -C build-asan -t targets all | sed -n 's/^\([a-z0-9_]*_test\): phony$/\1/p' | sort -u)
     ninja -C build-asan -j "$jobs" $targets
     ;;
   *) echo "usage: $0 [release|asan]" >&2; exit 2 ;;

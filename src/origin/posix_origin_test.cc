@@ -128,6 +128,22 @@ TEST_F(PosixOriginTest, StatOfMissingOrDirectoryIsNotFound) {
   EXPECT_EQ(origin_->Stat("dir/obj.bin/under-a-file").status().code(), StatusCode::kNotFound);
 }
 
+TEST_F(PosixOriginTest, DeleteRemovesTheFileAndTheFoldersItLeavesEmpty) {
+  WriteFile("a/b/c/one.bin", "1");
+  WriteFile("a/two.bin", "2");
+  ASSERT_TRUE(origin_->Delete("a/b/c/one.bin").ok());
+  EXPECT_FALSE(fs::exists(fs::path(root_.path()) / "a/b"));  // c and b were left empty
+  EXPECT_EQ(ReadFile("a/two.bin"), "2");                     // a was not
+  EXPECT_TRUE(origin_->Delete("a/b/c/one.bin").ok());        // already gone: not an error
+  EXPECT_TRUE(origin_->Delete("never/was").ok());
+  ASSERT_TRUE(origin_->Delete("a/two.bin").ok());
+  EXPECT_FALSE(fs::exists(fs::path(root_.path()) / "a"));
+  EXPECT_TRUE(fs::exists(root_.path()));  // never the root
+  WriteFile("d/e.bin", "e");
+  EXPECT_EQ(origin_->Delete("d").code(), StatusCode::kNotFound);  // a directory is no object
+  EXPECT_EQ(ReadFile("d/e.bin"), "e");
+}
+
 TEST_F(PosixOriginTest, VersionChangesWhenContentChanges) {
   WriteFile("v.bin", "first");
   std::string v1 = StatOk("v.bin").version;
