@@ -88,6 +88,8 @@ struct ServeFlags {
   std::string queue_deadline = "10s";
   std::string etcd_ttl = "10s";
   std::string member_grace = "15s";
+  std::string drain_delay = "0s";
+  std::string drain_timeout = "30s";
   bool prefault_ram = false;
 };
 
@@ -124,6 +126,12 @@ int RunServe(ServeFlags& flags) {
   Result<std::chrono::milliseconds> grace = ParseDuration(flags.member_grace);
   if (!grace.ok()) return Fail("serve", grace.status().WithContext("--member-grace"));
   flags.node.member_grace = *grace;
+  Result<std::chrono::milliseconds> drain = ParseDuration(flags.drain_timeout);
+  if (!drain.ok()) return Fail("serve", drain.status().WithContext("--drain-timeout"));
+  flags.node.drain_timeout = *drain;
+  Result<std::chrono::milliseconds> drain_delay = ParseDuration(flags.drain_delay);
+  if (!drain_delay.ok()) return Fail("serve", drain_delay.status().WithContext("--drain-delay"));
+  flags.node.drain_delay = *drain_delay;
   if (Status st = ValidateNodeOptions(flags.node); !st.ok()) {
     return Fail("serve", st, "see `unicache serve --help`");
   }
@@ -153,6 +161,8 @@ int RunServe(ServeFlags& flags) {
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("signal {} received: stopping", sig);
+  // SIGTERM (Kubernetes, systemd) drains first; SIGINT (Ctrl-C) stops at once.
+  if (sig == SIGTERM) (*node)->Drain(flags.node.drain_delay, flags.node.drain_timeout);
   (*node)->Stop();
   return 0;
 }
@@ -289,6 +299,17 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--s3-region", n.s3_region, "The region the S3 endpoint names its buckets in")
       ->capture_default_str();
   cmd->add_option("--etcd-ttl", flags->etcd_ttl, "Lease TTL of this node's etcd registration")
+      ->capture_default_str();
+  cmd->add_option("--drain-delay", flags->drain_delay,
+                  "On SIGTERM: /readyz answers 503 and the node leaves the membership at once, "
+                  "but serves new connections this long, so load balancers notice (Kubernetes: a "
+                  "few seconds)")
+      ->envname("UNICACHE_DRAIN_DELAY")
+      ->capture_default_str();
+  cmd->add_option("--drain-timeout", flags->drain_timeout,
+                  "On SIGTERM: the longest a drain takes (delay included) before in-flight "
+                  "requests are cut off; SIGINT stops at once")
+      ->envname("UNICACHE_DRAIN_TIMEOUT")
       ->capture_default_str();
   cmd->add_option("--member-grace", flags->member_grace,
                   "How long a member that left stays in placement (DNS and etcd discovery): a "

@@ -222,6 +222,18 @@ TEST(PlacementTest, NodesAndClientsAgreeOnOwnersForTheSameView) {
           // A non-owner asks the owners first, as a client does.
           EXPECT_EQ(Ids(plan.candidates, n), client_owners) << origin << "/" << path;
         }
+        // Forwarded here: the primary and non-owners read the origin; a secondary replica asks
+        // the primary alone, so the origin is read once and no request goes further.
+        BlockPlan forwarded = r->Plan(key, origin, path, true);
+        const bool primary = r->self().id == p.Owner(key)->id;
+        if (primary || !r->Owns(key, origin, path)) {
+          EXPECT_TRUE(forwarded.fetch_from_origin) << origin << "/" << path;
+        } else {
+          EXPECT_FALSE(forwarded.fetch_from_origin);
+          ASSERT_EQ(forwarded.candidates.size(), 1u);
+          EXPECT_EQ(forwarded.candidates[0]->id, p.Owner(key)->id);
+          EXPECT_TRUE(forwarded.keep_copy);
+        }
       }
       EXPECT_EQ(node_owners, client_owners) << origin << "/" << path << " block " << i;
     }

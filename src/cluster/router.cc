@@ -115,7 +115,8 @@ bool Router::CountForward(const Key128& key) {
   return ++forwards_[key] > options_.hot_threshold;
 }
 
-BlockPlan Router::Plan(const Key128& key, const std::string& origin, const std::string& path) {
+BlockPlan Router::Plan(const Key128& key, const std::string& origin, const std::string& path,
+                       bool forwarded) {
   BlockPlan plan;
   plan.placement = placement();
   const Placement& p = *plan.placement;
@@ -133,7 +134,16 @@ BlockPlan Router::Plan(const Key128& key, const std::string& origin, const std::
     plan.fetch_from_origin = true;  // the primary owner reads the origin
     return plan;
   }
-  if (self_rank < replicas) {
+  if (forwarded && self_rank >= replicas) {
+    plan.fetch_from_origin = true;  // sent here by a member with another view: no further hop
+    return plan;
+  }
+  if (forwarded) {
+    // A secondary replica asked by another member copies from the primary alone (the primary
+    // never forwards), so the origin is still read once per block.
+    plan.keep_copy = true;
+    ranked.resize(1);
+  } else if (self_rank < replicas) {
     // A secondary replica copies from the primary (then the other replicas), so the origin is
     // read once however many replicas there are.
     plan.keep_copy = true;

@@ -59,8 +59,17 @@ class Router {
   static constexpr size_t kChangeLogMembers = 65536;
   PeerHealth& health() { return health_; }
 
+  // Leaves the cluster (etcd revokes this node's member lease; its slot claims stay until their
+  // own lease ends, so a restart within the grace period takes them back) and stops following
+  // views: the last one stays in use. For a node draining before it stops. Idempotent.
+  void Leave() { membership_->Stop(); }
+
   // Returns the plan for a block this node does not hold.
-  BlockPlan Plan(const Key128& key, const std::string& origin, const std::string& path);
+  // `forwarded`: another member sent the request here (it never goes on to a third, except from
+  // a secondary replica to the primary, which never forwards: so the origin is read once per
+  // block by its primary, and no chain of requests loops).
+  BlockPlan Plan(const Key128& key, const std::string& origin, const std::string& path,
+                 bool forwarded = false);
 
   // Returns true when this node owns `key` (as primary or replica).
   bool Owns(const Key128& key, const std::string& origin, const std::string& path) const;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "cluster/cluster_info.h"
 #include "cluster/member.h"
@@ -134,6 +135,7 @@ struct Node::Impl {
   std::unique_ptr<HttpServer> server;
   std::unique_ptr<S3Routes> s3;
   std::unique_ptr<HttpServer> s3_server;
+  std::atomic<bool> draining{false};
   bool stopped = false;
 
   // Returns the /v1/members body: the membership view, plus what a client needs to compute
@@ -155,7 +157,14 @@ struct Node::Impl {
 asio::awaitable<void> Node::Impl::Admin(const RequestTarget& target, ResponseWriter& writer) {
   writer.set_frontend("admin");
   if (target.path == "/healthz") co_return co_await writer.Send(200, "ok\n");
-  if (target.path == "/readyz") co_return co_await writer.Send(200, "ready\n");
+  if (target.path == "/readyz") {
+    // Serving at all means the SSD index is loaded (the store opens before the server starts).
+    if (draining) co_return co_await writer.Send(503, "draining\n");
+    if (router->view()->members.empty()) {
+      co_return co_await writer.Send(503, "waiting for the membership view\n");
+    }
+    co_return co_await writer.Send(200, "ready\n");
+  }
   if (target.path == "/metrics") {
     resident->Set(static_cast<int64_t>(ResidentBytes()));
     co_return co_await writer.Send(200, metrics.Render(), "text/plain; version=0.0.4");
@@ -403,6 +412,27 @@ std::string Node::address() const {
 }
 
 MetricsRegistry& Node::metrics() { return impl_->metrics; }
+
+void Node::Drain(std::chrono::milliseconds delay, std::chrono::milliseconds timeout) {
+  if (!impl_ || impl_->stopped || impl_->draining.exchange(true)) return;
+  spdlog::info(
+      "draining: not ready, leaving the membership; new connections for {} ms, then "
+      "the requests being served (at most {} ms in all)",
+      delay.count(), timeout.count());
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  impl_->router->Leave();
+  std::vector<HttpServer*> servers = {impl_->server.get()};
+  if (impl_->s3_server) servers.push_back(impl_->s3_server.get());
+  for (HttpServer* s : servers) s->Drain();
+  std::this_thread::sleep_until(std::min(deadline, std::chrono::steady_clock::now() + delay));
+  for (HttpServer* s : servers) s->StopAccepting();
+  size_t unfinished = 0;
+  for (HttpServer* s : servers) unfinished += s->WaitDrained(deadline);
+  if (unfinished > 0) {
+    spdlog::warn("drain: {} requests still being served after {} ms are cut off", unfinished,
+                 timeout.count());
+  }
+}
 
 void Node::Stop() {
   if (!impl_ || impl_->stopped) return;

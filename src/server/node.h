@@ -68,6 +68,11 @@ struct NodeOptions {
   // Unix socket of the KV shared-memory path; "" = cache_dir/kv.sock when namespaces are set,
   // "off" = none.
   std::string kv_socket;
+
+  // A stopping node (SIGTERM: Drain()) keeps taking connections this long while it says it is
+  // not ready, then waits at most drain_timeout in all for the requests it is serving.
+  std::chrono::milliseconds drain_delay{0};
+  std::chrono::milliseconds drain_timeout{30000};
 };
 
 // Checks options for mistakes a user can fix (sizes, block size bounds, listen address, origin
@@ -90,6 +95,11 @@ class Node {
   // Returns "HOST:PORT" as clients should dial it.
   std::string address() const;
   MetricsRegistry& metrics();
+  // Drains before a stop: /readyz answers 503 and the node leaves the membership at once; for
+  // `delay` it still serves new connections (each response closes its connection), so load
+  // balancers and clients notice; then it takes no new connections, closes idle ones, and waits
+  // for the requests it is serving, `timeout` in all. Then call Stop(). Idempotent.
+  void Drain(std::chrono::milliseconds delay, std::chrono::milliseconds timeout);
   // Stops serving and waits for in-flight work. Idempotent.
   void Stop();
 

@@ -50,8 +50,13 @@ def answered(fn, items, want, seconds=20):
     return dict(results)
 
 
+# SIGTERM drains first: requests held by a hung origin or peer get this long, then are cut off.
+DRAIN = ["--drain-timeout", "2s"]
+
+
 def assert_stops_promptly(node):
-    """Stopping cancels the calls a hung origin or peer holds: the node exits 0 within 10 s."""
+    """Stopping (SIGTERM: a drain of --drain-timeout 2s, then the stop) cancels the calls a hung
+    origin or peer holds: the node exits 0 within 10 s."""
     t = time.monotonic()
     node.stop()
     assert node.proc.returncode == 0, node.proc.returncode
@@ -76,7 +81,7 @@ def test_a_hung_origin_delays_only_its_own_requests(tmp_path, hung, monkeypatch)
     cache = str(tmp_path / "cache")
     origins = ["--origin", f"data={data}", "--origin",
                f"hung=s3://bucket?endpoint=http://127.0.0.1:{hung.port}&style=path&region=us-east-1"]
-    extra = ["--ram", "256MiB", "--block-size", "1MiB", "--origin-threads", str(ORIGIN_THREADS),
+    extra = [*DRAIN, "--ram", "256MiB", "--block-size", "1MiB", "--origin-threads", str(ORIGIN_THREADS),
              "--queue-deadline", "3s", "--immutable"]
 
     # f0 and f1 cached on the SSD by a first node; the second node starts with them on SSD only.
@@ -157,7 +162,7 @@ def test_a_hung_peer_holds_only_its_share_of_the_peer_threads(tmp_path, hung):
         (data / name).write_bytes(content)
     port = free_port()
     node = NodeProcess(["--origin", f"data={data}"], str(tmp_path / "cache"),
-                       ["--block-size", "1MiB", "--immutable", "--peer-threads", "8",
+                       [*DRAIN, "--block-size", "1MiB", "--immutable", "--peer-threads", "8",
                         "--peers", f"127.0.0.1:{port},127.0.0.1:{hung.port}"], port=port).start()
     try:
         done = answered(lambda name: read_timed(node, "data", name), files, len(files) - 4)

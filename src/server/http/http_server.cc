@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <set>
+
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -30,6 +32,18 @@ namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
+
+// Counts a request being served for as long as it lives.
+class InFlight {
+ public:
+  explicit InFlight(std::atomic<size_t>& n) : n_(n) { n_.fetch_add(1); }
+  ~InFlight() { n_.fetch_sub(1); }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+
+ private:
+  std::atomic<size_t>& n_;
+};
 // Bodies at least this large are read without the parser (see Serve()).
 constexpr uint64_t kDirectBodyBytes = 256 * 1024;
 
@@ -283,6 +297,8 @@ asio::awaitable<void> ResponseWriter::SendError(int status, const Status& error,
 struct HttpServer::Loop {
   asio::io_context io{1};
   std::unique_ptr<tcp::acceptor> acceptor;
+  // Connections waiting for their next request, closed by Drain(). Used on the loop's thread.
+  std::set<beast::tcp_stream*> idle;
 };
 
 HttpServer::HttpServer(HttpServerOptions options, Handler handler, MetricsRegistry* metrics)
@@ -347,6 +363,27 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
   return server;
 }
 
+void HttpServer::Drain() { draining_ = true; }
+
+void HttpServer::StopAccepting() {
+  if (stopped_ || accepting_stopped_.exchange(true)) return;
+  draining_ = true;
+  for (auto& loop : loops_) {
+    asio::post(loop->io, [l = loop.get()] {
+      boost::system::error_code ignored;
+      l->acceptor->close(ignored);
+      for (beast::tcp_stream* stream : l->idle) stream->socket().cancel(ignored);
+    });
+  }
+}
+
+size_t HttpServer::WaitDrained(std::chrono::steady_clock::time_point deadline) const {
+  while (requests_in_flight_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return requests_in_flight_.load();
+}
+
 void HttpServer::Stop() {
   if (stopped_.exchange(true)) return;
   for (auto& loop : loops_) loop->io.stop();
@@ -386,14 +423,15 @@ asio::awaitable<void> HttpServer::Accept(Loop& loop) {
 void HttpServer::Spawn(Loop& loop, tcp::socket socket) {
   boost::system::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
-  asio::co_spawn(loop.io, Serve(beast::tcp_stream(std::move(socket))), [](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      spdlog::error("connection ended by an exception: {}", ex.what());
-    }
-  });
+  asio::co_spawn(loop.io, Serve(loop, beast::tcp_stream(std::move(socket))),
+                 [](std::exception_ptr e) {
+                   if (!e) return;
+                   try {
+                     std::rethrow_exception(e);
+                   } catch (const std::exception& ex) {
+                     spdlog::error("connection ended by an exception: {}", ex.what());
+                   }
+                 });
 }
 
 void HttpServer::Record(std::string_view frontend, int status, double seconds, uint64_t bytes) {
@@ -410,7 +448,7 @@ void HttpServer::Record(std::string_view frontend, int status, double seconds, u
   served_bytes_->Inc(bytes);
 }
 
-asio::awaitable<void> HttpServer::Serve(beast::tcp_stream stream) {
+asio::awaitable<void> HttpServer::Serve(Loop& loop, beast::tcp_stream stream) {
   struct Slot {  // counts this connection against max_connections
     std::atomic<size_t>& n;
     ~Slot() { n.fetch_sub(1); }
@@ -427,9 +465,15 @@ asio::awaitable<void> HttpServer::Serve(beast::tcp_stream stream) {
     // known: the larger limit here, the one that applies once the route is known.
     parser.body_limit(std::max(options_.body_limit, options_.stream_body_limit));
     boost::system::error_code ec;
+    if (accepting_stopped_) break;  // the connection is idle: no more requests
     stream.expires_after(options_.idle_timeout);
+    loop.idle.insert(&stream);
     co_await http::async_read_header(stream, buffer, parser,
                                      asio::redirect_error(asio::use_awaitable, ec));
+    loop.idle.erase(&stream);
+    if (ec == asio::error::operation_aborted && accepting_stopped_) break;
+    // Counted from here: a request whose header arrived is answered before a drain ends.
+    const InFlight in_flight(requests_in_flight_);
     std::unique_ptr<RequestBody::Parser> streamed;  // an upload the handler reads itself
     BodyReservation reserved{buffered_body_bytes_};
     Status refused;  // a body not read at all: refused with this, then the connection closed
@@ -523,8 +567,8 @@ asio::awaitable<void> HttpServer::Serve(beast::tcp_stream stream) {
     }
     RequestBody body;
     if (streamed) body = RequestBody(stream, buffer, std::move(streamed), options_.idle_timeout);
-    ResponseWriter writer(stream, req.method() == http::verb::head, req.keep_alive() && !over_limit,
-                          &options_.error_format);
+    ResponseWriter writer(stream, req.method() == http::verb::head,
+                          req.keep_alive() && !over_limit && !draining_, &options_.error_format);
     if (over_limit) {
       co_await writer.SendError(ResourceExhausted("too many connections; retry shortly")
                                     .WithDetail(StatusDetail::kOverloaded)

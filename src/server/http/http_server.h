@@ -196,6 +196,12 @@ class HttpServer {
   ~HttpServer();
 
   uint16_t port() const { return port_; }
+  // Starts draining: every response from now on carries `Connection: close`. Idempotent.
+  void Drain();
+  // Stops taking connections and closes the idle ones (requests being served are answered).
+  void StopAccepting();
+  // Waits until no request is being served or `deadline` passed; returns how many still are.
+  size_t WaitDrained(std::chrono::steady_clock::time_point deadline) const;
   // Stops accepting and closes every connection; returns when all event loops have ended.
   void Stop();
 
@@ -205,7 +211,7 @@ class HttpServer {
   boost::asio::awaitable<void> Accept(Loop& loop);
   // Serves a newly accepted connection on `loop`.
   void Spawn(Loop& loop, boost::asio::ip::tcp::socket socket);
-  boost::asio::awaitable<void> Serve(boost::beast::tcp_stream stream);
+  boost::asio::awaitable<void> Serve(Loop& loop, boost::beast::tcp_stream stream);
   void Record(std::string_view frontend, int status, double seconds, uint64_t bytes);
 
   HttpServerOptions options_;
@@ -217,6 +223,9 @@ class HttpServer {
   std::atomic<size_t> connections_{0};
   std::atomic<uint64_t> buffered_body_bytes_{0};  // bodies being read whole, all connections
   std::atomic<bool> stopped_{false};
+  std::atomic<bool> draining_{false};           // responses close their connection
+  std::atomic<bool> accepting_stopped_{false};  // no new connections; idle ones closed
+  std::atomic<size_t> requests_in_flight_{0};
   uint16_t port_ = 0;
 };
 

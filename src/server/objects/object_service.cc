@@ -422,10 +422,10 @@ boost::asio::awaitable<Result<BlockRef>> ObjectService::GetBlock(const std::stri
 
 void ObjectService::StartFetch(OriginSlot& slot, const ObjectInfo& info, uint64_t index,
                                bool forwarded, BlockFlights::Claim claim, BlockSource* source) {
-  if (router_ == nullptr || peers_ == nullptr || forwarded) {
+  if (router_ == nullptr || peers_ == nullptr) {
     return PostOriginFetch(slot, info, index, std::move(claim));
   }
-  BlockPlan plan = router_->Plan(claim.key(), slot.name, info.path);
+  BlockPlan plan = router_->Plan(claim.key(), slot.name, info.path, forwarded);
   if (plan.fetch_from_origin) return PostOriginFetch(slot, info, index, std::move(claim));
   PostClaim(*peer_executor_, std::move(claim),
             [this, &slot, info, index, plan, source](BlockFlights::Claim& c) {

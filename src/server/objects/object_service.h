@@ -118,10 +118,11 @@ class ObjectService {
 
   // Returns block `index` of the object `info` (a version resolved by Stat), from the store or,
   // on a miss, from the block's owner: this node reads the origin when it is the primary owner
-  // (or alone, or `forwarded` says another node sent the request), otherwise it asks the owners
-  // in turn and falls back to the origin when none answers. Concurrent misses on one block share
-  // one fetch. PreconditionFailed when the object no longer has info.version (metadata is
-  // dropped).
+  // (or alone, or `forwarded` says another node sent the request and this one owns no copy),
+  // otherwise it asks the owners in turn (a forwarded request at a secondary replica: the primary
+  // alone; Router::Plan) and falls back to the origin when none answers. Concurrent misses on one
+  // block share one fetch. PreconditionFailed when the object no longer has info.version (metadata
+  // is dropped).
   boost::asio::awaitable<Result<BlockRef>> GetBlock(const std::string& origin,
                                                     const ObjectInfo& info, uint64_t index,
                                                     BlockSource* source = nullptr,

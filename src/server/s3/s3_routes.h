@@ -8,7 +8,10 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "server/http/http_server.h"
 #include "server/objects/object_routes.h"
@@ -35,7 +38,22 @@ class S3Routes {
                                       ResponseWriter& writer);
 
  private:
-  struct Call;  // one request being served: its bucket, key, query, caller, request id
+  // One request being served.
+  struct Call {
+    const Request& req;
+    RequestBody& body;
+    ResponseWriter& writer;
+    std::string request_id;
+    std::string bucket;
+    std::string key;
+    std::map<std::string, std::string> query;  // decoded; '+' is a plus
+    S3Caller caller;
+
+    bool Has(const std::string& name) const { return query.count(name) > 0; }
+    std::string Param(const std::string& name) const;
+    std::string Resource() const { return "/" + bucket + (key.empty() ? "" : "/" + key); }
+    std::optional<std::string> Header(std::string_view name) const;
+  };
   boost::asio::awaitable<void> SendError(Call& call, const S3Error& error);
   // The same, built here: coroutines pass no braced lists across a co_await (a g++ 12 bug,
   // docs/ARCHITECTURE.md).
@@ -46,6 +64,9 @@ class S3Routes {
   // Sends the error of a failed call of the shared path (`error` as its HTTP status says).
   boost::asio::awaitable<void> SendStatus(Call& call, const Status& error);
 
+  // Serves a request on a bucket (its key empty) / on an object, the caller allowed on it.
+  boost::asio::awaitable<void> BucketRequest(Call& call);
+  boost::asio::awaitable<void> ObjectRequest(Call& call);
   // A key ending in '/': an empty PUT (a directory marker, as Hadoop's s3a makes) is taken and
   // not stored, a DELETE of one is a no-op, reads answer NoSuchKey.
   boost::asio::awaitable<void> DirectoryMarker(Call& call);
