@@ -14,7 +14,7 @@ PACKAGES=(
   libfuse3-dev fuse3
   # real services and clients used by tests and benchmarks
   curl aria2 nginx redis-server etcd-server etcd-client iperf3 rclone wrk
-  gnuplot-nox
+  gnuplot-nox dnsmasq-base prometheus
   python3-pytest python3-numpy python3-boto3 python3-requests awscli s3cmd
   procps psmisc
 )
@@ -33,8 +33,9 @@ if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  # The packaged nginx and redis services are not used: tests and benchmarks start their own.
-  for svc in nginx redis-server etcd; do
+  # The packaged services are not used: tests and benchmarks start their own (prometheus is
+  # installed for promtool).
+  for svc in nginx redis-server etcd prometheus; do
     $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || $SUDO service "$svc" stop >/dev/null 2>&1 || true
   done
 else

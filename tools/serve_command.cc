@@ -257,7 +257,8 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
                       "Static cluster: HOST:PORT,... of every member (this node included)")
           ->envname("UNICACHE_PEERS");
   cmd->add_option("--discovery", n.discovery,
-                  "Dynamic cluster: dns:NAME[:PORT] (Kubernetes headless service) or "
+                  "Dynamic cluster: dns:NAME[:PORT][@DNS_SERVER[:PORT]] (Kubernetes headless "
+                  "service; a DNS server to ask instead of the system's) or "
                   "etcd:http://HOST:PORT[,...][/prefix]")
       ->envname("UNICACHE_DISCOVERY")
       ->excludes(peers);

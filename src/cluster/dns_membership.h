@@ -16,19 +16,28 @@
 
 namespace unicache {
 
-// The name and port to resolve. Value type.
+// The name and port to resolve, and the DNS server to ask. Value type.
 struct DnsTarget {
   std::string name;
   uint16_t port = 0;
+  std::string server;  // an IPv4 address; "" = the system's resolver
+  uint16_t server_port = 53;
 };
 
-// Parses "NAME[:PORT]" (the part after "dns:"); `default_port` (0 = none) applies when PORT is
-// absent. Returns InvalidArgument for an empty name or a bad or missing port.
+// Parses "NAME[:PORT][@SERVER[:PORT]]" (the part after "dns:"); `default_port` (0 = none)
+// applies when the member PORT is absent. A SERVER (an IPv4 address, port 53 by default) is
+// asked directly instead of the system's resolver: a Consul agent (127.0.0.1:8600), a test's
+// dnsmasq. Returns InvalidArgument for an empty name or a bad or missing port or server.
 Result<DnsTarget> ParseDnsTarget(std::string_view spec, uint16_t default_port);
 
 // Returns the distinct IP addresses `name` resolves to (IPv4 and IPv6, textual), sorted.
 // Returns Unavailable when resolution fails.
 Result<std::vector<std::string>> ResolveHost(const std::string& name);
+
+// The same, asking the DNS server at `server`:`port` (IPv4) for A and AAAA records. A name
+// with neither is an empty list; a server that does not answer is Unavailable.
+Result<std::vector<std::string>> ResolveAt(const std::string& name, const std::string& server,
+                                           uint16_t port);
 
 struct DnsMembershipOptions {
   DnsTarget target;

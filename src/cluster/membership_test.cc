@@ -122,6 +122,29 @@ TEST(DnsMembershipTest, ParsesTarget) {
   EXPECT_EQ(d->port, 9000);
   EXPECT_FALSE(ParseDnsTarget("cache", 0).ok());
   EXPECT_FALSE(ParseDnsTarget(":80", 0).ok());
+  EXPECT_TRUE(d->server.empty());  // the system's resolver
+}
+
+TEST(DnsMembershipTest, ParsesAServerToAsk) {
+  auto t = ParseDnsTarget("unicache.service.consul:7070@127.0.0.1:8600", 0);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->name, "unicache.service.consul");
+  EXPECT_EQ(t->port, 7070);
+  EXPECT_EQ(t->server, "127.0.0.1");
+  EXPECT_EQ(t->server_port, 8600);
+  auto d = ParseDnsTarget("cache@10.0.0.10", 9000);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->port, 9000);
+  EXPECT_EQ(d->server_port, 53);
+  EXPECT_FALSE(ParseDnsTarget("cache:80@dns.example", 0).ok());  // an IPv4 address, not a name
+  EXPECT_FALSE(ParseDnsTarget("cache:80@127.0.0.1:0", 0).ok());
+  EXPECT_FALSE(ParseDnsTarget("cache:80@", 0).ok());
+}
+
+TEST(DnsMembershipTest, AServerThatDoesNotAnswerIsUnavailable) {
+  // Nothing answers DNS on this loopback port: the kernel refuses the query at once.
+  Result<std::vector<std::string>> r = ResolveAt("cache.test", "127.0.0.1", 9);
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
 }
 
 TEST(DnsMembershipTest, ResolvesLocalhost) {

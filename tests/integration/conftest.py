@@ -78,17 +78,18 @@ def metric(text, series):
 class NodeProcess:
     """One `unicache serve` child process."""
 
-    def __init__(self, origin_args, cache_dir, extra=(), port=None):
+    def __init__(self, origin_args, cache_dir, extra=(), port=None, host="127.0.0.1"):
         self.port = port or free_port()
+        self.host = host
         self.cache_dir = cache_dir
-        self.args = [BIN, "serve", "--listen", f"127.0.0.1:{self.port}", "--cache-dir", cache_dir,
+        self.args = [BIN, "serve", "--listen", f"{host}:{self.port}", "--cache-dir", cache_dir,
                      *origin_args, *extra]
         self.proc = None
         self.log_path = os.path.join(cache_dir + ".log")
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self, timeout=20):
         return self.launch().wait_ready(timeout)

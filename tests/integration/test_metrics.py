@@ -134,3 +134,31 @@ def test_small_ram_tier_evicts_and_stays_within_capacity(tmp_path, make_node):
     assert metric(m, 'unicache_tier_capacity_bytes{tier="ram"}') == 256 * 1024
     assert metric(m, 'unicache_tier_capacity_bytes{tier="ssd"}') == 1024 * 1024
     assert metric(m, 'unicache_evictions_total{tier="ram"}') > 0
+
+
+def test_promtool_accepts_the_exposition(tmp_path, make_node):
+    """`promtool check metrics` (Prometheus's own linter) on a node that has served reads, KV
+    requests and the S3 endpoint: every family well-formed, help texts and names as Prometheus
+    wants them."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed (Debian package prometheus)")
+    from conftest import free_port
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    write_random(origin / "a.bin", 3 * BS + 5)
+    keys = tmp_path / "keys"
+    keys.write_text("AK SK *\n")
+    keys.chmod(0o600)
+    node = make_node(str(origin), extra=["--block-size", str(BS), "--kv-namespace", "ns=16MiB",
+                                         "--s3-listen", f"127.0.0.1:{free_port()}", "--s3-keys", str(keys)])
+    assert requests.get(object_url(node, "a.bin"), timeout=30).status_code == 200
+    assert requests.put(node.url + "/v1/kv/ns/6b6579", data=b"v", timeout=30).status_code == 201
+    text = scrape(node)
+    r = subprocess.run([promtool, "check", "metrics"], input=text.encode(), capture_output=True, timeout=60)
+    assert r.returncode == 0, (r.stdout + r.stderr).decode()
